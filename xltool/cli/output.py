@@ -1,0 +1,79 @@
+"""Shared output helpers: JSON for scripts, rich tables for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from xltool.findings import Finding
+
+
+def to_jsonable(value: Any) -> Any:
+    """Decimals become strings (never floats: amounts must not drift), paths and dates text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        to_dict = getattr(value, "to_dict", None)
+        return to_jsonable(to_dict() if to_dict else asdict(value))
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
+
+
+def console() -> Console:
+    """A console on stdout that does not wrap tables into nonsense under CliRunner."""
+    interactive = click.get_text_stream("stdout").isatty()
+    return Console(soft_wrap=False, width=None if interactive else 120)
+
+
+@contextmanager
+def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr, fed by the library's `progress(done, total)` callback."""
+    if not enabled:
+        yield lambda done, total: None
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def show_findings(findings: Iterable[Finding], *, title: str) -> None:
+    """The findings as a table: 位置, 代码, 问题, 处理办法."""
+    rows = list(findings)
+    if not rows:
+        return
+    table = Table("级别", "位置", "代码", "问题", "处理办法", title=title)
+    for f in rows:
+        level = "[red]错误[/red]" if f.is_error else "[yellow]提醒[/yellow]"
+        table.add_row(level, " ".join(p for p in (f.file, f.project, f.where) if p), f.code,
+                      f.message, f.fix)
+    console().print(table)

@@ -1,0 +1,31 @@
+"""One exception hierarchy for everything xltool refuses to do.
+
+The CLI turns every `XltoolError` into a clean message and exit code; anything
+else escaping the library is a bug.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class XltoolError(Exception):
+    """Base class: a condition the user can fix, with a message that says how."""
+
+
+class ProfileError(XltoolError):
+    """A form profile file is missing, unreadable or inconsistent."""
+
+    def __init__(self, path: Path | str, key: str, problem: str) -> None:
+        self.path = Path(path)
+        self.key = key
+        self.problem = problem
+        super().__init__(f"{self.path.name}: {key}: {problem}")
+
+
+class UnknownProfile(XltoolError):
+    """No profile of that name is shipped or found."""
+
+
+class LedgerUnreadable(XltoolError):
+    """The ledger file cannot be opened or decoded at all."""
