@@ -1,0 +1,46 @@
+"""Shared test helpers: small ledgers and targets built inline, the bundled samples."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+LEDGER_HEADER = ["年度", "主管部门编码", "主管部门", "实施单位", "项目编码", "项目名称",
+                 "项目属性", "项目期", "年度资金总额", "财政拨款", "其他资金", "结余结转",
+                 "项目主管处室", "联系邮箱"]
+
+
+def ledger_row(code: str, name: str, *, department: tuple[str, str] = ("001", "示例局"),
+               total: str = "10", fiscal: str | None = None, **extra: Any) -> dict[str, str]:
+    row = {h: "" for h in LEDGER_HEADER}
+    row.update({"年度": "2024", "主管部门编码": department[0], "主管部门": department[1],
+                "实施单位": department[1], "项目编码": code, "项目名称": name,
+                "项目属性": "经常性项目", "项目期": "1年", "年度资金总额": total,
+                "财政拨款": fiscal if fiscal is not None else total})
+    row.update({k: str(v) for k, v in extra.items()})
+    return row
+
+
+def write_ledger(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=LEDGER_HEADER)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def small_ledger(tmp_path: Path) -> Path:
+    """Two departments, three projects; one name is a would-be formula."""
+    return write_ledger(tmp_path / "ledger.csv", [
+        ledger_row("001-01", "办公经费"),
+        ledger_row("001-02", "=1+1", total="5.5"),
+        ledger_row("002-01", "信息化建设[一期]/运维:测试*?经费超长名称用于检验工作表名称截断",
+                   department=("002", "第二局"), total="30", fiscal="20", 其他资金="10"),
+    ])
