@@ -51,7 +51,7 @@ def _departments_table(ledger: Ledger) -> Table:
     table.add_column("年度资金总额（万元）", justify="right")
     for t in ledger.department_totals():
         # Text(): ledger text is data, and rich would read "[...]" in it as markup.
-        table.add_row(Text(t.code), Text(t.name), str(t.projects), f"{t.total:f}")
+        table.add_row(Text(t.code), Text(t.name), str(t.projects), f"{t.total:,.2f}")
     return table
 
 

@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from xltool.findings import Finding
 
@@ -71,9 +72,12 @@ def show_findings(findings: Iterable[Finding], *, title: str) -> None:
     rows = list(findings)
     if not rows:
         return
-    table = Table("级别", "位置", "代码", "问题", "处理办法", title=title)
+    table = Table("级别", "位置", "代码", title=title)
+    table.add_column("问题", overflow="fold")
+    table.add_column("处理办法", overflow="fold")
     for f in rows:
-        level = "[red]错误[/red]" if f.is_error else "[yellow]提醒[/yellow]"
-        table.add_row(level, " ".join(p for p in (f.file, f.project, f.where) if p), f.code,
-                      f.message, f.fix)
+        level = Text("错误", style="red") if f.is_error else Text("提醒", style="yellow")
+        where = " ".join(p for p in (f.file, f.project, f.where) if p)
+        # Text(): returned and ledger text is data; rich would read "[...]" in it as markup.
+        table.add_row(level, Text(where), Text(f.code), Text(f.message), Text(f.fix))
     console().print(table)

@@ -1,0 +1,247 @@
+"""The store: one SQLite file that is the office's record of the year.
+
+It holds what was issued (every template, its projects, and every cell of its
+forms: the locked cells' issued values and the input cells' names), and later
+what was received. Excel sheet protection is not security; this record is the
+authority that returns are checked against.
+
+All SQL lives in this module. The file is created readable by its owner only
+(it holds the sheet passwords); a file that is not an xltool store, is
+corrupt, or comes from a newer xltool is refused and never written to.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, fields
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from xltool.errors import XltoolError
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x58544F4C  # "XTOL": marks the file as an xltool store
+DEFAULT_STORE = "xltool.db"
+
+_SCHEMA = """
+CREATE TABLE templates (
+    template_id     TEXT PRIMARY KEY,
+    year            INTEGER,
+    profile         TEXT NOT NULL,
+    profile_version INTEGER NOT NULL,
+    department_code TEXT NOT NULL,
+    department      TEXT NOT NULL,
+    file_name       TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    password        TEXT NOT NULL,
+    ledger_file     TEXT NOT NULL,
+    issued_at       TEXT NOT NULL
+);
+CREATE TABLE template_projects (
+    template_id  TEXT NOT NULL REFERENCES templates(template_id),
+    position     INTEGER NOT NULL,
+    project_code TEXT NOT NULL,
+    project_name TEXT NOT NULL,
+    sheet        TEXT NOT NULL,
+    total        TEXT,
+    fiscal       TEXT,
+    other        TEXT,
+    carryover    TEXT,
+    PRIMARY KEY (template_id, position)
+);
+CREATE TABLE template_cells (
+    template_id  TEXT NOT NULL REFERENCES templates(template_id),
+    sheet        TEXT NOT NULL,
+    cell         TEXT NOT NULL,
+    locked       INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    project_code TEXT NOT NULL,
+    field        TEXT NOT NULL,
+    category     TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    PRIMARY KEY (template_id, sheet, cell)
+);
+CREATE INDEX template_cells_by_name ON template_cells(template_id, name);
+"""
+
+
+class StoreError(XltoolError):
+    """The store file cannot be used: not a store, corrupt, locked or from a newer xltool."""
+
+
+@dataclass(frozen=True)
+class IssuedTemplate:
+    template_id: str
+    year: int | None
+    profile: str
+    profile_version: int
+    department_code: str
+    department: str
+    file_name: str
+    sha256: str
+    password: str
+    ledger_file: str
+    issued_at: str
+
+
+@dataclass(frozen=True)
+class IssuedProject:
+    template_id: str
+    position: int
+    project_code: str
+    project_name: str
+    sheet: str
+    total: Decimal | None
+    fiscal: Decimal | None
+    other: Decimal | None
+    carryover: Decimal | None
+
+
+@dataclass(frozen=True)
+class IssuedCell:
+    """A cell of an issued form: `value` is the issued text of a locked cell, or the prefill."""
+
+    template_id: str
+    sheet: str
+    cell: str
+    locked: bool
+    name: str
+    project_code: str
+    field: str
+    category: str
+    value: str
+
+
+def _amount(value: str | None) -> Decimal | None:
+    return Decimal(value) if value not in (None, "") else None
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+class Store:
+    """An open store. Use `open_store(path)` as a context manager."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: an interrupted write leaves the store as it was."""
+        with self.connection:
+            self.connection.execute("BEGIN IMMEDIATE")
+            yield self.connection
+
+    # -- issued templates ------------------------------------------------------------------
+
+    def record_template(self, template: IssuedTemplate, projects: Iterable[IssuedProject],
+                        cells: Iterable[IssuedCell]) -> None:
+        """Record (or re-record, when re-issued) a template with its projects and cells."""
+        columns = [f.name for f in fields(IssuedTemplate)]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT INTO templates ({', '.join(columns)}) VALUES "
+                f"({', '.join('?' * len(columns))}) "
+                f"ON CONFLICT(template_id) DO UPDATE SET {updates}",
+                astuple(template),
+            )
+            db.execute("DELETE FROM template_projects WHERE template_id = ?",
+                       (template.template_id,))
+            db.execute("DELETE FROM template_cells WHERE template_id = ?",
+                       (template.template_id,))
+            db.executemany(
+                "INSERT INTO template_projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(p.template_id, p.position, p.project_code, p.project_name, p.sheet,
+                  _text(p.total), _text(p.fiscal), _text(p.other), _text(p.carryover))
+                 for p in projects],
+            )
+            db.executemany(
+                "INSERT INTO template_cells VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(c.template_id, c.sheet, c.cell, int(c.locked), c.name, c.project_code,
+                  c.field, c.category, c.value) for c in cells],
+            )
+
+    def template(self, template_id: str) -> IssuedTemplate | None:
+        row = self.connection.execute(
+            "SELECT * FROM templates WHERE template_id = ?", (template_id,)).fetchone()
+        return IssuedTemplate(*row) if row else None
+
+    def templates(self) -> list[IssuedTemplate]:
+        rows = self.connection.execute(
+            "SELECT * FROM templates ORDER BY year, department_code, issued_at").fetchall()
+        return [IssuedTemplate(*row) for row in rows]
+
+    def template_projects(self, template_id: str) -> list[IssuedProject]:
+        rows = self.connection.execute(
+            "SELECT * FROM template_projects WHERE template_id = ? ORDER BY position",
+            (template_id,)).fetchall()
+        return [IssuedProject(*row[:5], *(_amount(v) for v in row[5:])) for row in rows]
+
+    def template_cells(self, template_id: str) -> list[IssuedCell]:
+        rows = self.connection.execute(
+            "SELECT * FROM template_cells WHERE template_id = ? ORDER BY rowid",
+            (template_id,)).fetchall()
+        return [IssuedCell(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
+
+
+# -- opening -------------------------------------------------------------------------------
+
+
+@contextmanager
+def open_store(path: Path | str, *, create: bool = True) -> Iterator[Store]:
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise StoreError(f"{path}: 没有这个存储文件（先用 xltool template 下发模板）")
+        _create(path)
+    connection = _connect(path)
+    try:
+        _check(connection, path)
+        yield Store(connection, path)
+    finally:
+        connection.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+    connection.execute("PRAGMA foreign_keys = ON")
+    return connection
+
+
+def _create(path: Path) -> None:
+    """A new store, owner-only from the first byte: it holds the sheet passwords."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    connection = _connect(path)
+    try:
+        with connection:
+            connection.executescript(
+                f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
+                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        connection.execute("PRAGMA journal_mode = WAL")
+    finally:
+        connection.close()
+
+
+def _check(connection: sqlite3.Connection, path: Path) -> None:
+    try:
+        application_id = _pragma(connection, "application_id")
+        version = _pragma(connection, "user_version")
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path}: 不是可用的 xltool 存储文件（{error}），文件未被改动") from error
+    if application_id != APPLICATION_ID:
+        raise StoreError(f"{path}: 不是 xltool 的存储文件，文件未被改动")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path}: 由更新版本的 xltool 创建（第{version}版结构），请升级 xltool")
+
+
+def _pragma(connection: sqlite3.Connection, name: str) -> Any:
+    return connection.execute(f"PRAGMA {name}").fetchone()[0]

@@ -1,0 +1,203 @@
+"""`issue_templates`: one locked, guided workbook per department, recorded in the store.
+
+The steps: load and check the ledger, match the prefill targets, plan each
+department's forms (`plan.py`, `layout.py`), write the workbooks
+(`writer.py`, in parallel with `jobs`), then record every issued template and
+every cell of its forms in the store, one transaction per template.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from xltool.errors import XltoolError
+from xltool.findings import Finding
+from xltool.ledger import Ledger, LedgerProject, load_ledger
+from xltool.profile import DEFAULT_PROFILE, FormProfile, load_profile
+from xltool.store import DEFAULT_STORE, IssuedCell, IssuedProject, IssuedTemplate, open_store
+from xltool.targets import read_targets
+from xltool.template.plan import CoverInfo, DepartmentPlan, plan_department
+from xltool.template.prefill import Prefill, match_prefill
+from xltool.template.writer import write_workbook
+
+__all__ = ["IssuedWorkbook", "TemplateRun", "issue_templates"]
+
+Progress = Callable[[int, int], None]
+
+
+class LedgerHasErrors(XltoolError):
+    """Templates are not issued from a ledger with errors: they would carry wrong amounts."""
+
+
+class UnknownDepartment(XltoolError):
+    """A department asked for is not in the ledger."""
+
+
+@dataclass(frozen=True)
+class IssuedWorkbook:
+    path: Path
+    template_id: str
+    department_code: str
+    department: str
+    projects: int
+    sheets: tuple[str, ...]
+    sha256: str
+
+
+@dataclass(frozen=True)
+class TemplateRun:
+    workbooks: tuple[IssuedWorkbook, ...]
+    findings: tuple[Finding, ...]
+    store: Path
+    profile: str
+
+
+def issue_templates(
+    ledger: Path | str,
+    outdir: Path | str,
+    *,
+    profile: str | Path = DEFAULT_PROFILE,
+    store: Path | str = DEFAULT_STORE,
+    prefill: Path | str | None = None,
+    departments: Sequence[str] = (),
+    password: str | None = None,
+    jobs: int = 1,
+    issuer: str = "",
+    deadline: str = "",
+    contact: str = "",
+    amounts_in: Literal["万元", "元"] = "万元",
+    progress: Progress | None = None,
+) -> TemplateRun:
+    """Write one template per department of LEDGER into OUTDIR and record each in the store."""
+    form_profile = load_profile(profile)
+    book = _checked_ledger(load_ledger(ledger, amounts_in=amounts_in))
+    groups = _departments(book, departments)
+    matched = _prefill(prefill, book, form_profile)
+    cover = CoverInfo(issuer=issuer, deadline=deadline, contact=contact)
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs_list = [
+        _Job(form_profile, projects, _subset(matched, projects), cover, out,
+             password or _new_password(), Path(ledger).name)
+        for projects in groups
+    ]
+    workbooks = []
+    with open_store(store) as opened:
+        for issued, (template, projects, cells) in _issue_all(jobs_list, jobs, progress):
+            opened.record_template(template, projects, cells)
+            workbooks.append(issued)
+    return TemplateRun(tuple(workbooks), matched.findings, Path(store), form_profile.name)
+
+
+def _checked_ledger(book: Ledger) -> Ledger:
+    if book.has_errors:
+        first = [f"{p.where}: {p.message}" for p in book.problems if p.is_error][:5]
+        raise LedgerHasErrors(
+            f"预算台账 {book.path.name} 有 {book.error_count} 处错误，未生成模板。"
+            f"请先用 `xltool ledger` 查看并改正：\n  " + "\n  ".join(first))
+    return book
+
+
+def _departments(book: Ledger, wanted: Sequence[str]) -> list[tuple[LedgerProject, ...]]:
+    groups = book.by_department()
+    unknown = [code for code in wanted if code not in groups]
+    if unknown:
+        raise UnknownDepartment(f"预算台账中没有主管部门编码：{'、'.join(unknown)}")
+    codes = list(wanted) if wanted else list(groups)
+    return [groups[code] for code in codes]
+
+
+def _prefill(path: Path | str | None, book: Ledger, profile: FormProfile) -> Prefill:
+    if path is None:
+        return Prefill()
+    targets = read_targets(path)
+    return match_prefill(targets, [p.code for p in book.projects], profile,
+                         source=Path(path).name)
+
+
+def _new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _subset(prefill: Prefill, projects: Sequence[LedgerProject]) -> Prefill:
+    """Only this department's targets travel to the worker that writes its workbook."""
+    codes = {p.code for p in projects}
+    return Prefill({c: g for c, g in prefill.goals.items() if c in codes},
+                   {c: i for c, i in prefill.indicators.items() if c in codes})
+
+
+@dataclass(frozen=True)
+class _Job:
+    profile: FormProfile
+    projects: tuple[LedgerProject, ...]
+    prefill: Prefill
+    cover: CoverInfo
+    outdir: Path
+    password: str
+    ledger_file: str
+
+
+_Records = tuple[IssuedTemplate, list[IssuedProject], list[IssuedCell]]
+
+
+def _issue_one(job: _Job) -> tuple[IssuedWorkbook, _Records]:
+    """Plan, write and describe one department's workbook (runs in a worker with --jobs)."""
+    plan = plan_department(job.profile, job.projects, job.prefill, job.cover)
+    path = job.outdir / plan.file_name
+    write_workbook(plan, path, job.password)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    issued = IssuedWorkbook(path, plan.template_id, plan.department_code, plan.department,
+                            len(plan.forms), tuple(f.sheet for f in plan.forms), digest)
+    return issued, _records(plan, path, job.password, digest, job.ledger_file)
+
+
+def _issue_all(jobs: list[_Job], workers: int,
+               progress: Progress | None) -> Iterator[tuple[IssuedWorkbook, _Records]]:
+    """Results in ledger order, as they come: the store records while workers still write."""
+    if workers <= 1 or len(jobs) <= 1:
+        results: Iterable[tuple[IssuedWorkbook, _Records]] = map(_issue_one, jobs)
+        yield from _counted(results, len(jobs), progress)
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        chunk = max(1, min(16, len(jobs) // (workers * 4)))
+        yield from _counted(pool.map(_issue_one, jobs, chunksize=chunk), len(jobs), progress)
+
+
+def _counted(results: Iterable[tuple[IssuedWorkbook, _Records]], total: int,
+             progress: Progress | None) -> Iterator[tuple[IssuedWorkbook, _Records]]:
+    for done, result in enumerate(results, start=1):
+        if progress:
+            progress(done, total)
+        yield result
+
+
+def _records(plan: DepartmentPlan, path: Path, password: str, digest: str, ledger_file: str
+             ) -> tuple[IssuedTemplate, list[IssuedProject], list[IssuedCell]]:
+    template = IssuedTemplate(
+        template_id=plan.template_id, year=plan.year, profile=plan.profile.name,
+        profile_version=plan.profile.version, department_code=plan.department_code,
+        department=plan.department, file_name=path.name, sha256=digest, password=password,
+        ledger_file=ledger_file, issued_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    projects = [
+        IssuedProject(plan.template_id, form.position, form.project.code, form.project.name,
+                      form.sheet, form.project.total, form.project.fiscal, form.project.other,
+                      form.project.carryover)
+        for form in plan.forms
+    ]
+    cells = [
+        IssuedCell(plan.template_id, form.sheet, xl_rowcol_to_cell(cell.row, cell.col),
+                   cell.locked, cell.name, form.project.code, cell.field, cell.category,
+                   "" if cell.value is None else str(cell.value))
+        for form in plan.forms for cell in form.cells
+    ]
+    return template, projects, cells

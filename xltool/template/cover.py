@@ -1,0 +1,140 @@
+"""The cover sheet (填报说明): who and when, the project list with a live status, instructions.
+
+The status column holds formulas that name the required categories still
+empty in each project's form, so a department sees at a glance what is left.
+Their cached results are computed here too, so a reader that does not
+recalculate still shows the truth of the file as issued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xlsxwriter.utility import quote_sheetname, xl_range
+
+from xltool.template.layout import ProjectForm
+from xltool.template.plan import COVER_SHEET, DepartmentPlan
+from xltool.xlsxout import check
+
+COMPLETE = "已填齐必填项"
+WIDTHS = (6.0, 18.0, 40.0, 16.0, 40.0)
+
+VALUE_RULES = (
+    "指标值写法：比较符号 + 数字 + 单位，例如 ≥95%、≤20万元、100次、≥1次/月、2小时内、97%以上。",
+    "数量、成本、满意度指标必须写出数字；质量、效益等可写定性目标，例如 明显、有所提升、逐步完善。",
+    "成本指标以万元为单位，各项成本合计不应超过年度资金总额；满意度指标为 0–100% 的百分比。",
+    "不要保留“指标1：”之类的占位文字；不适用的选填指标留空即可。",
+)
+
+
+def write_cover(workbook: Any, plan: DepartmentPlan, formats: dict[str, Any],
+                password: str) -> None:
+    sheet = workbook.add_worksheet(COVER_SHEET)
+    for col, width in enumerate(WIDTHS):
+        check(sheet.set_column(col, col, width), "cover width")
+    row = _heading(sheet, plan, formats)
+    row = _project_list(sheet, plan, formats, row + 1)
+    row = _instructions(sheet, plan, formats, row + 1)
+    _categories(sheet, plan, formats, row + 1)
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    sheet.activate()
+    sheet.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True})
+
+
+def _line(sheet: Any, row: int, text: str, fmt: Any, height: float | None = None) -> None:
+    check(sheet.merge_range(row, 0, row, len(WIDTHS) - 1, "", fmt), "cover merge")
+    check(sheet.write_string(row, 0, text, fmt), "cover text")
+    if height:
+        check(sheet.set_row(row, height), "cover row")
+
+
+def _heading(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any]) -> int:
+    _line(sheet, 0, plan.title, formats["title"], 32)
+    lines = [
+        f"主管部门：{plan.department}（{plan.department_code}）",
+        f"填报年度：{plan.year or ''}　　表式：{plan.profile.name}（第{plan.profile.version}版）",
+    ]
+    if plan.cover.issuer:
+        lines.append(f"下发单位：{plan.cover.issuer}")
+    if plan.cover.deadline:
+        lines.append(f"报送截止：{plan.cover.deadline}")
+    if plan.cover.contact:
+        lines.append(f"联系方式：{plan.cover.contact}")
+    lines.append(f"模板编号：{plan.template_id}（请勿修改本工作簿的结构，黄色单元格为填写区域）")
+    for row, text in enumerate(lines, start=1):
+        _line(sheet, row, text, formats["note"])
+    return len(lines) + 1
+
+
+def _project_list(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any], row: int) -> int:
+    headers = ("序号", "项目编码", "项目名称", "年度资金总额（万元）", "填报状态")
+    for col, text in enumerate(headers):
+        check(sheet.write_string(row, col, text, formats["label_center"]), "cover header")
+    for form in plan.forms:
+        row += 1
+        project = form.project
+        check(sheet.write_number(row, 0, form.position, formats["label_center"]), "position")
+        check(sheet.write_string(row, 1, project.code, formats["ledger_text"]), "code")
+        link = f"internal:{quote_sheetname(form.sheet)}!A1"
+        check(sheet.write_url(row, 2, link, formats["ledger_text"], project.name), "link")
+        amount = float(project.total) if project.total is not None else 0.0
+        check(sheet.write_number(row, 3, amount, formats["amount"]), "amount")
+        formula, cached = status_formula(form)
+        check(sheet.write_formula(row, 4, formula, formats["ledger_text"], cached), "status")
+    return row + 1
+
+
+def status_formula(form: ProjectForm) -> tuple[str, str]:
+    """A formula naming the goal and required categories still empty, and its current value."""
+    parts, missing = [], []
+    prefilled = {(c.row, c.col) for c in form.cells if c.role == "input" and c.value}
+    checks = [("年度总体目标", form.goal_row, form.goal_row, form.name_col, form.name_col)]
+    last_col = form.value_col if form.value_col is not None else form.name_col
+    checks += [(b.category.level2, b.first_row, b.last_row, form.name_col, last_col)
+               for b in form.blocks if b.category.required]
+    for label, first, last, first_col, end_col in checks:
+        area = f"{quote_sheetname(form.sheet)}!{xl_range(first, first_col, last, end_col)}"
+        parts.append(f'IF(COUNTA({area})=0,"{label} ","")')
+        if not any((r, c) in prefilled for r in range(first, last + 1)
+                   for c in range(first_col, end_col + 1)):
+            missing.append(label)
+    joined = "&".join(parts)
+    formula = f'=IF({joined}="","{COMPLETE}","待填："&TRIM({joined}))'
+    cached = COMPLETE if not missing else "待填：" + " ".join(missing)
+    return formula, cached
+
+
+def _instructions(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any], row: int) -> int:
+    _line(sheet, row, "填报说明", formats["label"])
+    steps = (
+        "1. 每个项目一张工作表，点击上表中的项目名称可直接跳转；只需填写黄色单元格。",
+        "2. 项目名称、编码、资金等来自预算台账，已锁定；如有错误请联系财政部门，不要自行修改。",
+        f"3. {plan.profile.goal_label}：概括项目当年要完成的任务和效果，"
+        "可分条写（目标1、目标2……）。",
+        "4. 每个必填二级指标至少填写一条三级指标及其指标值；行数不够可联系财政部门增加。",
+        *(f"{i + 5}. {text}" for i, text in enumerate(VALUE_RULES)),
+    )
+    if plan.profile.weights:
+        w = plan.profile.weights
+        steps = (*steps, f"{len(steps) + 1}. 每条指标填写{w.label}（0–100），"
+                          f"一个项目合计{w.total}；"
+                          f"不适用的二级指标写“{w.not_applicable}”，{w.label}填0或留空。")
+    for text in steps:
+        row += 1
+        _line(sheet, row, text, formats["note"], 30)
+    return row + 1
+
+
+def _categories(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any], row: int) -> None:
+    headers = ("一级", "二级指标", "说明", "是否必填", "示例（摘自已公开的目标表）")
+    for col, text in enumerate(headers):
+        check(sheet.write_string(row, col, text, formats["label_center"]), "category header")
+    for category in plan.profile.categories:
+        row += 1
+        values = (category.level1, category.level2, category.help,
+                  "必填" if category.required else "选填", "、".join(category.examples))
+        for col, text in enumerate(values):
+            check(sheet.write_string(row, col, text, formats["ledger_text"]), "category")
+        check(sheet.set_row(row, 36), "category row")
+

@@ -1,0 +1,272 @@
+"""The layout of one project's form, as data.
+
+`project_form` turns a ledger project, a profile and the prefilled targets into
+a list of `Cell`s: where each cell goes, what it holds, whether the department
+may write it, and the defined name an input cell is known by. The writer
+renders these cells; the store records them, so the return reader later knows
+every input cell's address and every locked cell's issued value without
+guessing positions.
+
+Defined names (workbook scope) follow one scheme, `XT_P{pp}_…`, pp being the
+project's position in the workbook (01, 02, …):
+
+- `XT_P01_GOAL` — the 年度总体目标;
+- `XT_P01_C{cc}_R{rr}_NAME` / `_VALUE` / `_WEIGHT` — indicator row rr (01…) of
+  category cc (the category's position in the profile, 01…);
+- `XT_P01_SUPERVISOR`, `XT_P01_ATTRIBUTE`, … — header fields the department fills;
+- `XT_P01_CODE` — the project code (a constant, part of the identity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from xltool.ledger import LedgerProject
+from xltool.profile import Category, FormProfile, HeaderField
+from xltool.targets import Indicator
+
+Role = Literal["label", "ledger", "input", "formula"]
+NAME_PREFIX = "XT_"
+
+FIELD_NAME = "name"
+FIELD_VALUE = "value"
+FIELD_WEIGHT = "weight"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a form. `row`/`col` are 0-based; `merge_to` is the merged range's far corner."""
+
+    row: int
+    col: int
+    value: str | Decimal | None
+    role: Role
+    style: str
+    name: str = ""
+    field: str = ""
+    category: str = ""
+    merge_to: tuple[int, int] | None = None
+    validation: str = ""
+
+    @property
+    def locked(self) -> bool:
+        return self.role != "input"
+
+
+@dataclass(frozen=True)
+class CategoryBlock:
+    """Where a category's input rows are: used by the cover's completeness formulas."""
+
+    category: Category
+    first_row: int
+    last_row: int
+
+
+@dataclass(frozen=True)
+class ProjectForm:
+    position: int
+    project: LedgerProject
+    sheet: str
+    cells: tuple[Cell, ...]
+    row_heights: dict[int, float]
+    columns: tuple[float, ...]
+    blocks: tuple[CategoryBlock, ...]
+    goal_row: int
+    name_col: int
+    value_col: int | None
+    weight_col: int | None
+
+    @property
+    def prefix(self) -> str:
+        return f"{NAME_PREFIX}P{self.position:02d}_"
+
+
+@dataclass
+class _Grid:
+    """Collects cells row by row; `last` is the rightmost column of the form."""
+
+    last: int
+    cells: list[Cell] = field(default_factory=list)
+    heights: dict[int, float] = field(default_factory=dict)
+    row: int = 0
+
+    def put(self, col: int, value: str | Decimal | None, role: Role, style: str, *,
+            to_col: int | None = None, to_row: int | None = None, **extra: str) -> None:
+        end = (to_row if to_row is not None else self.row, to_col if to_col is not None else col)
+        merge = end if end != (self.row, col) else None
+        self.cells.append(Cell(self.row, col, value, role, style, merge_to=merge, **extra))
+
+
+def indicator_columns(profile: FormProfile) -> tuple[int, int | None, int | None, int]:
+    """(name, value, weight, last) column indexes: 一级 and 二级 take columns 0 and 1."""
+    value = 3 if profile.value_field else None
+    weight = (4 if profile.value_field else 3) if profile.weights else None
+    last = max(c for c in (2, value, weight) if c is not None)
+    return 2, value, weight, last
+
+
+def column_widths(profile: FormProfile) -> tuple[float, ...]:
+    name_width = 44.0 if profile.value_field else 60.0
+    widths = [10.0, 16.0, name_width]
+    if profile.value_field:
+        widths.append(22.0)
+    if profile.weights:
+        widths.append(10.0)
+    return tuple(widths)
+
+
+def header_value(field_spec: HeaderField, project: LedgerProject) -> str:
+    values = {
+        "project_name": project.name,
+        "project_code": project.code,
+        "department": project.department,
+        "department_code": project.department_code,
+        "department_with_code": f"{project.department}（{project.department_code}）",
+        "unit": project.unit,
+        "attribute": project.attribute,
+        "period": project.period,
+        "supervisor": project.supervisor,
+    }
+    return values[field_spec.key] or ""
+
+
+def project_form(profile: FormProfile, project: LedgerProject, position: int, sheet: str,
+                 indicators: Sequence[Indicator] = (), goal: str = "") -> ProjectForm:
+    name_col, value_col, weight_col, last = indicator_columns(profile)
+    grid = _Grid(last=last)
+    prefix = f"{NAME_PREFIX}P{position:02d}_"
+    _title(grid, profile, project)
+    _header(grid, profile, project, prefix)
+    _funding(grid, profile, project)
+    goal_row = _goal(grid, profile, goal, prefix)
+    blocks = _indicators(grid, profile, indicators, prefix, (name_col, value_col, weight_col))
+    if weight_col is not None:
+        _weight_total(grid, blocks, weight_col)
+    if profile.review_row:
+        _review(grid, profile)
+    return ProjectForm(position, project, sheet, tuple(grid.cells), grid.heights,
+                       column_widths(profile), tuple(blocks), goal_row, name_col,
+                       value_col, weight_col)
+
+
+def _title(grid: _Grid, profile: FormProfile, project: LedgerProject) -> None:
+    grid.put(0, profile.title_for(project.year), "label", "title", to_col=grid.last)
+    grid.heights[0] = 30
+    grid.row = 1
+    grid.put(0, f"项目编码：{project.code}", "ledger", "note", to_col=grid.last - 1,
+             field="project_code")
+    grid.put(grid.last, "单位：万元", "label", "note_right")
+    grid.row = 2
+
+
+def _header(grid: _Grid, profile: FormProfile, project: LedgerProject, prefix: str) -> None:
+    for spec in profile.header:
+        value = header_value(spec, project)
+        grid.put(0, spec.label, "label", "label", to_col=1)
+        if spec.source == "department" or (spec.choices and not value):
+            grid.put(2, value, "input", "input_text", to_col=grid.last,
+                     name=f"{prefix}{spec.key.upper()}", field=f"header.{spec.key}",
+                     validation=f"header.{spec.key}")
+        else:
+            grid.put(2, value, "ledger", "ledger_text", to_col=grid.last,
+                     field=f"header.{spec.key}")
+        grid.row += 1
+
+
+def _funding(grid: _Grid, profile: FormProfile, project: LedgerProject) -> None:
+    first = grid.row
+    grid.put(0, profile.funding_label, "label", "label_center",
+             to_row=first + len(profile.funding) - 1)
+    for row in profile.funding:
+        grid.put(1, row.label, "label", "label")
+        amount: Decimal | None = getattr(project, row.key)
+        grid.put(2, amount, "ledger", "amount", to_col=grid.last, field=f"funding.{row.key}")
+        grid.row += 1
+
+
+def _goal(grid: _Grid, profile: FormProfile, goal: str, prefix: str) -> int:
+    row = grid.row
+    grid.put(0, profile.goal_label, "label", "label_center", to_col=1)
+    grid.put(2, goal, "input", "input_text", to_col=grid.last, name=f"{prefix}GOAL",
+             field="goal", validation="goal")
+    grid.heights[row] = max(96.0, min(409.0, 16.0 * (len(goal) // 40 + 2)))
+    grid.row += 1
+    return row
+
+
+def _indicators(grid: _Grid, profile: FormProfile, indicators: Sequence[Indicator],
+                prefix: str, columns: tuple[int, int | None, int | None]) -> list[CategoryBlock]:
+    name_col, value_col, weight_col = columns
+    grid.put(0, profile.level1_label, "label", "label_center")
+    grid.put(1, profile.level2_label, "label", "label_center")
+    grid.put(name_col, profile.name_label, "label", "label_center")
+    if value_col is not None:
+        grid.put(value_col, profile.value_label, "label", "label_center")
+    if weight_col is not None and profile.weights:
+        grid.put(weight_col, profile.weights.label, "label", "label_center")
+    grid.row += 1
+    blocks: list[CategoryBlock] = []
+    for level1 in profile.level1_names:
+        first = grid.row
+        for number, category in enumerate(profile.categories, start=1):
+            if category.level1 == level1:
+                rows = [i for i in indicators if i.level2 == category.level2]
+                blocks.append(_category(grid, profile, category, number, rows, prefix, columns))
+        grid.cells.append(Cell(first, 0, level1, "label", "label_center",
+                               merge_to=(grid.row - 1, 0) if grid.row - 1 > first else None))
+    return blocks
+
+
+def _category(grid: _Grid, profile: FormProfile, category: Category, number: int,
+              rows: list[Indicator], prefix: str,
+              columns: tuple[int, int | None, int | None]) -> CategoryBlock:
+    name_col, value_col, weight_col = columns
+    count = max(category.rows, len(rows), 1)
+    first = grid.row
+    label = category.label if profile.show_markers else category.level2
+    grid.put(1, label, "label", "label_center", to_row=first + count - 1)
+    kind = category.role or ("quantitative" if category.quantitative else "text")
+    for r in range(count):
+        prefilled = rows[r] if r < len(rows) else None
+        base = f"{prefix}C{number:02d}_R{r + 1:02d}_"
+        name_text = prefilled.name if prefilled else ""
+        if prefilled and value_col is None and prefilled.value:
+            name_text = f"{prefilled.name}{prefilled.value}"
+        grid.put(name_col, name_text, "input", "input_name", name=f"{base}NAME",
+                 field=FIELD_NAME, category=category.level2, validation="indicator.name")
+        if value_col is not None:
+            grid.put(value_col, prefilled.value if prefilled else "", "input", "input_value",
+                     name=f"{base}VALUE", field=FIELD_VALUE, category=category.level2,
+                     validation=f"indicator.value.{kind}")
+        if weight_col is not None:
+            weight = prefilled.weight if prefilled else None
+            grid.put(weight_col, weight, "input", "input_weight", name=f"{base}WEIGHT",
+                     field=FIELD_WEIGHT, category=category.level2, validation="indicator.weight")
+        grid.heights[grid.row] = _indicator_height(name_text)
+        grid.row += 1
+    return CategoryBlock(category, first, grid.row - 1)
+
+
+def _indicator_height(text: str) -> float:
+    lines = max(1, -(-len(text) // 22))
+    return max(30.0, min(120.0, 15.0 * lines + 6))
+
+
+def _weight_total(grid: _Grid, blocks: list[CategoryBlock], weight_col: int) -> None:
+    first, last = blocks[0].first_row, blocks[-1].last_row
+    column = "ABCDEFGHIJ"[weight_col]
+    grid.put(0, "合计", "label", "label_center", to_col=weight_col - 1)
+    grid.put(weight_col, f"=SUM({column}{first + 1}:{column}{last + 1})", "formula", "total",
+             field="weight.total")
+    grid.row += 1
+
+
+def _review(grid: _Grid, profile: FormProfile) -> None:
+    options = "  ".join(f"{c} □" for c in profile.review_choices)
+    grid.put(0, profile.review_label, "label", "label_center", to_col=1)
+    grid.put(2, f"{options}（由财政部门审核填写）", "label", "note", to_col=grid.last,
+             field="review")
+    grid.row += 1

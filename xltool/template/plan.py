@@ -1,0 +1,98 @@
+"""A department's template before it is written: its forms, sheet names and identity."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xltool.ledger import LedgerProject
+from xltool.profile import FormProfile
+from xltool.template.layout import ProjectForm, project_form
+from xltool.template.prefill import Prefill
+
+SHEET_NAME_LIMIT = 31
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+_FILE_FORBIDDEN = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+COVER_SHEET = "填报说明"
+
+
+@dataclass(frozen=True)
+class CoverInfo:
+    issuer: str = ""
+    deadline: str = ""
+    contact: str = ""
+
+
+@dataclass(frozen=True)
+class DepartmentPlan:
+    template_id: str
+    year: int | None
+    profile: FormProfile
+    department_code: str
+    department: str
+    forms: tuple[ProjectForm, ...]
+    cover: CoverInfo
+
+    @property
+    def issuer(self) -> str:
+        return self.cover.issuer
+
+    @property
+    def title(self) -> str:
+        return f"{self.year or ''}年项目支出预算绩效目标填报表（{self.department}）"
+
+    @property
+    def identity(self) -> dict[str, str]:
+        """What `collect` reads back to know which issued template a return is."""
+        return {
+            "template_id": self.template_id,
+            "year": str(self.year or ""),
+            "profile": self.profile.name,
+            "profile_version": str(self.profile.version),
+            "department": self.department_code,
+            "project_count": str(len(self.forms)),
+        }
+
+    @property
+    def file_name(self) -> str:
+        name = f"{self.year or ''}年_{self.department_code}_{self.department}_绩效目标表"
+        return _FILE_FORBIDDEN.sub("_", name)[:150] + ".xlsx"
+
+
+def sheet_name(position: int, project_name: str, used: set[str]) -> str:
+    """`01 项目名称`, cut to Excel's 31 characters, without forbidden characters, unique."""
+    clean = _SHEET_FORBIDDEN.sub("_", project_name).strip().strip("'") or "项目"
+    base = f"{position:02d} {clean}"[:SHEET_NAME_LIMIT].rstrip()
+    name, suffix = base, 2
+    while name.lower() in used or name == COVER_SHEET:
+        tail = f"~{suffix}"
+        name = base[: SHEET_NAME_LIMIT - len(tail)] + tail
+        suffix += 1
+    used.add(name.lower())
+    return name
+
+
+def plan_department(profile: FormProfile, projects: Sequence[LedgerProject], prefill: Prefill,
+                    cover: CoverInfo) -> DepartmentPlan:
+    used: set[str] = set()
+    forms = []
+    for position, project in enumerate(projects, start=1):
+        goal, indicators = prefill.for_project(project.code)
+        sheet = sheet_name(position, project.name, used)
+        forms.append(project_form(profile, project, position, sheet, indicators, goal))
+    first = projects[0]
+    template_id = _template_id(profile, first, forms)
+    return DepartmentPlan(template_id, first.year, profile, first.department_code,
+                          first.department, tuple(forms), cover)
+
+
+def _template_id(profile: FormProfile, first: LedgerProject, forms: list[ProjectForm]) -> str:
+    """Deterministic: the same ledger, profile and prefill give the same id."""
+    digest = hashlib.sha256(f"{profile.name}:{profile.version}".encode())
+    for form in forms:
+        digest.update(form.sheet.encode())
+        for cell in form.cells:
+            digest.update(f"{cell.row},{cell.col},{cell.value!s}|".encode())
+    return f"{first.year or 0}-{first.department_code}-{digest.hexdigest()[:10]}"

@@ -1,0 +1,255 @@
+"""Rendering a department's plan into one protected, guided xlsx workbook.
+
+The layout decides what goes where (`layout.py`); this module decides how it
+looks and behaves in Excel: formats, merged cells, validations with input
+messages, conditional highlights, protection, print setup, defined names and
+the identity properties.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from xlsxwriter.utility import quote_sheetname, xl_range, xl_rowcol_to_cell
+
+from xltool.profile import Category, FormProfile
+from xltool.template.cover import write_cover
+from xltool.template.layout import Cell, ProjectForm
+from xltool.template.plan import DepartmentPlan
+from xltool.xlsxout import check, new_workbook
+
+FONT = "宋体"
+INPUT_FILL = "#FFF7D6"
+LABEL_FILL = "#EEF3F8"
+LISTS_SHEET = "下拉选项"
+
+_STYLES: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"},
+    "note": {"font_size": 10, "valign": "vcenter", "text_wrap": True},
+    "note_right": {"font_size": 10, "align": "right", "valign": "vcenter"},
+    "label": {"bold": True, "border": 1, "valign": "vcenter", "text_wrap": True,
+              "bg_color": LABEL_FILL},
+    "label_center": {"bold": True, "border": 1, "align": "center", "valign": "vcenter",
+                     "text_wrap": True, "bg_color": LABEL_FILL},
+    "ledger_text": {"border": 1, "valign": "vcenter", "text_wrap": True},
+    "amount": {"border": 1, "valign": "vcenter", "align": "left", "num_format": "#,##0.00"},
+    "input_text": {"border": 1, "valign": "top", "text_wrap": True, "locked": False,
+                   "bg_color": INPUT_FILL},
+    "input_name": {"border": 1, "valign": "vcenter", "text_wrap": True, "locked": False,
+                   "bg_color": INPUT_FILL},
+    "input_value": {"border": 1, "valign": "vcenter", "text_wrap": True, "locked": False,
+                    "bg_color": INPUT_FILL, "num_format": "@"},
+    "input_weight": {"border": 1, "valign": "vcenter", "align": "center", "locked": False,
+                     "bg_color": INPUT_FILL, "num_format": "0.##"},
+    "total": {"bold": True, "border": 1, "align": "center", "valign": "vcenter",
+              "num_format": "0.##"},
+    "warning": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
+}
+
+PROTECTION = {
+    "select_locked_cells": True,
+    "select_unlocked_cells": True,
+    "format_rows": True,
+    "format_columns": True,
+}
+
+
+def write_workbook(plan: DepartmentPlan, path: Path, password: str) -> None:
+    workbook = new_workbook(path, title=plan.title, subject="项目支出预算绩效目标",
+                            author=plan.issuer, company=plan.issuer)
+    formats = {name: workbook.add_format({"font_name": FONT, **spec})
+               for name, spec in _STYLES.items()}
+    columns = _list_columns(plan.profile)
+    lists = _list_sources(columns)
+    write_cover(workbook, plan, formats, password)
+    for form in plan.forms:
+        _write_form(workbook, plan, form, formats, lists, password)
+    _write_lists(workbook, columns, formats, password)
+    _write_identity(workbook, plan)
+    workbook.close()
+
+
+def _write_form(workbook: Any, plan: DepartmentPlan, form: ProjectForm,
+                formats: dict[str, Any], lists: dict[str, str], password: str) -> None:
+    sheet = workbook.add_worksheet(form.sheet)
+    for col, width in enumerate(form.columns):
+        check(sheet.set_column(col, col, width), "column width")
+    for row, height in form.row_heights.items():
+        check(sheet.set_row(row, height), "row height")
+    for cell in form.cells:
+        _write_cell(sheet, cell, formats)
+        if cell.name:
+            ref = f"={quote_sheetname(form.sheet)}!{_absolute(cell.row, cell.col)}"
+            check(workbook.define_name(cell.name, ref), f"name {cell.name}")
+    _add_validations(sheet, plan.profile, form, lists)
+    _add_highlights(sheet, form, formats["warning"])
+    _print_setup(sheet, plan, form)
+    check(workbook.define_name(f"{form.prefix}CODE", _constant(form.project.code)), "code")
+    sheet.protect(password, PROTECTION)
+
+
+def _write_cell(sheet: Any, cell: Cell, formats: dict[str, Any]) -> None:
+    fmt = formats[cell.style]
+    if cell.merge_to:
+        last_row, last_col = cell.merge_to
+        check(sheet.merge_range(cell.row, cell.col, last_row, last_col, "", fmt), "merge")
+    if isinstance(cell.value, Decimal):
+        check(sheet.write_number(cell.row, cell.col, float(cell.value), fmt), "number")
+    elif cell.role == "formula" and isinstance(cell.value, str):
+        check(sheet.write_formula(cell.row, cell.col, cell.value, fmt), "formula")
+    elif cell.value:
+        check(sheet.write_string(cell.row, cell.col, cell.value, fmt), "text")
+    else:
+        check(sheet.write_blank(cell.row, cell.col, None, fmt), "blank")
+
+
+def _absolute(row: int, col: int) -> str:
+    return str(xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True))
+
+
+def _constant(text: str) -> str:
+    return '="' + text.replace('"', '""') + '"'
+
+
+# -- guidance: validations with input messages, highlights ---------------------------------
+
+
+def _runs(cells: list[Cell]) -> Iterator[tuple[Cell, Cell]]:
+    """Contiguous vertical runs of input cells sharing column, validation and category."""
+    def key(c: Cell) -> tuple[str, str, int]:
+        return c.validation, c.category, c.col
+    for _, group in groupby(sorted(cells, key=lambda c: (key(c), c.row)), key=key):
+        run = list(group)
+        start = run[0]
+        for previous, current in zip(run, [*run[1:], None], strict=True):
+            if current is None or current.row != previous.row + 1:
+                yield start, previous
+                if current is not None:
+                    start = current
+
+
+def _add_validations(sheet: Any, profile: FormProfile, form: ProjectForm,
+                     lists: dict[str, str]) -> None:
+    inputs = [c for c in form.cells if c.role == "input"]
+    for first, last in _runs(inputs):
+        options = _validation(profile, first, lists)
+        status = sheet.data_validation(first.row, first.col, last.row, last.col, options)
+        check(status, f"validation {first.validation} at {form.sheet}")
+
+
+def _validation(profile: FormProfile, cell: Cell, lists: dict[str, str]) -> dict[str, Any]:
+    category = profile.category_by_level2(cell.category) if cell.category else None
+    title, message = _input_message(profile, cell, category)
+    options: dict[str, Any] = {"validate": "any", "input_title": title[:32],
+                               "input_message": message[:255]}
+    kind = cell.validation
+    if kind == "indicator.weight":
+        options.update(validate="decimal", criteria="between", minimum=0, maximum=100,
+                       error_title="绩效值超出范围", error_message="绩效值应为0到100之间的数字。")
+    elif kind == "indicator.value.satisfaction":
+        ref = xl_rowcol_to_cell(cell.row, cell.col)
+        options.update(validate="custom",
+                       value=f'=OR({ref}="",ISNUMBER(FIND("%",{ref})),ISNUMBER(FIND("％",{ref})))',
+                       error_type="warning", error_title="满意度应为百分比",
+                       error_message="满意度指标值应为0–100%的百分比，如 ≥95%。")
+    elif kind.startswith("header.") and kind.removeprefix("header.") in lists:
+        options.update(validate="list", source=lists[kind.removeprefix("header.")],
+                       error_title="请从下拉列表选择", error_message="请从下拉列表中选择一项。")
+    return options
+
+
+VALUE_HOWTO = ("指标值写法：比较符号+数字+单位，如 ≥95%、≤20万元、100次、2小时内；"
+               "定性指标写 明显、有所提升 等。")
+
+
+def _input_message(profile: FormProfile, cell: Cell,
+                   category: Category | None) -> tuple[str, str]:
+    examples = "、".join(category.examples) if category else ""
+    help_text = category.help if category else ""
+    if cell.field == "goal":
+        return profile.goal_label, profile.goal_help or "填写本项目的年度总体目标。"
+    if cell.field.startswith("header."):
+        field = profile.header_field(cell.field.removeprefix("header."))
+        label = field.label if field else "表头"
+        return label, f"请填写{label}。" + ("可从下拉列表选择。" if field and field.choices else "")
+    assert category is not None
+    if cell.field == "name":
+        extra = "（目标值写在指标内容中）" if not profile.value_field else ""
+        return category.level2, f"{help_text}{extra} 示例：{examples}"
+    if cell.field == "weight" and profile.weights:
+        return profile.weights.label, (f"本行指标的{profile.weights.label}（0–100），各项合计应为"
+                                       f"{profile.weights.total}；不适用的填0或留空。")
+    return f"{category.level2}指标值", f"{VALUE_HOWTO} 示例：{examples}"
+
+
+DIGITS = ",".join(f'"{d}"' for d in "0123456789０１２３４５６７８９")
+
+
+def _add_highlights(sheet: Any, form: ProjectForm, warning: Any) -> None:
+    """A quantitative value with no digit in it turns red as it is typed."""
+    numeric = [c for c in form.cells if c.role == "input" and
+               c.validation in ("indicator.value.quantitative", "indicator.value.cost",
+                                "indicator.value.satisfaction")]
+    runs = list(_runs(numeric))
+    if runs:
+        first = runs[0][0]
+        ref = xl_rowcol_to_cell(first.row, first.col)
+        ranges = " ".join(xl_range(a.row, a.col, b.row, b.col) for a, b in runs)
+        check(sheet.conditional_format(first.row, first.col, first.row, first.col, {
+            "type": "formula", "multi_range": ranges,
+            "criteria": f"=AND(LEN({ref})>0,SUMPRODUCT(--ISNUMBER(FIND({{{DIGITS}}},{ref})))=0)",
+            "format": warning}), "highlight")
+    total = next((c for c in form.cells if c.field == "weight.total"), None)
+    if total is not None and form.weight_col is not None:
+        check(sheet.conditional_format(total.row, total.col, total.row, total.col, {
+            "type": "cell", "criteria": "!=", "value": 100, "format": warning}), "weight total")
+
+
+def _print_setup(sheet: Any, plan: DepartmentPlan, form: ProjectForm) -> None:
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    sheet.set_margins(left=0.5, right=0.5, top=0.8, bottom=0.8)
+    sheet.center_horizontally()
+    department = plan.department.replace("&", "&&")
+    project = form.project.name.replace("&", "&&")
+    check(sheet.set_header(f"&L{department[:100]}&R{project[:100]}"), "print header")
+    check(sheet.set_footer("&C第 &P 页，共 &N 页"), "print footer")
+
+
+# -- the hidden list sheet and the identity ------------------------------------------------
+
+
+def _list_columns(profile: FormProfile) -> list[tuple[str, tuple[str, ...]]]:
+    columns: list[tuple[str, tuple[str, ...]]] = [
+        (f.key, f.choices) for f in profile.header if f.choices]
+    return [*columns, ("units", profile.units)]
+
+
+def _list_sources(columns: list[tuple[str, tuple[str, ...]]]) -> dict[str, str]:
+    """Dropdown lists live on a hidden sheet: inline lists are cut at 255 characters."""
+    return {
+        key: f"={quote_sheetname(LISTS_SHEET)}!{_absolute(1, col)}:{_absolute(len(values), col)}"
+        for col, (key, values) in enumerate(columns) if values
+    }
+
+
+def _write_lists(workbook: Any, columns: list[tuple[str, tuple[str, ...]]],
+                 formats: dict[str, Any], password: str) -> None:
+    sheet = workbook.add_worksheet(LISTS_SHEET)
+    for col, (key, values) in enumerate(columns):
+        check(sheet.write_string(0, col, key, formats["label"]), "list header")
+        for row, value in enumerate(values, start=1):
+            check(sheet.write_string(row, col, value), "list value")
+    sheet.hide()
+    sheet.protect(password, PROTECTION)
+
+
+def _write_identity(workbook: Any, plan: DepartmentPlan) -> None:
+    """Identity in two places that survive re-saving: custom properties and defined names."""
+    for key, value in plan.identity.items():
+        check(workbook.set_custom_property(f"xltool.{key}", value), f"property {key}")
+        check(workbook.define_name(f"XT_{key.upper()}", _constant(value)), f"name {key}")
