@@ -1,0 +1,117 @@
+"""Benchmark: `issue_templates` against bare xlsxwriter workbooks holding the same cells.
+
+    python benchmarks/bench_template.py [--departments 1000] [--projects 8]
+
+Each variant runs in a fresh process so its peak memory is its own. The
+baseline writes the same cells (values only) into the same number of
+workbooks, with no formats, merges, validations, names or protection; its
+cell lists are prepared before the clock starts. The full run is timed end to
+end: ledger load and checks, planning, writing, and recording in the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HEADER = ["年度", "主管部门编码", "主管部门", "实施单位", "项目编码", "项目名称", "项目属性",
+          "项目期", "年度资金总额", "财政拨款", "其他资金", "结余结转"]
+
+
+def make_ledger(path: Path, departments: int, projects: int) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for d in range(departments):
+            code = f"{d + 1:06d}"
+            for p in range(projects):
+                writer.writerow(["2024", code, f"第{d + 1}局", f"第{d + 1}局机关",
+                                 f"{code}2024{p + 1:04d}", f"第{d + 1}局第{p + 1}个项目工作经费",
+                                 "经常性项目", "1年", "30", "20", "5", "5"])
+    return path
+
+
+def run_full(ledger: Path, out: Path, jobs: int) -> dict[str, Any]:
+    from xltool.template import issue_templates
+
+    start = time.perf_counter()
+    run = issue_templates(ledger, out, store=out / "bench.db", password="bench", jobs=jobs)
+    return {"seconds": time.perf_counter() - start, "files": len(run.workbooks)}
+
+
+def run_baseline(ledger: Path, out: Path) -> dict[str, Any]:
+    import xlsxwriter
+
+    from xltool.ledger import load_ledger
+    from xltool.profile import load_profile
+    from xltool.template.plan import CoverInfo, plan_department
+    from xltool.template.prefill import Prefill
+
+    profile = load_profile("ningxia-2021")
+    plans = [plan_department(profile, projects, Prefill(), CoverInfo())
+             for projects in load_ledger(ledger).by_department().values()]
+    start = time.perf_counter()
+    for number, plan in enumerate(plans):
+        workbook = xlsxwriter.Workbook(str(out / f"{number}.xlsx"))
+        for form in plan.forms:
+            sheet = workbook.add_worksheet(form.sheet)
+            for cell in form.cells:
+                if cell.value is not None and cell.value != "":
+                    sheet.write(cell.row, cell.col, cell.value if isinstance(cell.value, str)
+                                else float(cell.value))
+        workbook.close()
+    return {"seconds": time.perf_counter() - start, "files": len(plans)}
+
+
+def child(variant: str, ledger: Path, jobs: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder)
+        result = run_baseline(ledger, out) if variant == "baseline" else run_full(ledger, out, jobs)
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["peak_mb"] = max(own, children) / 1024
+    print(json.dumps(result))
+
+
+def measure(variant: str, ledger: Path, jobs: int = 1) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, __file__, "--child", variant, "--ledger", str(ledger),
+                           "--jobs", str(jobs)], capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--departments", type=int, default=1000)
+    parser.add_argument("--projects", type=int, default=8)
+    parser.add_argument("--child")
+    parser.add_argument("--ledger", type=Path)
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.ledger, args.jobs)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        ledger = make_ledger(Path(folder) / "ledger.csv", args.departments, args.projects)
+        results = {
+            "baseline (bare xlsxwriter)": measure("baseline", ledger),
+            "xltool template, 1 process": measure("full", ledger, 1),
+            "xltool template, --jobs 2": measure("full", ledger, 2),
+        }
+    base = results["baseline (bare xlsxwriter)"]["seconds"]
+    print(f"{args.departments} departments x {args.projects} projects")
+    print(f"{'variant':32} {'seconds':>8} {'files/s':>8} {'peak MB':>8} {'x baseline':>10}")
+    for name, r in results.items():
+        print(f"{name:32} {r['seconds']:8.2f} {r['files'] / r['seconds']:8.1f} "
+              f"{r['peak_mb']:8.0f} {r['seconds'] / base:10.2f}")
+
+
+if __name__ == "__main__":
+    main()
