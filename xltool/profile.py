@@ -90,6 +90,7 @@ class FormProfile:
     title: str
     description: str
     path: Path
+    accepts: tuple[int, ...]
     header: tuple[HeaderField, ...]
     funding_label: str
     funding: tuple[FundingRow, ...]
@@ -123,6 +124,10 @@ class FormProfile:
 
     def header_field(self, key: str) -> HeaderField | None:
         return next((h for h in self.header if h.key == key), None)
+
+    def accepts_version(self, version: int) -> bool:
+        """Returns of templates issued under these profile versions are still read."""
+        return version in self.accepts
 
     def title_for(self, year: int | None) -> str:
         return self.title.format(year=year if year is not None else "")
@@ -197,6 +202,8 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "version": _Key(_is_positive, "a whole number ≥ 1", required=True),
         "title": _TEXT,
         "description": _OPTIONAL_TEXT,
+        "accepts": _Key(lambda v: isinstance(v, list) and all(_is_positive(x) for x in v),
+                        "a list of versions (whole numbers ≥ 1)"),
     },
     "layout": {
         "value_field": _Key(_is_bool, "true or false", required=True),
@@ -361,12 +368,15 @@ def profile_from_data(data: Mapping[str, Any], path: Path) -> FormProfile:
     if value_field and not indicators.get("value_label"):
         raise ProfileError(path, "indicators.value_label", "needed when layout.value_field is true")
     funding_label, funding = _funding(path, top["funding"])
+    if "accepts" in meta and meta["version"] not in meta["accepts"]:
+        raise ProfileError(path, "profile.accepts", "must include the profile's own version")
     return FormProfile(
         name=meta["name"],
         version=meta["version"],
         title=meta["title"],
         description=meta.get("description", ""),
         path=path,
+        accepts=tuple(meta.get("accepts", [meta["version"]])),
         header=_header(path, top["header"]),
         funding_label=funding_label,
         funding=funding,

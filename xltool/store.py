@@ -12,9 +12,10 @@ corrupt, or comes from a newer xltool is refused and never written to.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
 from decimal import Decimal
@@ -22,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from xltool.errors import XltoolError
+from xltool.findings import Finding, Severity
+from xltool.targets import Indicator, Targets
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x58544F4C  # "XTOL": marks the file as an xltool store
 DEFAULT_STORE = "xltool.db"
 
-_SCHEMA = """
+_SCHEMA_V1 = """
 CREATE TABLE templates (
     template_id     TEXT PRIMARY KEY,
     year            INTEGER,
@@ -67,6 +70,64 @@ CREATE TABLE template_cells (
 );
 CREATE INDEX template_cells_by_name ON template_cells(template_id, name);
 """
+
+# Received files, their findings, and the accepted targets with their history.
+_SCHEMA_V2 = """
+CREATE TABLE received_files (
+    sha256          TEXT PRIMARY KEY,
+    original_name   TEXT NOT NULL,
+    size            INTEGER NOT NULL,
+    received_at     TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    template_id     TEXT NOT NULL,
+    department_code TEXT NOT NULL,
+    year            INTEGER,
+    stored_path     TEXT NOT NULL
+);
+CREATE TABLE findings (
+    sha256     TEXT NOT NULL REFERENCES received_files(sha256),
+    seq        INTEGER NOT NULL,
+    code       TEXT NOT NULL,
+    severity   TEXT NOT NULL,
+    department TEXT NOT NULL,
+    project    TEXT NOT NULL,
+    sheet      TEXT NOT NULL,
+    cell       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    message    TEXT NOT NULL,
+    fix        TEXT NOT NULL,
+    PRIMARY KEY (sha256, seq)
+);
+CREATE TABLE accepted_returns (
+    sha256          TEXT PRIMARY KEY REFERENCES received_files(sha256),
+    template_id     TEXT NOT NULL,
+    department_code TEXT NOT NULL,
+    year            INTEGER,
+    accepted_at     TEXT NOT NULL,
+    superseded_by   TEXT
+);
+CREATE INDEX accepted_current ON accepted_returns(department_code, year, superseded_by);
+CREATE TABLE accepted_goals (
+    sha256       TEXT NOT NULL REFERENCES accepted_returns(sha256),
+    project_code TEXT NOT NULL,
+    goal         TEXT NOT NULL,
+    PRIMARY KEY (sha256, project_code)
+);
+CREATE TABLE accepted_indicators (
+    sha256       TEXT NOT NULL REFERENCES accepted_returns(sha256),
+    seq          INTEGER NOT NULL,
+    project_code TEXT NOT NULL,
+    level1       TEXT NOT NULL,
+    level2       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    value        TEXT NOT NULL,
+    weight       TEXT,
+    PRIMARY KEY (sha256, seq)
+);
+"""
+
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 class StoreError(XltoolError):
@@ -114,6 +175,22 @@ class IssuedCell:
     field: str
     category: str
     value: str
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """One received file and what became of it; `stored_path` is its kept copy."""
+
+    sha256: str
+    original_name: str
+    size: int
+    received_at: str
+    kind: str
+    status: str
+    template_id: str
+    department_code: str
+    year: int | None
+    stored_path: str
 
 
 def _amount(value: str | None) -> Decimal | None:
@@ -191,6 +268,83 @@ class Store:
         return [IssuedCell(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
 
 
+    # -- received files ----------------------------------------------------------------------
+
+    def received(self, sha256: str) -> ReceivedFile | None:
+        row = self.connection.execute(
+            "SELECT * FROM received_files WHERE sha256 = ?", (sha256,)).fetchone()
+        return ReceivedFile(*row) if row else None
+
+    def received_files(self) -> list[ReceivedFile]:
+        rows = self.connection.execute(
+            "SELECT * FROM received_files ORDER BY received_at, rowid").fetchall()
+        return [ReceivedFile(*row) for row in rows]
+
+    def record_received(self, received: ReceivedFile, findings: Sequence[Finding],
+                        accepted: Targets | None) -> list[str]:
+        """Record one file, its findings and, if accepted, its targets, in one transaction.
+
+        An accepted return supersedes the department's current one for the same
+        year (which stays in the history); the superseded file hashes are returned.
+        """
+        with self.transaction() as db:
+            db.execute("INSERT INTO received_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       astuple(received))
+            db.executemany(
+                "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(received.sha256, seq, f.code, f.severity.value, f.department, f.project,
+                  f.sheet, f.cell, f.value, f.message, f.fix) for seq, f in enumerate(findings)])
+            if accepted is None:
+                return []
+            return self._accept(db, received, accepted)
+
+    def _accept(self, db: sqlite3.Connection, received: ReceivedFile,
+                accepted: Targets) -> list[str]:
+        superseded = [row[0] for row in db.execute(
+            "SELECT sha256 FROM accepted_returns WHERE department_code = ? AND year IS ? "
+            "AND superseded_by IS NULL", (received.department_code, received.year))]
+        db.execute("UPDATE accepted_returns SET superseded_by = ? WHERE department_code = ? "
+                   "AND year IS ? AND superseded_by IS NULL",
+                   (received.sha256, received.department_code, received.year))
+        db.executemany("UPDATE received_files SET status = 'superseded' WHERE sha256 = ?",
+                       [(sha,) for sha in superseded])
+        db.execute("INSERT INTO accepted_returns VALUES (?, ?, ?, ?, ?, NULL)",
+                   (received.sha256, received.template_id, received.department_code,
+                    received.year, received.received_at))
+        db.executemany("INSERT INTO accepted_goals VALUES (?, ?, ?)",
+                       [(received.sha256, code, goal) for code, goal in accepted.goals.items()])
+        db.executemany(
+            "INSERT INTO accepted_indicators VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(received.sha256, seq, i.project_code, i.level1, i.level2, i.name, i.value,
+              _text(i.weight)) for seq, i in enumerate(accepted.indicators)])
+        return superseded
+
+    def findings(self, sha256: str) -> list[Finding]:
+        rows = self.connection.execute(
+            "SELECT code, severity, department, project, sheet, cell, value, message, fix "
+            "FROM findings WHERE sha256 = ? ORDER BY seq", (sha256,)).fetchall()
+        return [Finding(code=r[0], severity=Severity(r[1]), department=r[2], project=r[3],
+                        sheet=r[4], cell=r[5], value=r[6], message=r[7], fix=r[8])
+                for r in rows]
+
+    def current_returns(self) -> list[ReceivedFile]:
+        """Per department and year, the accepted return in force."""
+        rows = self.connection.execute(
+            "SELECT f.* FROM received_files f JOIN accepted_returns a USING (sha256) "
+            "WHERE a.superseded_by IS NULL ORDER BY f.year, f.department_code").fetchall()
+        return [ReceivedFile(*row) for row in rows]
+
+    def accepted_targets(self, sha256: str) -> Targets:
+        goals = dict(self.connection.execute(
+            "SELECT project_code, goal FROM accepted_goals WHERE sha256 = ? ORDER BY rowid",
+            (sha256,)).fetchall())
+        rows = self.connection.execute(
+            "SELECT project_code, level1, level2, name, value, weight FROM accepted_indicators "
+            "WHERE sha256 = ? ORDER BY seq", (sha256,)).fetchall()
+        return Targets(goals=goals, indicators=tuple(
+            Indicator(r[0], r[1], r[2], r[3], r[4], _amount(r[5])) for r in rows))
+
+
 # -- opening -------------------------------------------------------------------------------
 
 
@@ -216,19 +370,23 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _create(path: Path) -> None:
-    """A new store, owner-only from the first byte: it holds the sheet passwords."""
+    """A new store appears complete or not at all, owner-only from the first byte."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
-    connection = _connect(path)
     try:
-        with connection:
-            connection.executescript(
-                f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
-                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
-        connection.execute("PRAGMA journal_mode = WAL")
+        connection = _connect(draft)
+        try:
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            _migrate(connection, 0)
+        finally:
+            connection.close()
+        with contextlib.suppress(FileExistsError):  # another process created it meanwhile
+            os.link(draft, path)
     finally:
-        connection.close()
+        draft.unlink(missing_ok=True)
 
 
 def _check(connection: sqlite3.Connection, path: Path) -> None:
@@ -241,6 +399,24 @@ def _check(connection: sqlite3.Connection, path: Path) -> None:
         raise StoreError(f"{path}: 不是 xltool 的存储文件，文件未被改动")
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path}: 由更新版本的 xltool 创建（第{version}版结构），请升级 xltool")
+    if version < SCHEMA_VERSION:
+        _migrate(connection, version)
+
+
+def _migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Bring an older store up to date in one transaction (another process may be doing it too)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        current = _pragma(connection, "user_version")
+        for step in range(max(version, current) + 1, SCHEMA_VERSION + 1):
+            for statement in _MIGRATIONS[step].split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
 
 
 def _pragma(connection: sqlite3.Connection, name: str) -> Any:

@@ -19,6 +19,7 @@ project's position in the workbook (01, 02, …):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -31,9 +32,17 @@ from xltool.targets import Indicator
 Role = Literal["label", "ledger", "input", "formula"]
 NAME_PREFIX = "XT_"
 
+_INDICATOR_NAME = re.compile(r"^XT_P(\d{2,})_C(\d{2,})_R(\d{2,})_(NAME|VALUE|WEIGHT)$")
+
 FIELD_NAME = "name"
 FIELD_VALUE = "value"
 FIELD_WEIGHT = "weight"
+
+
+def indicator_slot(name: str) -> tuple[int, int, int] | None:
+    """(project position, category number, row) of an indicator input name, else None."""
+    match = _INDICATOR_NAME.match(name)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
 @dataclass(frozen=True)
