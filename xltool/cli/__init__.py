@@ -34,12 +34,14 @@ def main() -> None:
 
 
 def _register() -> None:
+    from xltool.cli.collect import collect_command
     from xltool.cli.ledger import ledger_command
     from xltool.cli.profiles import profiles_command
     from xltool.cli.template import template_command
 
     main.add_command(ledger_command)
     main.add_command(template_command)
+    main.add_command(collect_command)
     main.add_command(profiles_command)
 
 

@@ -1,0 +1,409 @@
+"""`xltool collect`: returns filled as departments do, read back and checked cell by cell."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import ledger_row, write_ledger
+from tests.fill import delete_sheet, fill_with_openpyxl, insert_row, rename_sheet, set_cell
+from xltool.cli import main
+from xltool.collect import collect
+from xltool.profile import load_profile
+from xltool.store import IssuedCell, open_store
+from xltool.template import IssuedWorkbook, issue_templates
+
+GOOD_VALUES = {"quantity": "≥5次", "satisfaction": "≥95%", "text": "明显"}
+
+
+@pytest.fixture
+def issued(tmp_path: Path) -> list[IssuedWorkbook]:
+    ledger = write_ledger(tmp_path / "ledger.csv", [
+        ledger_row("001-01", "办公经费", total="10"),
+        ledger_row("001-02", "宣传经费", total="5.5"),
+        ledger_row("002-01", "运维经费", department=("002", "第二局"), total="30", fiscal="20",
+                   其他资金="10"),
+    ])
+    return list(issue_templates(ledger, tmp_path / "templates", store=tmp_path / "x.db").workbooks)
+
+
+def _cells(store_path: Path, template_id: str) -> list[IssuedCell]:
+    with open_store(store_path) as store:
+        return store.template_cells(template_id)
+
+
+def complete_values(store_path: Path, template_id: str, profile: str = "ningxia-2021"
+                    ) -> dict[str, object]:
+    """A return a careful department would send: every required category, costs = total."""
+    form = load_profile(profile)
+    with open_store(store_path) as store:
+        totals = {p.project_code: p.total for p in store.template_projects(template_id)}
+    values: dict[str, object] = {}
+    for cell in _cells(store_path, template_id):
+        if cell.field == "goal":
+            values[cell.name] = f"目标1：完成{cell.project_code}的年度任务。"
+        if not cell.name.endswith("_R01_NAME"):
+            continue
+        number = int(cell.name.split("_C")[1][:2])
+        category = form.categories[number - 1]
+        if not category.required:
+            continue
+        values[cell.name] = f"{category.level2}的指标"
+        value = GOOD_VALUES.get(category.role or ("quantity" if category.quantitative else "text"))
+        if category.role == "cost":
+            value = f"{totals[cell.project_code]}万元"
+        values[cell.name.replace("_NAME", "_VALUE")] = value
+    return values
+
+
+def _fill(issued: IssuedWorkbook, tmp_path: Path, values: dict[str, object],
+          name: str = "return.xlsx") -> Path:
+    return fill_with_openpyxl(issued.path, values, tmp_path / name)
+
+
+def test_a_complete_return_is_accepted_and_its_values_kept(issued: list[IssuedWorkbook],
+                                                           tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    values = complete_values(store_path, issued[0].template_id)
+    values["XT_P01_C01_R02_NAME"] = "  培训人次  "
+    values["XT_P01_C01_R02_VALUE"] = "不少于 300 人次"
+    path = _fill(issued[0], tmp_path, values)
+    run = collect([path], store=store_path)
+    [outcome] = run.files
+    assert outcome.status == "accepted", outcome.findings
+    assert outcome.department == "001" and outcome.template_id == issued[0].template_id
+    assert run.exit_code == 0
+    with open_store(store_path) as store:
+        [current] = store.current_returns()
+        targets = store.accepted_targets(current.sha256)
+        assert Path(current.stored_path).read_bytes() == path.read_bytes()
+    assert targets.goals == {"001-01": "目标1：完成001-01的年度任务。",
+                             "001-02": "目标1：完成001-02的年度任务。"}
+    quantity = [(i.name, i.value) for i in targets.for_project("001-01")
+                if i.level2 == "数量指标"]
+    assert quantity == [("数量指标的指标", "≥5次"), ("培训人次", "不少于 300 人次")]
+    cost = next(i for i in targets.for_project("001-02") if i.level2 == "成本指标")
+    assert cost.value == "5.5万元"
+
+
+def _codes(findings: object) -> list[tuple[str, str, str]]:
+    return sorted((f.code, f.project, f.cell) for f in findings)  # type: ignore[attr-defined]
+
+
+def test_every_rule_reports_its_cell(issued: list[IssuedWorkbook], tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    values = complete_values(store_path, issued[0].template_id)
+    values["XT_P01_GOAL"] = "  "                            # empty goal
+    values["XT_P01_C02_R01_VALUE"] = None                   # name without value
+    values["XT_P01_C02_R02_VALUE"] = "100%"                 # value without name
+    values["XT_P01_C01_R01_VALUE"] = "很多"                  # quantity without a number
+    values["XT_P01_C09_R01_VALUE"] = "≥120%"                # satisfaction over 100
+    values["XT_P01_C04_R01_VALUE"] = "12万元"                # cost over the total of 10
+    values["XT_P01_C05_R01_NAME"] = "指标1："                 # a placeholder left in
+    values["XT_P02_C06_R01_NAME"] = None                    # required category emptied
+    values["XT_P02_C06_R01_VALUE"] = None
+    values["XT_P02_C04_R01_VALUE"] = "3万元"                 # cost short of 5.5: a warning
+    run = collect([_fill(issued[0], tmp_path, values)], store=store_path)
+    [outcome] = run.files
+    assert outcome.status == "rejected" and run.exit_code == 1
+    found = _codes(outcome.findings)
+    assert found == sorted([
+        ("rule.goal_empty", "001-01", "C12"),
+        ("rule.not_quantitative", "001-01", "D14"),
+        ("rule.value_missing", "001-01", "D17"),
+        ("rule.name_missing", "001-01", "C18"),
+        ("rule.cost_exceeds_total", "001-01", "D21"),
+        ("rule.placeholder", "001-01", "C24"),
+        ("rule.satisfaction_range", "001-01", "D29"),
+        ("rule.required_empty", "001-02", "C25"),
+        ("rule.cost_below_total", "001-02", "D21"),
+    ])
+    messages = {f.code: f for f in outcome.findings}
+    assert "12 万元" in messages["rule.cost_exceeds_total"].message
+    assert messages["rule.cost_below_total"].severity.value == "warning"
+    assert all(f.sheet and f.fix and f.file == "return.xlsx" for f in outcome.findings)
+    with open_store(store_path) as store:
+        assert store.current_returns() == []
+        assert len(store.findings(outcome.sha256)) == len(outcome.findings)
+
+
+def test_a_changed_locked_cell_is_named_with_old_and_new_value(issued: list[IssuedWorkbook],
+                                                              tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    filled = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id))
+    amount = next(c for c in _cells(store_path, issued[0].template_id)
+                  if c.field == "funding.total" and c.project_code == "001-01")
+    tampered = set_cell(filled, amount.sheet, amount.cell, 100, tmp_path / "t.xlsx")
+    renamed = set_cell(tampered, amount.sheet, "C3", "另一个项目", tmp_path / "t2.xlsx")
+    [outcome] = collect([renamed], store=store_path).files
+    changed = [f for f in outcome.findings if f.code == "form.locked_changed"]
+    assert [(f.cell, f.value) for f in changed] == [("C3", "另一个项目"), (amount.cell, "100")]
+    assert "原为“10”" in changed[1].message and outcome.status == "rejected"
+
+
+@pytest.mark.parametrize("damage", ["delete", "rename", "insert"])
+def test_structure_changes_are_errors(issued: list[IssuedWorkbook], tmp_path: Path,
+                                      damage: str) -> None:
+    store_path = tmp_path / "x.db"
+    filled = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id))
+    sheet = "01 办公经费"
+    out = tmp_path / "damaged.xlsx"
+    if damage == "delete":
+        delete_sheet(filled, sheet, out)
+    elif damage == "rename":
+        rename_sheet(filled, sheet, "办公经费改", out)
+    else:
+        insert_row(filled, sheet, 14, out)
+    [outcome] = collect([out], store=store_path).files
+    codes = {f.code for f in outcome.findings if f.project == "001-01"}
+    expected = {"delete": {"form.sheet_missing"}, "rename": {"form.sheet_missing"},
+                # openpyxl does not move defined names as Excel would: the shifted
+                # locked cells are what gives the insertion away here.
+                "insert": {"form.locked_changed"}}[damage]
+    assert expected <= codes and outcome.status == "rejected"
+
+
+def test_resubmission_supersedes_and_errors_never_replace(issued: list[IssuedWorkbook],
+                                                          tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    values = complete_values(store_path, issued[0].template_id)
+    first = _fill(issued[0], tmp_path, values, "v1.xlsx")
+    values["XT_P01_C01_R01_VALUE"] = "≥6次"
+    second = _fill(issued[0], tmp_path, values, "v2.xlsx")
+    values["XT_P01_GOAL"] = None
+    broken = _fill(issued[0], tmp_path, values, "v3.xlsx")
+    assert [f.status for f in collect([first], store=store_path).files] == ["accepted"]
+    assert [f.status for f in collect([second], store=store_path).files] == ["accepted"]
+    assert [f.status for f in collect([broken], store=store_path).files] == ["rejected"]
+    with open_store(store_path) as store:
+        [current] = store.current_returns()
+        assert current.original_name == "v2.xlsx"
+        kept = store.accepted_targets(current.sha256)
+        statuses = {f.original_name: f.status for f in store.received_files()}
+    assert next(i.value for i in kept.indicators if i.level2 == "数量指标") == "≥6次"
+    assert statuses == {"v1.xlsx": "superseded", "v2.xlsx": "accepted", "v3.xlsx": "rejected"}
+
+
+def test_two_versions_in_one_batch_the_later_wins(issued: list[IssuedWorkbook],
+                                                  tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    values = complete_values(store_path, issued[0].template_id)
+    older = _fill(issued[0], tmp_path, values, "a-older.xlsx")
+    values["XT_P01_C01_R01_VALUE"] = "≥7次"
+    newer = _fill(issued[0], tmp_path, values, "b-newer.xlsx")
+    run = collect([newer, older], store=store_path)
+    assert {f.path.name: f.status for f in run.files} == {"a-older.xlsx": "superseded",
+                                                         "b-newer.xlsx": "accepted"}
+
+
+def _dump(store_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    with sqlite3.connect(store_path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in tables}
+
+
+def test_collecting_the_same_file_twice_changes_nothing(issued: list[IssuedWorkbook],
+                                                        tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    (tmp_path / "inbox").mkdir()
+    path = fill_with_openpyxl(issued[0].path, complete_values(store_path, issued[0].template_id),
+                              tmp_path / "inbox" / "r.xlsx")
+    collect([path], store=store_path)
+    before = _dump(store_path)
+    again = collect([path, path.parent], store=store_path)
+    assert [f.status for f in again.files] == ["duplicate"]
+    assert _dump(store_path) == before
+
+
+def test_the_store_and_its_copies_are_never_collected(issued: list[IssuedWorkbook],
+                                                      tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    collect([issued[0].path], store=store_path)
+    run = collect([tmp_path], store=store_path)
+    names = {f.path.name for f in run.files}
+    assert names == {"ledger.csv", issued[0].path.name, issued[1].path.name}
+
+
+BAD_FILES = {
+    "empty.xlsx": (b"", "file.empty"),
+    "noise.xlsx": (bytes(range(256)) * 40, "file.not_workbook"),
+    "old.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504 + "Workbook".encode("utf-16-le"),
+                "file.xls"),
+    "locked.xlsx": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+                    + "EncryptedPackage".encode("utf-16-le"), "file.encrypted"),
+    "truncated.xlsx": (b"PK\x03\x04" + b"\0" * 100, "file.corrupt"),
+}
+
+
+def test_bad_files_get_their_own_finding_and_the_batch_goes_on(issued: list[IssuedWorkbook],
+                                                              tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    for name, (data, _) in BAD_FILES.items():
+        (folder / name).write_bytes(data)
+    good = _fill(issued[1], folder, complete_values(store_path, issued[1].template_id), "ok.xlsx")
+    run = collect([folder], store=store_path)
+    codes = {f.path.name: [x.code for x in f.findings] for f in run.files}
+    for name, (_, code) in BAD_FILES.items():
+        assert codes[name] == [code], name
+    assert {f.path.name: f.status for f in run.files}[good.name] == "accepted"
+    assert run.exit_code == 1
+    with open_store(store_path) as store:
+        kept = {f.original_name for f in store.received_files()}
+    assert kept == {*BAD_FILES, "ok.xlsx"}
+
+
+def test_a_foreign_workbook_is_not_a_template(tmp_path: Path, issued: list[IssuedWorkbook]) -> None:
+    from openpyxl import Workbook
+
+    path = tmp_path / "foreign.xlsx"
+    Workbook().save(path)
+    [outcome] = collect([path], store=tmp_path / "x.db").files
+    assert [f.code for f in outcome.findings] == ["file.not_template"]
+
+
+def test_a_template_of_another_year_is_reported_as_such(tmp_path: Path,
+                                                        issued: list[IssuedWorkbook]) -> None:
+    other = write_ledger(tmp_path / "old.csv", [ledger_row("X-1", "旧项目", 年度="2022")])
+    old = issue_templates(other, tmp_path / "old", store=tmp_path / "old.db").workbooks[0]
+    [outcome] = collect([old.path], store=tmp_path / "x.db").files
+    assert [f.code for f in outcome.findings] == ["file.other_year"]
+    assert "2022" in outcome.findings[0].message
+
+
+def test_the_cli_exit_codes_and_json(issued: list[IssuedWorkbook], tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    good = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id))
+    runner = CliRunner()
+    accepted = runner.invoke(main, ["collect", str(good), "--store", str(store_path), "--json"])
+    assert accepted.exit_code == 0, accepted.output
+    data = json.loads(accepted.output)
+    [entry] = data["files"]
+    assert set(entry) >= {"path", "sha256", "status", "department", "template_id", "findings"}
+    assert entry["status"] == "accepted" and data["summary"]["accepted"] == 1
+    assert data["summary"]["missing_departments"] == ["002"]
+    rejected = runner.invoke(main, ["collect", str(issued[1].path), "--store", str(store_path)])
+    assert rejected.exit_code == 1 and "rule.goal_empty" in rejected.output
+    assert runner.invoke(main, ["collect", "--store", str(store_path)]).exit_code == 2
+    missing = runner.invoke(main, ["collect", str(tmp_path / "nope"), "--store", str(store_path)])
+    assert missing.exit_code == 1 and "找不到" in missing.output
+
+
+def test_jobs_give_the_same_outcomes(issued: list[IssuedWorkbook], tmp_path: Path) -> None:
+    paths = []
+    for number, workbook in enumerate(issued):
+        values = complete_values(tmp_path / "x.db", workbook.template_id)
+        paths.append(_fill(workbook, tmp_path, values, f"r{number}.xlsx"))
+    paths.append(issued[0].path)
+    serial_store, parallel_store = tmp_path / "a.db", tmp_path / "b.db"
+    for target in (serial_store, parallel_store):
+        target.write_bytes((tmp_path / "x.db").read_bytes())
+    serial = collect(paths, store=serial_store)
+    parallel = collect(paths, store=parallel_store, jobs=2)
+    assert [(f.path, f.status, f.findings) for f in serial.files] == \
+           [(f.path, f.status, f.findings) for f in parallel.files]
+
+
+@pytest.mark.libreoffice
+def test_a_return_typed_in_libreoffice_is_accepted_cell_by_cell(issued: list[IssuedWorkbook],
+                                                                tmp_path: Path) -> None:
+    from tests.fill import fill_with_libreoffice
+
+    store_path = tmp_path / "x.db"
+    values = complete_values(store_path, issued[1].template_id)
+    values["XT_P01_C01_R02_NAME"] = "=1+1"
+    values["XT_P01_C01_R02_VALUE"] = 300
+    path = fill_with_libreoffice(issued[1].path, values, tmp_path / "lo.xlsx")
+    [outcome] = collect([path], store=store_path).files
+    assert outcome.status == "accepted", outcome.findings
+    with open_store(store_path) as store:
+        targets = store.accepted_targets(store.current_returns()[0].sha256)
+    read = {(i.name, i.value) for i in targets.indicators}
+    expected = {(str(values[k]), str(values[k.replace("_NAME", "_VALUE")]))
+                for k in values if k.endswith("_NAME")}
+    assert read == expected
+    assert targets.goals["002-01"] == values["XT_P01_GOAL"]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=60)
+       .filter(lambda s: s.strip() == s and s.strip()))
+def test_any_text_typed_into_a_value_cell_comes_back_exactly(issued: list[IssuedWorkbook],
+                                                             tmp_path: Path, text: str) -> None:
+    store_path = tmp_path / "x.db"
+    values = complete_values(store_path, issued[0].template_id)
+    values["XT_P01_C02_R02_NAME"] = "质量说明"
+    values["XT_P01_C02_R02_VALUE"] = text
+    path = fill_with_openpyxl(issued[0].path, values, tmp_path / "h.xlsx")
+    with open_store(store_path) as store:
+        from xltool.collect import process_file
+
+        processed = process_file(store, path)
+    if processed.accepted is None:  # text openpyxl cannot store, or a rule objects: still data
+        assert processed.outcome.findings
+        return
+    written = [i.value for i in processed.accepted.indicators if i.name == "质量说明"]
+    assert written == [text]
+
+
+def test_amounts_are_compared_as_decimals(issued: list[IssuedWorkbook], tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    values = complete_values(store_path, issued[0].template_id)
+    assert values["XT_P02_C04_R01_VALUE"] == "5.5万元"
+    with open_store(store_path) as store:
+        assert store.template_projects(issued[0].template_id)[1].total == Decimal("5.5")
+
+
+def _state(store_path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """The store's content without what differs between runs: times and copy locations."""
+    dump = _dump(store_path)
+    dump["received_files"] = sorted((r[0], r[1], r[2], *r[4:9]) for r in dump["received_files"])
+    dump["accepted_returns"] = sorted((r[0], *r[1:4], r[5]) for r in dump["accepted_returns"])
+    return dump
+
+
+def test_a_killed_run_is_completed_by_a_rerun(issued: list[IssuedWorkbook],
+                                              tmp_path: Path) -> None:
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    values = complete_values(tmp_path / "x.db", issued[0].template_id)
+    for number in range(24):
+        values["XT_P01_C01_R01_VALUE"] = f"≥{number + 1}次"
+        path = fill_with_openpyxl(issued[0].path, values, inbox / f"r{number:02d}.xlsx")
+        os.utime(path, (1_700_000_000 + number, 1_700_000_000 + number))
+    reference, killed = tmp_path / "reference.db", tmp_path / "killed.db"
+    for target in (reference, killed):
+        shutil.copyfile(tmp_path / "x.db", target)
+    collect([inbox], store=reference)
+    process = subprocess.Popen([sys.executable, "-m", "xltool", "collect", str(inbox),
+                                "--store", str(killed), "--json"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        with sqlite3.connect(killed, timeout=30) as db:
+            if db.execute("SELECT count(*) FROM received_files").fetchone()[0] >= 3:
+                break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with sqlite3.connect(killed) as db:
+        partial = db.execute("SELECT count(*) FROM received_files").fetchone()[0]
+    assert 0 < partial < 24, "the kill must land mid-batch"
+    collect([inbox], store=killed)
+    assert _state(killed) == _state(reference)

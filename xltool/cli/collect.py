@@ -1,0 +1,62 @@
+"""`xltool collect`: read every return back, check it, keep it, tell each department what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from xltool.cli.output import console, emit_json, progress_bar, show_findings
+from xltool.collect import CollectRun, collect
+from xltool.store import DEFAULT_STORE
+
+STATUS_TEXT = {"accepted": "已接受", "rejected": "退回修改", "duplicate": "重复报送（已忽略）",
+               "superseded": "已被新版替代"}
+
+
+@click.command("collect")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STORE,
+              show_default=True, help="The SQLite store the templates were issued into.")
+@click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
+              help="Write a feedback workbook per department and an office-wide status "
+                   "workbook into this folder.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes reading files in parallel.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome of every file as JSON.")
+def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, jobs: int,
+                    as_json: bool) -> None:
+    """Collect the returns in PATHS (files, folders searched recursively, or globs).
+
+    Each file is identified from its bytes, read by the store's record of its
+    template, checked cell by cell, copied beside the store and recorded.
+    Exit code 0 when every file was accepted, 1 when any file has errors.
+    """
+    with progress_bar("收取报送文件", enabled=not as_json) as advance:
+        run = collect(list(paths), store=store, feedback=feedback, jobs=jobs, progress=advance)
+    if as_json:
+        emit_json(run.to_dict())
+    else:
+        _print(run)
+    click.get_current_context().exit(run.exit_code)
+
+
+def _print(run: CollectRun) -> None:
+    out = console()
+    files = Table("文件", "主管部门", "结果", "错误", "提醒", title="收到的文件")
+    for f in run.files:
+        style = {"accepted": "green", "rejected": "red"}.get(f.status, "yellow")
+        files.add_row(Text(f.path.name), f.department, Text(STATUS_TEXT[f.status], style=style),
+                      str(f.errors), str(len(f.findings) - f.errors))
+    out.print(files)
+    show_findings([x for f in run.files for x in f.findings], title="需要修改的问题")
+    departments = Table("主管部门编码", "主管部门", "已收到", "已接受", "有错误", "未报送",
+                        title="各部门报送情况")
+    for row in run.departments.itertuples(index=False):
+        departments.add_row(row[0], Text(row[1]), str(row[2]), str(row[3]), str(row[4]),
+                            "是" if row[6] else "")
+    out.print(departments)
+    for path in run.feedback:
+        out.print(f"已写出反馈表：{path}")

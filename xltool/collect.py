@@ -1,0 +1,353 @@
+"""`collect`: read every return, check it, keep it safe, and say what became of each file.
+
+Per file: hash it, keep a copy beside the store (content-addressed, so
+nothing received is ever lost), decide what it is from its bytes, find the
+issued template it belongs to, read it by the store's map, run the rules, and
+record the outcome — findings, and the targets if it is accepted — in one
+transaction. A killed run leaves every file either fully recorded or not at
+all; running again completes the job, and a file already received changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from xltool.errors import XltoolError
+from xltool.feedback import write_feedback
+from xltool.findings import Finding, Severity
+from xltool.profile import FormProfile, load_profile
+from xltool.reader import DEFAULT_LIMITS, FileKind, Limits, Unreadable, open_xlsx, sniff
+from xltool.returns import NotOurs, ReadReturn, identify, read_return
+from xltool.rules import check_return, is_placeholder
+from xltool.store import DEFAULT_STORE, ReceivedFile, Store, open_store
+from xltool.targets import Indicator, Targets
+
+Progress = Callable[[int, int], None]
+
+ACCEPTED, REJECTED, DUPLICATE, SUPERSEDED = "accepted", "rejected", "duplicate", "superseded"
+
+_KIND_FINDINGS: dict[FileKind, tuple[str, str, str]] = {
+    FileKind.EMPTY: ("file.empty", "文件是空的（0 字节）", "重新保存模板后再报送"),
+    FileKind.ENCRYPTED: ("file.encrypted", "文件已加密，请去除密码后重新报送",
+                         "在 Excel 中“文件—信息—保护工作簿—用密码进行加密”清空密码后保存"),
+    FileKind.XLS: ("file.xls", "文件是旧版 .xls 格式，无法核对",
+                   "用 Excel 或 WPS 打开后“另存为”Excel 工作簿（.xlsx）再报送"),
+    FileKind.XLSB: ("file.xlsb", "文件是二进制工作簿（.xlsb），无法核对",
+                    "“另存为”Excel 工作簿（.xlsx）再报送"),
+    FileKind.ODS: ("file.ods", "文件是 OpenDocument 表格（.ods），无法核对",
+                   "在 WPS 或 LibreOffice 中“另存为”Excel 2007-365（.xlsx）再报送"),
+    FileKind.ZIP: ("file.not_workbook", "文件是压缩包，不是 Excel 工作簿",
+                   "解压后报送其中的模板文件"),
+    FileKind.BROKEN_ZIP: ("file.corrupt", "文件已损坏（压缩结构不完整），无法读取",
+                          "重新保存模板后再报送；邮件附件可能未下载完整"),
+    FileKind.UNKNOWN: ("file.not_workbook", "文件不是 Excel 工作簿", "报送下发的 .xlsx 模板文件"),
+}
+
+
+class NoInput(XltoolError):
+    """Nothing to collect: the paths given hold no file."""
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    path: Path
+    sha256: str
+    status: str
+    kind: str
+    department: str = ""
+    template_id: str = ""
+    findings: tuple[Finding, ...] = ()
+    size: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(f.is_error for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path), "sha256": self.sha256, "status": self.status,
+            "kind": self.kind, "department": self.department, "template_id": self.template_id,
+            "findings": [{k: f.to_dict()[k] for k in FINDING_KEYS} for f in self.findings],
+        }
+
+
+FINDING_KEYS = ("code", "severity", "sheet", "cell", "project", "value", "message", "fix")
+
+
+@dataclass(frozen=True)
+class CollectRun:
+    files: tuple[FileOutcome, ...]
+    departments: pd.DataFrame
+    store: Path
+    feedback: tuple[Path, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(f.status != REJECTED for f in self.files) else 1
+
+    def summary(self) -> dict[str, Any]:
+        counts = {s: sum(f.status == s for f in self.files)
+                  for s in (ACCEPTED, REJECTED, DUPLICATE, SUPERSEDED)}
+        missing = self.departments.loc[self.departments["已接受"] == 0, "主管部门编码"]
+        return {"files": len(self.files), **counts, "missing_departments": list(missing)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": [f.to_dict() for f in self.files], "summary": self.summary()}
+
+
+@dataclass(frozen=True)
+class _Processed:
+    outcome: FileOutcome
+    received: ReceivedFile | None = None
+    accepted: Targets | None = None
+
+
+def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
+            feedback: Path | str | None = None, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
+            progress: Progress | None = None) -> CollectRun:
+    """Collect the returns among PATHS (files, folders, globs) into the store."""
+    store_path = Path(store)
+    files = expand_paths(paths, exclude=store_path)
+    with open_store(store_path, create=False) as opened:
+        outcomes = _collect_files(opened, files, jobs, limits, progress)
+        departments = department_status(opened)
+        written: tuple[Path, ...] = ()
+        if feedback is not None:
+            written = tuple(write_feedback(outcomes, opened, Path(feedback)))
+    return CollectRun(tuple(outcomes), departments, store_path, written)
+
+
+def expand_paths(paths: Sequence[Path | str], *, exclude: Path | None = None) -> list[Path]:
+    """Files, folders (recursively) and globs; oldest first, as returns arrived.
+
+    The store itself and its kept copies are never collected, even when they lie in
+    the folder given.
+    """
+    found: dict[Path, None] = {}
+    for given in paths:
+        path = Path(given)
+        matches = [Path(m) for m in glob.glob(str(given), recursive=True)] \
+            if glob.has_magic(str(given)) else [path]
+        for match in matches:
+            if match.is_dir():
+                found.update((p, None) for p in sorted(match.rglob("*")) if p.is_file())
+            elif match.is_file():
+                found[match] = None
+            else:
+                raise NoInput(f"找不到文件或文件夹：{given}")
+    if exclude is not None:
+        found = {p: None for p in found if not _belongs_to_store(p, exclude)}
+    if not found:
+        raise NoInput("没有可收取的文件：" + "、".join(str(p) for p in paths))
+    return sorted(found, key=lambda p: (p.stat().st_mtime, str(p)))
+
+
+def _belongs_to_store(path: Path, store: Path) -> bool:
+    resolved, base = path.resolve(), store.resolve()
+    if resolved.parent == base.parent and resolved.name.startswith(base.name):
+        return True  # the store, its -wal, -shm and -journal files
+    return resolved.is_relative_to(files_dir(base))
+
+
+def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
+                   progress: Progress | None) -> list[FileOutcome]:
+    outcomes: list[FileOutcome] = []
+    seen: set[str] = set()
+    for done, processed in enumerate(_process_all(store, files, jobs, limits), start=1):
+        outcomes.append(_record(store, processed, seen))
+        if progress:
+            progress(done, len(files))
+    superseded = _superseded_in_run(store, outcomes)
+    return [replace(o, status=SUPERSEDED) if o.sha256 in superseded else o for o in outcomes]
+
+
+def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
+    outcome = processed.outcome
+    if outcome.sha256 in seen or store.received(outcome.sha256) is not None:
+        return replace(outcome, status=DUPLICATE, findings=())
+    seen.add(outcome.sha256)
+    if processed.received is not None:
+        store.record_received(processed.received, outcome.findings, processed.accepted)
+    return outcome
+
+
+def _superseded_in_run(store: Store, outcomes: list[FileOutcome]) -> set[str]:
+    accepted = {o.sha256 for o in outcomes if o.status == ACCEPTED}
+    current = {r.sha256 for r in store.current_returns()}
+    return accepted - current
+
+
+# -- one file ------------------------------------------------------------------------------
+
+
+def _process_all(store: Store, files: list[Path], jobs: int,
+                 limits: Limits) -> Iterator[_Processed]:
+    if jobs <= 1 or len(files) <= 1:
+        cache: dict[str, Any] = {}
+        yield from (process_file(store, path, limits, cache) for path in files)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
+                             initargs=(str(store.path), limits)) as pool:
+        yield from pool.map(_worker_process, files, chunksize=max(1, len(files) // (jobs * 8)))
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(store_path: str, limits: Limits) -> None:
+    context = open_store(store_path, create=False)
+    _WORKER.update(store=context.__enter__(), context=context, limits=limits, cache={})
+
+
+def _worker_process(path: Path) -> _Processed:
+    return process_file(_WORKER["store"], path, _WORKER["limits"], _WORKER["cache"])
+
+
+def process_file(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS,
+                 cache: dict[str, Any] | None = None) -> _Processed:
+    """Everything about one file except writing to the store (safe to run in a worker)."""
+    if path.stat().st_size > limits.max_file_bytes:
+        base = FileOutcome(path=path, sha256=_hash_large(path), status=REJECTED,
+                           kind=FileKind.UNKNOWN.value, size=path.stat().st_size)
+        return _rejected(store, path, base, b"", "file.too_large", "文件过大，超过上限，未读取",
+                         "删除多余内容后重新保存，或联系财政部门")
+    data = path.read_bytes()
+    kind = sniff(data)
+    base = FileOutcome(path=path, sha256=hashlib.sha256(data).hexdigest(), status=REJECTED,
+                       kind=kind.value, size=len(data))
+    if kind not in (FileKind.XLSX, FileKind.XLSM):
+        return _rejected(store, path, base, data, *_KIND_FINDINGS[kind])
+    try:
+        return _process_workbook(store, path, data, base, limits, cache or {})
+    except Unreadable as problem:
+        return _rejected(store, path, base, data, problem.code, problem.message, problem.fix)
+    except NotOurs as verdict:
+        return _rejected(store, path, replace(base, department=verdict.department), data,
+                         verdict.code, verdict.message, verdict.fix)
+
+
+def _process_workbook(store: Store, path: Path, data: bytes, base: FileOutcome, limits: Limits,
+                      cache: dict[str, Any]) -> _Processed:
+    content = open_xlsx(data, limits)
+    try:
+        template, identity_findings = identify(content, store)
+        if template.template_id not in cache:
+            cache[template.template_id] = store.template_cells(template.template_id)
+        read = read_return(content, store, template, _profile(template.profile, cache),
+                           cache[template.template_id])
+    finally:
+        content.close()
+    findings = [*identity_findings, *read.findings, *check_return(read)]
+    if base.kind == FileKind.XLSM.value:
+        findings.insert(0, Finding(code="file.macros", severity=Severity.WARNING,
+                                   message="文件含有宏，宏已忽略，未被运行",
+                                   fix="今后请保存为不含宏的 .xlsx"))
+    findings = [replace(f, file=path.name, department=template.department_code)
+                for f in findings]
+    has_errors = any(f.is_error for f in findings)
+    outcome = replace(base, status=REJECTED if has_errors else ACCEPTED,
+                      department=template.department_code, template_id=template.template_id,
+                      findings=tuple(findings))
+    accepted = None if has_errors else accepted_targets(read)
+    return _Processed(outcome, _received(store, path, data, outcome, template.year), accepted)
+
+
+def _profile(name: str, cache: dict[str, Any]) -> FormProfile:
+    key = f"profile:{name}"
+    if key not in cache:
+        cache[key] = load_profile(name)
+    profile: FormProfile = cache[key]
+    return profile
+
+
+def _rejected(store: Store, path: Path, base: FileOutcome, data: bytes, code: str,
+              message: str, fix: str) -> _Processed:
+    finding = Finding(code=code, severity=Severity.ERROR, message=message, fix=fix,
+                      file=path.name, department=base.department)
+    outcome = replace(base, findings=(finding,))
+    return _Processed(outcome, _received(store, path, data, outcome, None))
+
+
+def _hash_large(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def accepted_targets(read: ReadReturn) -> Targets:
+    """The accepted data: goals and real indicators (placeholders and empty rows left out)."""
+    goals = {p.code: p.goal for p in read.projects}
+    indicators = tuple(
+        Indicator(i.project_code, i.category.level1, i.category.level2, i.name, i.value, i.weight)
+        for p in read.projects for i in p.indicators if not is_placeholder(i))
+    return Targets(goals=goals, indicators=indicators)
+
+
+# -- keeping the file ----------------------------------------------------------------------
+
+
+def files_dir(store_path: Path) -> Path:
+    return store_path.with_name(store_path.stem + ".files")
+
+
+def keep_copy(store_path: Path, sha: str, data: bytes, suffix: str) -> Path:
+    """Content-addressed and written atomically: a copy is complete or absent."""
+    target = files_dir(store_path) / sha[:2] / f"{sha}{suffix}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        draft = target.with_name(f".{target.name}.{os.getpid()}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(draft, target)
+    return target
+
+
+def _received(store: Store, path: Path, data: bytes, outcome: FileOutcome,
+              year: int | None) -> ReceivedFile:
+    suffix = path.suffix.lower()[:10] if path.suffix else ".bin"
+    kept = keep_copy(store.path, outcome.sha256, data, suffix) if data else Path("")
+    return ReceivedFile(
+        sha256=outcome.sha256, original_name=path.name, size=outcome.size,
+        received_at=datetime.now(UTC).isoformat(timespec="seconds"), kind=outcome.kind,
+        status=outcome.status, template_id=outcome.template_id,
+        department_code=outcome.department, year=year, stored_path=str(kept))
+
+
+# -- the office-wide picture ---------------------------------------------------------------
+
+
+def department_status(store: Store) -> pd.DataFrame:
+    """Per department issued a template: received, accepted, with errors, missing."""
+    rows: dict[str, dict[str, Any]] = {}
+    for template in store.templates():
+        rows.setdefault(template.department_code, {
+            "主管部门编码": template.department_code, "主管部门": template.department,
+            "已收到": 0, "已接受": 0, "有错误": 0, "最近收到": ""})
+    for received in store.received_files():
+        row = rows.get(received.department_code)
+        if row is None:
+            continue
+        row["已收到"] += 1
+        row["已接受"] += received.status in (ACCEPTED, SUPERSEDED)
+        row["有错误"] += received.status == REJECTED
+        row["最近收到"] = max(row["最近收到"], received.received_at)
+    columns = ["主管部门编码", "主管部门", "已收到", "已接受", "有错误", "最近收到"]
+    frame = pd.DataFrame(list(rows.values()), columns=columns)
+    frame["未报送"] = frame["已收到"] == 0
+    return frame

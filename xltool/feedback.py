@@ -1,0 +1,528 @@
+"""Feedback workbooks: what each department must fix, and where the office stands.
+
+After a `collect` run the office sends every department that returned files
+its 反馈表 (`{年度}年_{主管部门编码}_{主管部门}_反馈表.xlsx`): the verdict on
+the files of this run, what became of each file, and every finding with the
+sheet, the cell, what was entered, what is wrong and how to fix it. The office
+keeps one 收取情况汇总 (`收取情况汇总.xlsx`) for itself: every department,
+issued project and received file with its state, read from the store, so it
+covers every run so far.
+
+Both are print-ready (A4 landscape, one page wide, header row repeated). Every
+text that came from a return or the ledger is written with `write_string`, so
+a value such as `=HYPERLINK(...)` stays text. A 反馈表 holds nothing that
+changes between runs (no times, no hashes): the same returns give a
+byte-identical file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
+
+from xltool.findings import Finding, Severity
+from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Store
+from xltool.xlsxout import check, new_workbook
+
+if TYPE_CHECKING:
+    from xltool.collect import FileOutcome
+
+SUMMARY_NAME = "收取情况汇总.xlsx"
+FEEDBACK_SHEET = "反馈"
+DEPARTMENTS_SHEET, PROJECTS_SHEET, FILES_SHEET = "部门", "项目", "文件"
+
+# Outcome and store statuses (the values `collect` uses) as a clerk reads them.
+STATUS_LABELS = {"accepted": "已接受", "rejected": "退回修改", "duplicate": "重复报送",
+                 "superseded": "已被新版替代"}
+SEVERITY_LABELS = {Severity.ERROR: "错误", Severity.WARNING: "提醒"}
+ACCEPTED_VERDICT, REDO_VERDICT = "已接受", "需修改后重新报送"
+NOTHING_TO_FIX = "本次报送的文件均已接受，无需修改。"
+DEPARTMENT_STATES = ("已接受", "有错误待修改", "未报送")
+PROJECT_STATES = ("已接受", "有错误", "未报送")
+
+_ADVICE = {
+    REDO_VERDICT: "请按下方问题清单逐项修改：“错误”必须修改，“提醒”请核对。"
+                  "在报送的文件中修改、保存后重新报送，不要新建或复制工作簿。",
+    ACCEPTED_VERDICT: "文件已接受。下方“提醒”不影响接受，请核对；如需修改，改后可重新报送。",
+}
+_FILE_NOTES = {
+    "accepted": "已接受",
+    "rejected": "请按问题清单修改后重新报送",
+    "superseded": "已接受，已被本次随后报送的文件替代",
+}
+
+FONT = "宋体"
+LABEL_FILL = "#EEF3F8"
+MAX_TEXT = 1000        # characters of one text shown; a longer one is cut, with a note
+MAX_FROZEN_ROWS = 12   # a taller heading is not frozen: it would fill the screen
+NAME_LIMIT = 40        # characters of a department name or code in a file name
+Value = str | int | Decimal | datetime | None
+
+_STYLES: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"},
+    "label": {"bold": True, "border": 1, "valign": "vcenter", "text_wrap": True,
+              "bg_color": LABEL_FILL},
+    "header": {"bold": True, "border": 1, "align": "center", "valign": "vcenter",
+               "text_wrap": True, "bg_color": LABEL_FILL},
+    "text": {"border": 1, "valign": "top", "text_wrap": True},
+    "center": {"border": 1, "align": "center", "valign": "top", "text_wrap": True},
+    "count": {"border": 1, "align": "center", "valign": "top", "num_format": "0"},
+    "amount": {"border": 1, "valign": "top", "num_format": "#,##0.00"},
+    "when": {"border": 1, "align": "center", "valign": "top", "num_format": "yyyy-mm-dd hh:mm"},
+    "note": {"border": 1, "valign": "vcenter", "text_wrap": True},
+    "section": {"bold": True, "valign": "vcenter"},
+    "total": {"bold": True, "border": 1, "valign": "top", "text_wrap": True,
+              "bg_color": LABEL_FILL},
+    "total_count": {"bold": True, "border": 1, "align": "center", "valign": "top",
+                    "num_format": "0", "bg_color": LABEL_FILL},
+    "accepted": {"bold": True, "border": 1, "valign": "vcenter", "font_color": "#006100",
+                 "bg_color": "#C6EFCE"},
+    "redo": {"bold": True, "border": 1, "valign": "vcenter", "font_color": "#9C0006",
+             "bg_color": "#FFC7CE"},
+    "error": {"font_color": "#9C0006", "bg_color": "#FFC7CE"},
+    "missing": {"font_color": "#9C5700", "bg_color": "#FFEB9C"},
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    width: float
+    style: str = "text"
+
+
+FINDING_TABLE = (
+    Column("序号", 6, "center"), Column("文件", 26), Column("项目编码", 16), Column("工作表", 22),
+    Column("单元格", 8, "center"), Column("填写内容", 28), Column("问题", 44),
+    Column("修改方法", 36), Column("级别", 8, "center"),
+)
+FILE_TABLE = ("序号", "文件", "收取结果", "错误数", "提醒数", "说明")
+DEPARTMENT_TABLE = (
+    Column("主管部门编码", 14), Column("主管部门", 30), Column("项目数", 8, "count"),
+    Column("已收到文件数", 12, "count"), Column("已接受", 8, "count"),
+    Column("退回修改", 10, "count"), Column("状态", 14, "center"),
+    Column("最近收到时间", 18, "when"),
+)
+PROJECT_TABLE = (
+    Column("主管部门编码", 14), Column("主管部门", 28), Column("项目编码", 18),
+    Column("项目名称", 44), Column("年度资金总额（万元）", 16, "amount"),
+    Column("状态", 10, "center"),
+)
+RECEIVED_TABLE = (
+    Column("收到时间", 18, "when"), Column("原文件名", 44), Column("主管部门编码", 14),
+    Column("结果", 14, "center"), Column("错误数", 8, "count"), Column("提醒数", 8, "count"),
+    Column("SHA-256", 16), Column("存档位置", 60),
+)
+_LAST = len(FINDING_TABLE) - 1
+_LEVEL = len(FINDING_TABLE) - 1
+
+
+def write_feedback(outcomes: Sequence[FileOutcome], store: Store, outdir: Path) -> list[Path]:
+    """A 反馈表 per department among OUTCOMES (in code order), then the 收取情况汇总."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    latest = latest_templates(store)
+    written: list[Path] = []
+    for department in _departments(outcomes, store, latest):
+        path = outdir / _unique(feedback_name(department.code, department.name, department.year),
+                                written)
+        written.append(_save(path, partial(_write_department, department=department),
+                             title=f"{department.code} {department.name} 反馈表",
+                             subject="项目支出预算绩效目标审核反馈"))
+    written.append(_save(outdir / SUMMARY_NAME, lambda wb: _write_summary(wb, store, latest),
+                         title="收取情况汇总", subject="项目支出预算绩效目标收取情况"))
+    return written
+
+
+def latest_templates(store: Store) -> dict[str, IssuedTemplate]:
+    """Per department, in issue order, its template issued last (re-issuing replaces it)."""
+    latest: dict[str, IssuedTemplate] = {}
+    for template in store.templates():
+        current = latest.get(template.department_code)
+        if current is None or template.issued_at >= current.issued_at:
+            latest[template.department_code] = template
+    return latest
+
+
+# -- file names and saving -----------------------------------------------------------------
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+
+
+def safe_name(text: str, limit: int = NAME_LIMIT) -> str:
+    """TEXT usable in a file name on Windows, macOS and Linux."""
+    return _UNSAFE.sub("_", text).strip(" .")[:limit].strip(" .")
+
+
+def feedback_name(code: str, department: str, year: int | None) -> str:
+    parts = [f"{year}年" if year is not None else "", safe_name(code), safe_name(department)]
+    return "_".join([*filter(None, parts), "反馈表"]) + ".xlsx"
+
+
+def _unique(name: str, taken: list[Path]) -> str:
+    """Two codes may sanitise alike: the later file gets a number."""
+    names = {p.name for p in taken}
+    stem, number = name.removesuffix(".xlsx"), 2
+    while name in names:
+        name, number = f"{stem}_{number}.xlsx", number + 1
+    return name
+
+
+def _save(path: Path, build: Callable[[Any], None], **properties: str) -> Path:
+    """Written beside PATH and renamed into place: a workbook is complete or absent."""
+    draft = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        workbook = new_workbook(draft, **properties)
+        build(workbook)
+        workbook.close()
+        os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+    return path
+
+
+# -- what each department is told -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """One file of the run. A duplicate stands for the file it repeats: its findings and
+    result are that file's; `listed` is False when they are already listed for the run."""
+
+    name: str
+    status: str
+    standing: str
+    findings: tuple[Finding, ...]
+    listed: bool
+    note: str
+
+    @property
+    def errors(self) -> int:
+        return sum(f.is_error for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.findings) - self.errors
+
+
+@dataclass(frozen=True)
+class DepartmentReport:
+    code: str
+    name: str
+    year: int | None
+    files: tuple[FileReport, ...]
+
+    @property
+    def verdict(self) -> str:
+        """The department's last file of the run decides: it is what it sent last."""
+        return REDO_VERDICT if self.files[-1].standing == "rejected" else ACCEPTED_VERDICT
+
+
+def _departments(outcomes: Sequence[FileOutcome], store: Store,
+                 latest: dict[str, IssuedTemplate]) -> list[DepartmentReport]:
+    by_code: dict[str, list[FileOutcome]] = {}
+    for outcome in outcomes:
+        if outcome.department:
+            by_code.setdefault(outcome.department, []).append(outcome)
+    return [_department(code, by_code[code], store, latest.get(code)) for code in sorted(by_code)]
+
+
+def _department(code: str, outcomes: list[FileOutcome], store: Store,
+                template: IssuedTemplate | None) -> DepartmentReport:
+    listed: set[str] = set()
+    files = tuple(_file_report(outcome, store, listed) for outcome in outcomes)
+    return DepartmentReport(code, template.department if template else "",
+                            template.year if template else None, files)
+
+
+def _file_report(outcome: FileOutcome, store: Store, listed: set[str]) -> FileReport:
+    name = outcome.path.name
+    if outcome.status != "duplicate":
+        listed.add(outcome.sha256)
+        return FileReport(name, outcome.status, outcome.status, outcome.findings, True,
+                          _FILE_NOTES.get(outcome.status, ""))
+    first = store.received(outcome.sha256)
+    if first is None:
+        return FileReport(name, outcome.status, outcome.status, (), False, "")
+    repeated = outcome.sha256 in listed
+    listed.add(outcome.sha256)
+    note = (f"与已收到的文件“{first.original_name}”内容相同，"
+            f"按其结果（{STATUS_LABELS.get(first.status, first.status)}）处理")
+    return FileReport(name, outcome.status, first.status, tuple(store.findings(first.sha256)),
+                      not repeated, note)
+
+
+_CELL = re.compile(r"([A-Z]{1,3})(\d{1,7})")
+
+
+def cell_order(cell: str) -> tuple[int, int, int, str]:
+    """No cell first, then by row and column (D9, B12, D12), then anything unparsable."""
+    if not cell:
+        return (0, 0, 0, "")
+    match = _CELL.fullmatch(cell.split(":")[0].replace("$", "").upper())
+    if match is None:
+        return (2, 0, 0, cell)
+    row, col = xl_cell_to_rowcol(match[0])
+    return (1, row, col, cell)
+
+
+def finding_rows(department: DepartmentReport) -> list[list[Value]]:
+    """The findings table: by file (in the order received), project, cell; errors first."""
+    entries = [(index, finding) for index, file in enumerate(department.files) if file.listed
+               for finding in file.findings]
+    entries.sort(key=lambda e: (e[0], e[1].project, cell_order(e[1].cell), not e[1].is_error))
+    return [[number, department.files[index].name, f.project, f.sheet, f.cell, f.value,
+             f.message, f.fix, SEVERITY_LABELS[f.severity]]
+            for number, (index, f) in enumerate(entries, start=1)]
+
+
+def _write_department(workbook: Any, department: DepartmentReport) -> None:
+    formats = _formats(workbook)
+    sheet = workbook.add_worksheet(FEEDBACK_SHEET)
+    _set_widths(sheet, FINDING_TABLE)
+    top = _heading(sheet, formats, department)
+    rows = finding_rows(department)
+    if rows:
+        last = _write_table(sheet, formats, top, FINDING_TABLE, rows)
+        _highlight(sheet, formats, top + 1, last, _LEVEL, _LAST, {"错误": "error"})
+    else:
+        _merged(sheet, top, 0, _LAST, NOTHING_TO_FIX, formats["accepted"])
+    _print_setup(sheet, f"{department.code} {department.name} 反馈表")
+
+
+def _heading(sheet: Any, formats: dict[str, Any], department: DepartmentReport) -> int:
+    """Title, department, verdict, advice and the files; returns the findings table's row."""
+    year = f"{department.year}年" if department.year is not None else ""
+    _merged(sheet, 0, 0, _LAST, f"{year}项目支出预算绩效目标表审核反馈", formats["title"])
+    check(sheet.set_row(0, 30), "title height")
+    verdict = department.verdict
+    lines = [("主管部门", f"{department.code} {department.name}".strip(), formats["note"]),
+             ("审核结论", verdict, formats["accepted" if verdict == ACCEPTED_VERDICT else "redo"]),
+             ("说明", _ADVICE[verdict], formats["note"])]
+    for row, (label, text, fmt) in enumerate(lines, start=1):
+        _merged(sheet, row, 0, 1, label, formats["label"])
+        _merged(sheet, row, 2, _LAST, text, fmt)
+    check(sheet.set_row(3, 30), "advice height")
+    row = _files_block(sheet, formats, 5, department.files)
+    _merged(sheet, row, 0, _LAST, _findings_line(department), formats["section"])
+    return row + 1
+
+
+def _files_block(sheet: Any, formats: dict[str, Any], top: int,
+                 files: tuple[FileReport, ...]) -> int:
+    """The files of the run, one row each; returns the row after the block."""
+    for col, header in enumerate(FILE_TABLE[:-1]):
+        _put(sheet, top, col, header, formats["header"])
+    _merged(sheet, top, len(FILE_TABLE) - 1, _LAST, FILE_TABLE[-1], formats["header"])
+    for row, file in enumerate(files, start=top + 1):
+        values: list[Value] = [row - top, file.name, STATUS_LABELS.get(file.status, file.status),
+                               file.errors, file.warnings]
+        for col, (value, style) in enumerate(zip(values, ("count", "text", "center", "count",
+                                                          "count"), strict=True)):
+            _put(sheet, row, col, value, formats[style])
+        _merged(sheet, row, len(values), _LAST, file.note, formats["note"])
+    return top + len(files) + 1
+
+
+def _findings_line(department: DepartmentReport) -> str:
+    listed = [f for file in department.files if file.listed for f in file.findings]
+    errors = sum(f.is_error for f in listed)
+    if not listed:
+        return "问题清单"
+    return f"问题清单（共 {len(listed)} 条，其中错误 {errors} 条、提醒 {len(listed) - errors} 条）"
+
+
+# -- the office's summary --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A department's latest template, its files (of that year, or undated) and the
+    project codes its accepted return in force covers (None: no accepted return)."""
+
+    template: IssuedTemplate
+    projects: tuple[IssuedProject, ...]
+    files: tuple[ReceivedFile, ...]
+    covered: frozenset[str] | None
+
+    @property
+    def state(self) -> str:
+        if self.covered is not None:
+            return DEPARTMENT_STATES[0]
+        return DEPARTMENT_STATES[1] if self.files else DEPARTMENT_STATES[2]
+
+    def project_state(self, code: str) -> str:
+        if self.covered is not None and code in self.covered:
+            return PROJECT_STATES[0]
+        if self.files and self.files[-1].status == "rejected":
+            return PROJECT_STATES[1]
+        return PROJECT_STATES[2]
+
+    def count(self, *statuses: str) -> int:
+        return sum(f.status in statuses for f in self.files)
+
+
+def standings(store: Store, latest: dict[str, IssuedTemplate]) -> list[Standing]:
+    received = store.received_files()
+    current = {(r.department_code, r.year): r for r in store.current_returns()}
+    result = []
+    for template in latest.values():
+        files = tuple(r for r in received if r.department_code == template.department_code
+                      and r.year in (template.year, None))
+        accepted = current.get((template.department_code, template.year))
+        covered = frozenset(store.accepted_targets(accepted.sha256).goals) if accepted else None
+        result.append(Standing(template, tuple(store.template_projects(template.template_id)),
+                               files, covered))
+    return result
+
+
+def _write_summary(workbook: Any, store: Store, latest: dict[str, IssuedTemplate]) -> None:
+    formats = _formats(workbook)
+    departments = standings(store, latest)
+    _summary_sheet(workbook, formats, DEPARTMENTS_SHEET, DEPARTMENT_TABLE,
+                   [_department_row(d) for d in departments],
+                   {"有错误待修改": "error", "未报送": "missing"}, _totals(departments))
+    _summary_sheet(workbook, formats, PROJECTS_SHEET, PROJECT_TABLE,
+                   [_project_row(d, p) for d in departments for p in d.projects],
+                   {"有错误": "error", "未报送": "missing"})
+    _summary_sheet(workbook, formats, FILES_SHEET, RECEIVED_TABLE,
+                   [_received_row(store, r) for r in store.received_files()],
+                   {"退回修改": "error"})
+
+
+def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
+                   columns: tuple[Column, ...], rows: list[list[Value]], marks: dict[str, str],
+                   totals: list[Value] | None = None) -> None:
+    sheet = workbook.add_worksheet(name)
+    _set_widths(sheet, columns)
+    last = _write_table(sheet, formats, 0, columns, rows)
+    state = next(i for i, c in enumerate(columns) if c.header in ("状态", "结果"))
+    _highlight(sheet, formats, 1, last, state, len(columns) - 1, marks)
+    if totals is not None:
+        for col, (column, value) in enumerate(zip(columns, totals, strict=True)):
+            style = "total_count" if column.style == "count" else "total"
+            _put(sheet, last + 1, col, value, formats[style])
+    _print_setup(sheet, f"收取情况汇总：{name}")
+
+
+def _department_row(standing: Standing) -> list[Value]:
+    template = standing.template
+    latest = max((f.received_at for f in standing.files), default="")
+    return [template.department_code, template.department, len(standing.projects),
+            len(standing.files), standing.count("accepted", "superseded"),
+            standing.count("rejected"), standing.state, _when(latest)]
+
+
+def _totals(departments: list[Standing]) -> list[Value]:
+    states = "，".join(f"{s} {sum(d.state == s for d in departments)}" for s in DEPARTMENT_STATES)
+    return ["合计", f"{len(departments)} 个部门", sum(len(d.projects) for d in departments),
+            sum(len(d.files) for d in departments),
+            sum(d.count("accepted", "superseded") for d in departments),
+            sum(d.count("rejected") for d in departments), states, None]
+
+
+def _project_row(standing: Standing, project: IssuedProject) -> list[Value]:
+    template = standing.template
+    return [template.department_code, template.department, project.project_code,
+            project.project_name, project.total, standing.project_state(project.project_code)]
+
+
+def _received_row(store: Store, received: ReceivedFile) -> list[Value]:
+    findings = store.findings(received.sha256)
+    errors = sum(f.is_error for f in findings)
+    stored = "" if received.stored_path in ("", ".") else received.stored_path
+    return [_when(received.received_at), received.original_name, received.department_code,
+            STATUS_LABELS.get(received.status, received.status), errors,
+            len(findings) - errors, received.sha256[:12], stored]
+
+
+def _when(text: str) -> datetime | str | None:
+    """A stored UTC timestamp as local time (Excel has no time zones); unparsable as given."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).astimezone().replace(tzinfo=None)
+    except ValueError:
+        return text
+
+
+# -- writing cells ---------------------------------------------------------------------------
+
+
+def _formats(workbook: Any) -> dict[str, Any]:
+    return {name: workbook.add_format({"font_name": FONT, **spec})
+            for name, spec in _STYLES.items()}
+
+
+def _set_widths(sheet: Any, columns: tuple[Column, ...]) -> None:
+    for col, column in enumerate(columns):
+        check(sheet.set_column(col, col, column.width), "column width")
+
+
+def _write_table(sheet: Any, formats: dict[str, Any], top: int, columns: tuple[Column, ...],
+                 rows: list[list[Value]]) -> int:
+    """Header at TOP and one row per entry, with a filter; frozen and repeated when printed.
+    Returns the last row written."""
+    for col, column in enumerate(columns):
+        _put(sheet, top, col, column.header, formats["header"])
+    for row, values in enumerate(rows, start=top + 1):
+        for col, (column, value) in enumerate(zip(columns, values, strict=True)):
+            _put(sheet, row, col, value, formats[column.style])
+    last = top + len(rows)
+    check(sheet.autofilter(top, 0, last, len(columns) - 1), "autofilter")
+    sheet.repeat_rows(top)
+    if top < MAX_FROZEN_ROWS:
+        sheet.freeze_panes(top + 1, 0)
+    return last
+
+
+def _highlight(sheet: Any, formats: dict[str, Any], first: int, last: int, col: int,
+               last_col: int, marks: dict[str, str]) -> None:
+    """Colour the rows whose column COL holds one of MARKS' texts."""
+    if last < first:
+        return
+    ref = xl_rowcol_to_cell(first, col, col_abs=True)
+    for text, style in marks.items():
+        check(sheet.conditional_format(first, 0, last, last_col, {
+            "type": "formula", "criteria": f'={ref}="{text}"', "format": formats[style]}),
+            f"highlight {text}")
+
+
+def _merged(sheet: Any, row: int, first: int, last: int, value: Value, fmt: Any) -> None:
+    check(sheet.merge_range(row, first, row, last, "", fmt), "merge")
+    _put(sheet, row, first, value, fmt)
+
+
+def _put(sheet: Any, row: int, col: int, value: Value, fmt: Any) -> None:
+    """Text always as text (never a formula or link), numbers and times as such."""
+    if value is None or value == "":
+        check(sheet.write_blank(row, col, None, fmt), "blank")
+    elif isinstance(value, str):
+        check(sheet.write_string(row, col, shown(value), fmt), "text")
+    elif isinstance(value, datetime):
+        check(sheet.write_datetime(row, col, value, fmt), "time")
+    else:
+        check(sheet.write_number(row, col, float(value), fmt), "number")
+
+
+def shown(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    return f"{text[:MAX_TEXT]}…（共 {len(text)} 字，以下从略）"
+
+
+def _print_setup(sheet: Any, title: str) -> None:
+    sheet.set_landscape()
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    sheet.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.7)
+    check(sheet.set_header("&L" + title[:100].replace("&", "&&")), "print header")
+    check(sheet.set_footer("&C第 &P 页，共 &N 页"), "print footer")

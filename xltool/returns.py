@@ -1,0 +1,262 @@
+"""A return read against the template it was issued as.
+
+The store's record of the issued template is the map and the authority: input
+cells are read at the addresses recorded for them (their defined names must
+still point there), and every locked cell must still hold its issued value.
+Nothing inside the returned file is trusted as proof of that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from xltool.findings import Finding, Severity
+from xltool.profile import Category, FormProfile, load_profile
+from xltool.reader import XlsxContent, cell_text
+from xltool.store import IssuedCell, IssuedProject, IssuedTemplate, Store
+from xltool.template.layout import FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT, indicator_slot
+from xltool.text import normalise_text
+
+IDENTITY_PROPERTY = "xltool.template_id"
+IDENTITY_NAME = "XT_TEMPLATE_ID"
+
+
+@dataclass(frozen=True)
+class ReturnedIndicator:
+    project_code: str
+    category: Category
+    row: int
+    name: str
+    value: str
+    weight_text: str
+    sheet: str
+    name_cell: str
+    value_cell: str
+    weight_cell: str
+
+    @property
+    def weight(self) -> Decimal | None:
+        return decimal_or_none(self.weight_text)
+
+
+@dataclass(frozen=True)
+class ReturnedProject:
+    code: str
+    name: str
+    sheet: str
+    total: Decimal | None
+    goal: str
+    goal_cell: str
+    indicators: tuple[ReturnedIndicator, ...]
+    first_cells: dict[str, str]
+    """Per 二级 category, the first input cell of its block (for pointing at an empty block)."""
+
+
+@dataclass(frozen=True)
+class ReadReturn:
+    template: IssuedTemplate
+    profile: FormProfile
+    projects: tuple[ReturnedProject, ...]
+    findings: tuple[Finding, ...]
+
+
+class NotOurs(Exception):
+    """The file is no template issued from this store (or one we no longer accept)."""
+
+    def __init__(self, code: str, message: str, fix: str, department: str = "") -> None:
+        super().__init__(message)
+        self.code, self.message, self.fix, self.department = code, message, fix, department
+
+
+def decimal_or_none(text: str) -> Decimal | None:
+    try:
+        number = Decimal(normalise_text(text).replace(",", ""))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+# -- identity ------------------------------------------------------------------------------
+
+
+def identify(content: XlsxContent, store: Store) -> tuple[IssuedTemplate, list[Finding]]:
+    """The issued template this file claims to be; the two identity places must agree."""
+    from_property = content.properties.get(IDENTITY_PROPERTY, "").strip()
+    from_name = content.defined_names.get(IDENTITY_NAME, "").strip().strip('"')
+    claimed = from_property or from_name
+    if not claimed:
+        raise NotOurs("file.not_template", "文件不是财政部门下发的绩效目标模板（找不到模板编号）",
+                      "请使用下发的模板填写后报送，不要新建或复制到新工作簿")
+    findings = []
+    if from_property != from_name:
+        findings.append(Finding(
+            code="file.identity_mismatch", severity=Severity.ERROR,
+            value=f"{from_property or '（无）'} / {from_name or '（无）'}",
+            message="模板编号在文件中的两处记录不一致，文件可能被改动或拼接",
+            fix="请使用下发的原模板重新填写后报送"))
+    template = store.template(claimed)
+    if template is None:
+        raise _unknown_template(claimed, content, store)
+    profile = load_profile(template.profile)
+    if not profile.accepts_version(template.profile_version):
+        raise NotOurs("file.profile_version",
+                      f"模板使用的表式“{template.profile}”第{template.profile_version}版已停止受理",
+                      "请向财政部门索取新版模板重新填写", template.department_code)
+    return template, findings
+
+
+def _unknown_template(claimed: str, content: XlsxContent, store: Store) -> NotOurs:
+    year = content.properties.get("xltool.year", "")
+    department = content.properties.get("xltool.department", "")
+    issued_years = {str(t.year) for t in store.templates()}
+    if year and issued_years and year not in issued_years:
+        return NotOurs("file.other_year", f"这是{year}年度的模板，不是本年度下发的模板",
+                       "请使用本年度下发的模板填写", department)
+    return NotOurs("file.unknown_template", f"模板编号“{claimed[:60]}”不是本存储下发的模板",
+                   "请确认报送对象，或使用财政部门下发的模板", department)
+
+
+# -- reading the forms ---------------------------------------------------------------------
+
+
+def read_return(content: XlsxContent, store: Store, template: IssuedTemplate,
+                profile: FormProfile, cells: list[IssuedCell] | None = None) -> ReadReturn:
+    cells = cells if cells is not None else store.template_cells(template.template_id)
+    by_project: dict[str, list[IssuedCell]] = defaultdict(list)
+    for cell in cells:
+        by_project[cell.project_code].append(cell)
+    findings: list[Finding] = []
+    projects = []
+    for project in store.template_projects(template.template_id):
+        if project.sheet not in content.sheets:
+            findings.append(_missing_sheet(template, project))
+            continue
+        own = by_project[project.project_code]
+        findings += _structure_findings(content, template, project, own)
+        projects.append(_read_project(content, template, profile, project, own, findings))
+    return ReadReturn(template, profile, tuple(projects), tuple(findings))
+
+
+def _missing_sheet(template: IssuedTemplate, project: IssuedProject) -> Finding:
+    return Finding(code="form.sheet_missing", severity=Severity.ERROR,
+                   department=template.department_code, project=project.project_code,
+                   sheet=project.sheet, value=project.sheet,
+                   message=f"找不到项目“{project.project_name}”的工作表“{project.sheet}”（被删除或改名）",
+                   fix="请使用下发的原模板重新填写，不要删除或重命名工作表")
+
+
+def _structure_findings(content: XlsxContent, template: IssuedTemplate, project: IssuedProject,
+                        cells: list[IssuedCell]) -> list[Finding]:
+    findings = [_locked_changed(template, project, cell, found)
+                for cell, found in _locked_differences(content, project.sheet, cells)]
+    moved = [cell for cell in cells if cell.name and not _name_points_at(content, cell)]
+    if moved:
+        first = moved[0]
+        findings.append(Finding(
+            code="form.structure_changed", severity=Severity.ERROR,
+            department=template.department_code, project=project.project_code,
+            sheet=project.sheet, cell=first.cell, value=first.name,
+            message=f"表格结构被改动（插入或删除了行列），{len(moved)} 个填写单元格已不在原位置",
+            fix="请使用下发的原模板重新填写，不要插入或删除行、列"))
+    if not content.sheets[project.sheet].protected:
+        findings.append(Finding(
+            code="form.unprotected", severity=Severity.WARNING,
+            department=template.department_code, project=project.project_code,
+            sheet=project.sheet, message="工作表保护已被取消",
+            fix="无需处理；锁定内容已逐格核对，如有改动会另行列出"))
+    return findings
+
+
+def _locked_differences(content: XlsxContent, sheet: str,
+                        cells: list[IssuedCell]) -> Iterable[tuple[IssuedCell, str]]:
+    for cell in cells:
+        if not cell.locked or cell.field == "weight.total":
+            continue
+        found = cell_text(content.cell(sheet, cell.cell))
+        if not _same_locked(cell, found):
+            yield cell, found
+
+
+def _same_locked(cell: IssuedCell, found: str) -> bool:
+    if cell.field.startswith("funding."):
+        issued, returned = decimal_or_none(cell.value), decimal_or_none(found)
+        if issued is None or returned is None:
+            return issued is None and found == ""
+        return abs(issued - returned) < Decimal("0.000001")
+    return normalise_text(found) == normalise_text(cell.value)
+
+
+def _locked_changed(template: IssuedTemplate, project: IssuedProject, cell: IssuedCell,
+                    found: str) -> Finding:
+    return Finding(
+        code="form.locked_changed", severity=Severity.ERROR,
+        department=template.department_code, project=project.project_code,
+        sheet=project.sheet, cell=cell.cell, value=found,
+        message=f"锁定内容被改动：原为“{cell.value}”，现为“{found}”",
+        fix="锁定内容来自预算台账，不能修改；如确有错误请联系财政部门")
+
+
+_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)$")
+
+
+def _name_points_at(content: XlsxContent, cell: IssuedCell) -> bool:
+    match = _REF.match(content.defined_names.get(cell.name, ""))
+    if not match:
+        return False
+    sheet = (match[1] or "").replace("''", "'") or match[2]
+    return sheet == cell.sheet and f"{match[3]}{match[4]}" == cell.cell
+
+
+def _read_project(content: XlsxContent, template: IssuedTemplate, profile: FormProfile,
+                  project: IssuedProject, cells: list[IssuedCell],
+                  findings: list[Finding]) -> ReturnedProject:
+    formulas = content.sheets[project.sheet].formula_cells
+    texts: dict[str, str] = {}
+    for cell in cells:
+        if cell.locked:
+            continue
+        texts[cell.name] = cell_text(content.cell(project.sheet, cell.cell))
+        if cell.cell in formulas:
+            findings.append(Finding(
+                code="cell.formula", severity=Severity.WARNING,
+                department=template.department_code, project=project.project_code,
+                sheet=project.sheet, cell=cell.cell, value=texts[cell.name],
+                message="填写单元格中是公式，已按其计算结果读取",
+                fix="请直接填写文字或数字，不要使用公式"))
+    goal_cell = next((c for c in cells if c.field == "goal"), None)
+    first_cells: dict[str, str] = {}
+    for cell in cells:
+        if cell.field == FIELD_NAME:
+            first_cells.setdefault(cell.category, cell.cell)
+    return ReturnedProject(
+        code=project.project_code, name=project.project_name, sheet=project.sheet,
+        total=project.total, goal=texts.get(goal_cell.name, "") if goal_cell else "",
+        goal_cell=goal_cell.cell if goal_cell else "",
+        indicators=tuple(_indicators(profile, project, cells, texts)), first_cells=first_cells)
+
+
+def _indicators(profile: FormProfile, project: IssuedProject, cells: list[IssuedCell],
+                texts: dict[str, str]) -> list[ReturnedIndicator]:
+    slots: dict[tuple[int, int], dict[str, IssuedCell]] = defaultdict(dict)
+    for cell in cells:
+        slot = indicator_slot(cell.name)
+        if slot and cell.field in (FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT):
+            slots[(slot[1], slot[2])][cell.field] = cell
+    indicators = []
+    for (number, row), fields in sorted(slots.items()):
+        category = profile.categories[number - 1]
+        parts = {f: texts.get(c.name, "") for f, c in fields.items()}
+        if not any(parts.values()):
+            continue
+        indicators.append(ReturnedIndicator(
+            project_code=project.project_code, category=category, row=row,
+            name=parts.get(FIELD_NAME, ""), value=parts.get(FIELD_VALUE, ""),
+            weight_text=parts.get(FIELD_WEIGHT, ""), sheet=project.sheet,
+            name_cell=fields[FIELD_NAME].cell if FIELD_NAME in fields else "",
+            value_cell=fields[FIELD_VALUE].cell if FIELD_VALUE in fields else "",
+            weight_cell=fields[FIELD_WEIGHT].cell if FIELD_WEIGHT in fields else ""))
+    return indicators

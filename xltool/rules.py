@@ -1,0 +1,226 @@
+"""The checks a return must pass, driven by its form profile.
+
+Each rule is a small function over one project's returned form that yields
+findings with a stable code; `check_return` runs them all and never stops at
+the first (a department gets every problem in one round trip).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from decimal import Decimal
+
+from xltool.findings import Finding, Severity
+from xltool.profile import FormProfile
+from xltool.returns import ReadReturn, ReturnedIndicator, ReturnedProject
+from xltool.text import normalise_text
+from xltool.values import parse_value
+
+COST_TOLERANCE = Decimal("0.005")
+PLACEHOLDER = re.compile(r"^指标\s*\d+\s*[:：]?\s*$")
+ANY_DIGIT = re.compile(r"[0-9０-９]")
+MONEY_IN_TEXT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)")
+
+Rule = Callable[[ReturnedProject, FormProfile], Iterable[Finding]]
+
+
+def _finding(code: str, severity: Severity, project: ReturnedProject, cell: str, value: str,
+             message: str, fix: str) -> Finding:
+    return Finding(code=code, severity=severity, project=project.code, sheet=project.sheet,
+                   cell=cell, value=value[:200], message=message, fix=fix)
+
+
+def _error(code: str, project: ReturnedProject, cell: str, value: str, message: str,
+           fix: str) -> Finding:
+    return _finding(code, Severity.ERROR, project, cell, value, message, fix)
+
+
+def _not_applicable(indicator: ReturnedIndicator, profile: FormProfile) -> bool:
+    marker = profile.weights.not_applicable if profile.weights else "本指标不适用"
+    return normalise_text(indicator.name) == marker or normalise_text(indicator.value) == marker
+
+
+def is_placeholder(indicator: ReturnedIndicator) -> bool:
+    return bool(PLACEHOLDER.match(normalise_text(indicator.name))) and not indicator.value
+
+
+def _real(project: ReturnedProject, profile: FormProfile) -> list[ReturnedIndicator]:
+    return [i for i in project.indicators
+            if not is_placeholder(i) and not _not_applicable(i, profile)]
+
+
+def _target_text(indicator: ReturnedIndicator, profile: FormProfile) -> tuple[str, str]:
+    """The target and its cell: the value column, or the indicator text where there is none."""
+    if profile.value_field:
+        return indicator.value, indicator.value_cell
+    return indicator.name, indicator.name_cell
+
+
+# -- the rules -----------------------------------------------------------------------------
+
+
+def goal_filled(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+    if not normalise_text(project.goal):
+        yield _error("rule.goal_empty", project, project.goal_cell, "",
+                     f"“{profile.goal_label}”未填写", f"填写本项目的{profile.goal_label}")
+
+
+def required_categories(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+    real = {i.category.level2 for i in _real(project, profile)}
+    for category in profile.categories:
+        if category.required and category.level2 not in real:
+            cell = project.first_cells.get(category.level2, "")
+            yield _error("rule.required_empty", project, cell, "",
+                         f"必填的“{category.level2}”没有填写指标",
+                         f"至少填写一条{category.level2}及其指标值，例如 "
+                         f"{'、'.join(category.examples[:2])}")
+
+
+def names_and_values(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+    if not profile.value_field:
+        return
+    for i in project.indicators:
+        if is_placeholder(i) or _not_applicable(i, profile):
+            continue
+        if i.name and not i.value:
+            yield _error("rule.value_missing", project, i.value_cell, i.name,
+                         f"“{i.category.level2}”的指标“{i.name[:30]}”没有填写指标值",
+                         "在右侧填写指标值，如 ≥95%、100次、明显")
+        elif i.value and not i.name:
+            yield _error("rule.name_missing", project, i.name_cell, i.value,
+                         f"“{i.category.level2}”有指标值“{i.value}”但没有指标名称",
+                         "在左侧填写三级指标名称")
+
+
+def placeholders(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+    for i in project.indicators:
+        if is_placeholder(i):
+            yield _finding("rule.placeholder", Severity.WARNING, project, i.name_cell, i.name,
+                           f"“{i.category.level2}”中留有占位文字“{i.name}”，已忽略",
+                           "删除占位文字；不适用的选填指标留空即可")
+
+
+def quantitative_values(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+    for i in _real(project, profile):
+        if not i.category.quantitative:
+            continue
+        text, cell = _target_text(i, profile)
+        if not text:
+            continue
+        if not ANY_DIGIT.search(text):
+            yield _error("rule.not_quantitative", project, cell, text,
+                         f"“{i.category.level2}”须为可量化的数值，“{text[:30]}”中没有数字",
+                         "写成 比较符号+数字+单位，如 ≥95%、≤20万元、100次")
+        elif profile.value_field and not parse_value(text).is_quantitative:
+            yield _finding("rule.value_unparsed", Severity.WARNING, project, cell, text,
+                           f"“{text[:30]}”含有多个数值或说明文字，无法自动读出一个目标值",
+                           "尽量写成一个目标值，如 ≥3次；说明放在三级指标名称中")
+
+
+def satisfaction_range(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+    for i in _real(project, profile):
+        if i.category.role != "satisfaction":
+            continue
+        text, cell = _target_text(i, profile)
+        parsed = parse_value(text) if profile.value_field else None
+        numbers = parsed.numbers if parsed else _percent_numbers(text)
+        if any(n < 0 or n > 100 for n in numbers):
+            yield _error("rule.satisfaction_range", project, cell, text,
+                         f"满意度“{text[:30]}”不在 0–100% 之间",
+                         "满意度填写 0–100% 的百分比，如 ≥95%")
+        elif parsed and parsed.numbers and parsed.unit != "%":
+            yield _finding("rule.satisfaction_unit", Severity.WARNING, project, cell, text,
+                           f"满意度“{text[:30]}”没有写成百分比", "写成百分比，如 ≥95%")
+
+
+def _percent_numbers(text: str) -> tuple[Decimal, ...]:
+    folded = normalise_text(text)
+    return tuple(Decimal(m) for m in re.findall(r"([0-9]+(?:\.[0-9]+)?)\s*%", folded))
+
+
+def cost_total(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+    costs = [i for i in _real(project, profile) if i.category.role == "cost"]
+    amounts: list[Decimal] = []
+    for i in costs:
+        text, cell = _target_text(i, profile)
+        amount, bare = _money(text, profile)
+        if amount is None:
+            continue
+        if bare:
+            yield _finding("rule.cost_no_unit", Severity.WARNING, project, cell, text,
+                           f"成本“{text}”没有写单位，已按万元计算", "金额后写明单位，如 2万元")
+        amounts.append(amount)
+    if not amounts or project.total is None:
+        return
+    spent, total = sum(amounts, Decimal(0)), project.total
+    cell = costs[0].value_cell or costs[0].name_cell
+    if spent > total + COST_TOLERANCE:
+        yield _error("rule.cost_exceeds_total", project, cell, f"{spent:f}",
+                     f"成本指标合计 {spent:f} 万元，超过年度资金总额 {total:f} 万元",
+                     "核对各项成本的金额和单位（万元），合计不应超过年度资金总额")
+    elif spent < total - COST_TOLERANCE:
+        yield _finding("rule.cost_below_total", Severity.WARNING, project, cell, f"{spent:f}",
+                       f"成本指标合计 {spent:f} 万元，少于年度资金总额 {total:f} 万元",
+                       "核对是否漏填成本项目")
+
+
+def _money(text: str, profile: FormProfile) -> tuple[Decimal | None, bool]:
+    """(amount in 万元, written without a unit) of a cost target, or (None, False)."""
+    if not profile.value_field:
+        found = MONEY_IN_TEXT.findall(normalise_text(text))
+        if len(found) != 1:
+            return None, False
+        number, unit = Decimal(found[0][0]), found[0][1]
+        return (number / 10000 if unit == "元" else number), False
+    parsed = parse_value(text)
+    if parsed.money_in_wan() is not None:
+        return parsed.money_in_wan(), False
+    if len(parsed.numbers) == 1 and parsed.unit is None:
+        return parsed.numbers[0], True
+    return None, False
+
+
+def weights(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+    if profile.weights is None:
+        return
+    label, total = profile.weights.label, profile.weights.total
+    found: list[Decimal] = []
+    for i in project.indicators:
+        if is_placeholder(i):
+            continue
+        weight = i.weight
+        if i.weight_text and weight is None:
+            yield _error("rule.bad_weight", project, i.weight_cell, i.weight_text,
+                         f"{label}“{i.weight_text}”不是数字", f"{label}填写 0–100 之间的数字")
+        elif weight is not None and not 0 <= weight <= 100:
+            yield _error("rule.bad_weight", project, i.weight_cell, i.weight_text,
+                         f"{label} {weight} 不在 0–100 之间", f"{label}填写 0–100 之间的数字")
+        elif weight is None and i.name and not _not_applicable(i, profile):
+            yield _error("rule.weight_missing", project, i.weight_cell, i.name,
+                         f"指标“{i.name[:30]}”没有填写{label}", f"填写{label}（0–100）")
+        if weight is not None:
+            found.append(weight)
+    if found and sum(found, Decimal(0)) != total:
+        yield _error("rule.weights_sum", project, "", f"{sum(found, Decimal(0)):f}",
+                     f"{label}合计为 {sum(found, Decimal(0)):f}，应为 {total}",
+                     f"调整各项{label}，使合计等于 {total}")
+
+
+RULES: tuple[Rule, ...] = (goal_filled, required_categories, names_and_values, placeholders,
+                           quantitative_values, satisfaction_range, cost_total, weights)
+
+
+def check_return(read: ReadReturn) -> list[Finding]:
+    """Every rule over every project; findings carry the department of the template."""
+    department = read.template.department_code
+    findings = []
+    for project in read.projects:
+        for rule in RULES:
+            findings += [_with_department(f, department) for f in rule(project, read.profile)]
+    return findings
+
+
+def _with_department(finding: Finding, department: str) -> Finding:
+    return replace(finding, department=department)
