@@ -17,9 +17,11 @@ byte-identical file.
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -65,6 +67,8 @@ LABEL_FILL = "#EEF3F8"
 MAX_TEXT = 1000        # characters of one text shown; a longer one is cut, with a note
 MAX_FROZEN_ROWS = 12   # a taller heading is not frozen: it would fill the screen
 NAME_LIMIT = 40        # characters of a department name or code in a file name
+LINE_HEIGHT = 16.0     # points per line of wrapped 11-point text
+MAX_ROW_HEIGHT = 409.0  # Excel's limit
 Value = str | int | Decimal | datetime | None
 
 _STYLES: dict[str, dict[str, Any]] = {
@@ -120,7 +124,7 @@ PROJECT_TABLE = (
 RECEIVED_TABLE = (
     Column("收到时间", 18, "when"), Column("原文件名", 44), Column("主管部门编码", 14),
     Column("结果", 14, "center"), Column("错误数", 8, "count"), Column("提醒数", 8, "count"),
-    Column("SHA-256", 16), Column("存档位置", 60),
+    Column("SHA-256", 16), Column("存档位置", 80),
 )
 _LAST = len(FINDING_TABLE) - 1
 _LEVEL = len(FINDING_TABLE) - 1
@@ -329,6 +333,8 @@ def _files_block(sheet: Any, formats: dict[str, Any], top: int,
                                                           "count"), strict=True)):
             _put(sheet, row, col, value, formats[style])
         _merged(sheet, row, len(values), _LAST, file.note, formats["note"])
+        note_width = sum(c.width for c in FINDING_TABLE[len(values):])
+        _fit_row(sheet, row, [(file.name, FINDING_TABLE[1].width), (file.note, note_width)])
     return top + len(files) + 1
 
 
@@ -410,6 +416,7 @@ def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
         for col, (column, value) in enumerate(zip(columns, totals, strict=True)):
             style = "total_count" if column.style == "count" else "total"
             _put(sheet, last + 1, col, value, formats[style])
+        _fit_row(sheet, last + 1, zip(totals, (c.width for c in columns), strict=True))
     _print_setup(sheet, f"收取情况汇总：{name}")
 
 
@@ -476,6 +483,7 @@ def _write_table(sheet: Any, formats: dict[str, Any], top: int, columns: tuple[C
     for row, values in enumerate(rows, start=top + 1):
         for col, (column, value) in enumerate(zip(columns, values, strict=True)):
             _put(sheet, row, col, value, formats[column.style])
+        _fit_row(sheet, row, zip(values, (c.width for c in columns), strict=True))
     last = top + len(rows)
     check(sheet.autofilter(top, 0, last, len(columns) - 1), "autofilter")
     sheet.repeat_rows(top)
@@ -517,6 +525,23 @@ def shown(text: str) -> str:
     if len(text) <= MAX_TEXT:
         return text
     return f"{text[:MAX_TEXT]}…（共 {len(text)} 字，以下从略）"
+
+
+def _fit_row(sheet: Any, row: int, cells: Iterable[tuple[Value, float]]) -> None:
+    """Rows do not grow to wrapped text when a file is opened: size them from the text."""
+    lines = max((_lines(value, width) for value, width in cells), default=1)
+    if lines > 1:
+        check(sheet.set_row(row, min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT)), "row height")
+
+
+def _lines(value: Value, width: float) -> int:
+    """Lines TEXT takes in a column WIDTH characters wide (CJK characters count twice)."""
+    if not isinstance(value, str):
+        return 1
+    usable = max(width - 2, 1)  # cell padding, and lines break short of the edge
+    return sum(max(1, math.ceil(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1
+                                    for c in part) / usable))
+               for part in shown(value).split("\n"))
 
 
 def _print_setup(sheet: Any, title: str) -> None:
