@@ -1,0 +1,89 @@
+"""The store: created owner-only, refuses what it cannot trust, migrates older files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from xltool.store import (
+    _MIGRATIONS,
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    IssuedCell,
+    IssuedProject,
+    IssuedTemplate,
+    StoreError,
+    open_store,
+)
+
+TEMPLATE = IssuedTemplate("T1", 2024, "ningxia-2021", 1, "001", "示例局", "a.xlsx", "00", "pw",
+                          "ledger.csv", "2024-01-01T00:00:00+00:00")
+CELLS = [IssuedCell("T1", "01 项目", "C3", True, "", "P1", "header.project_name", "", "项目"),
+         IssuedCell("T1", "01 项目", "C12", False, "XT_P01_GOAL", "P1", "goal", "", "")]
+
+
+def test_a_new_store_is_owner_only_and_round_trips_a_template(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "x.db"
+    with open_store(path) as store:
+        store.record_template(TEMPLATE, [IssuedProject("T1", 1, "P1", "项目", "01 项目",
+                                                       None, None, None, None)], CELLS)
+        assert store.template("T1") == TEMPLATE
+        assert store.template_cells("T1") == CELLS
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert not list(path.parent.glob(".*.new"))
+
+
+def test_re_recording_a_template_replaces_its_cells(tmp_path: Path) -> None:
+    with open_store(tmp_path / "x.db") as store:
+        store.record_template(TEMPLATE, [], CELLS)
+        store.record_template(TEMPLATE, [], CELLS[:1])
+        assert store.template_cells("T1") == CELLS[:1]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all" * 100], ids=["empty", "text"])
+def test_a_file_that_is_no_store_is_refused_and_left_alone(tmp_path: Path,
+                                                           content: bytes) -> None:
+    path = tmp_path / "x.db"
+    path.write_bytes(content)
+    with pytest.raises(StoreError), open_store(path):
+        pass
+    assert path.read_bytes() == content
+
+
+def test_a_store_from_a_newer_xltool_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    with open_store(path):
+        pass
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="更新版本"), open_store(path):
+        pass
+    assert path.read_bytes() == before
+
+
+def test_a_missing_store_is_not_created_when_not_asked(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="xltool template"), open_store(tmp_path / "no.db",
+                                                                          create=False):
+        pass
+    assert not (tmp_path / "no.db").exists()
+
+
+def test_an_older_store_is_migrated_with_its_cells(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        for step in (1, 2):
+            db.executescript(_MIGRATIONS[step])
+        db.execute("PRAGMA user_version = 2")
+        db.execute("INSERT INTO templates VALUES (?,?,?,?,?,?,?,?,?,?,?)", tuple(
+            getattr(TEMPLATE, f) for f in TEMPLATE.__dataclass_fields__))
+        db.executemany("INSERT INTO template_cells VALUES (?,?,?,?,?,?,?,?,?)",
+                       [(c.template_id, c.sheet, c.cell, int(c.locked), c.name, c.project_code,
+                         c.field, c.category, c.value) for c in CELLS])
+    with open_store(path) as store:
+        assert store.template_cells("T1") == CELLS
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
