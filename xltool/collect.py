@@ -28,9 +28,9 @@ from xltool.feedback import write_feedback
 from xltool.findings import Finding, Severity
 from xltool.profile import FormProfile, load_profile
 from xltool.reader import DEFAULT_LIMITS, FileKind, Limits, Unreadable, open_xlsx, sniff
-from xltool.returns import NotOurs, ReadReturn, identify, read_return
+from xltool.returns import FormMap, NotOurs, ReadReturn, identify, read_return
 from xltool.rules import check_return, is_placeholder
-from xltool.store import DEFAULT_STORE, ReceivedFile, Store, open_store
+from xltool.store import DEFAULT_STORE, IssuedTemplate, ReceivedFile, Store, open_store
 from xltool.targets import Indicator, Targets
 
 Progress = Callable[[int, int], None]
@@ -229,7 +229,8 @@ def process_file(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS,
     if kind not in (FileKind.XLSX, FileKind.XLSM):
         return _rejected(store, path, base, data, *_KIND_FINDINGS[kind])
     try:
-        return _process_workbook(store, path, data, base, limits, cache or {})
+        return _process_workbook(store, path, data, base, limits,
+                                 cache if cache is not None else {})
     except Unreadable as problem:
         return _rejected(store, path, base, data, problem.code, problem.message, problem.fix)
     except NotOurs as verdict:
@@ -241,11 +242,9 @@ def _process_workbook(store: Store, path: Path, data: bytes, base: FileOutcome, 
                       cache: dict[str, Any]) -> _Processed:
     content = open_xlsx(data, limits)
     try:
-        template, identity_findings = identify(content, store)
-        if template.template_id not in cache:
-            cache[template.template_id] = store.template_cells(template.template_id)
-        read = read_return(content, store, template, _profile(template.profile, cache),
-                           cache[template.template_id])
+        template, profile, identity_findings = identify(
+            content, store, lambda name: _profile(name, cache))
+        read = read_return(content, _form_map(store, template, cache), profile)
     finally:
         content.close()
     findings = [*identity_findings, *read.findings, *check_return(read)]
@@ -261,6 +260,17 @@ def _process_workbook(store: Store, path: Path, data: bytes, base: FileOutcome, 
                       findings=tuple(findings))
     accepted = None if has_errors else accepted_targets(read)
     return _Processed(outcome, _received(store, path, data, outcome, template.year), accepted)
+
+
+def _form_map(store: Store, template: IssuedTemplate, cache: dict[str, Any]) -> FormMap:
+    """A batch often holds several files of one template: compile its map once."""
+    key = f"map:{template.template_id}"
+    if key not in cache:
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = FormMap.load(store, template)
+    form_map: FormMap = cache[key]
+    return form_map
 
 
 def _profile(name: str, cache: dict[str, Any]) -> FormProfile:
@@ -299,6 +309,9 @@ def accepted_targets(read: ReadReturn) -> Targets:
 # -- keeping the file ----------------------------------------------------------------------
 
 
+_MADE: set[Path] = set()
+
+
 def files_dir(store_path: Path) -> Path:
     return store_path.with_name(store_path.stem + ".files")
 
@@ -307,7 +320,9 @@ def keep_copy(store_path: Path, sha: str, data: bytes, suffix: str) -> Path:
     """Content-addressed and written atomically: a copy is complete or absent."""
     target = files_dir(store_path) / sha[:2] / f"{sha}{suffix}"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in _MADE:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _MADE.add(target.parent)
         draft = target.with_name(f".{target.name}.{os.getpid()}")
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:

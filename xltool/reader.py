@@ -13,6 +13,8 @@ module never lets a malformed file raise past it.
 
 from __future__ import annotations
 
+import functools
+import html
 import io
 import re
 import zipfile
@@ -27,9 +29,6 @@ import python_calamine
 from defusedxml import ElementTree as SafeTree
 from xlsxwriter.utility import xl_cell_to_rowcol
 
-NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -133,7 +132,7 @@ class XlsxContent:
 
     def cell(self, sheet: str, ref: str) -> Any:
         """The value at `ref` (cached value for a formula), None when empty."""
-        row, col = xl_cell_to_rowcol(ref)
+        row, col = rowcol(ref)
         rows = self.values(sheet)
         if row >= len(rows) or col >= len(rows[row]):
             return None
@@ -144,6 +143,12 @@ class XlsxContent:
         if self._book is not None:
             self._book.close()
             self._book = None
+
+
+@functools.lru_cache(maxsize=65536)
+def rowcol(ref: str) -> tuple[int, int]:
+    row, col = xl_cell_to_rowcol(ref)
+    return int(row), int(col)
 
 
 def open_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> XlsxContent:
@@ -211,23 +216,24 @@ def _xml(archive: zipfile.ZipFile, parts: dict[str, zipfile.ZipInfo], name: str,
 
 def _structure(archive: zipfile.ZipFile, parts: dict[str, zipfile.ZipInfo], data: bytes,
                limits: Limits) -> XlsxContent:
-    workbook = _xml(archive, parts, "xl/workbook.xml", limits)
     rels = _xml(archive, parts, "xl/_rels/workbook.xml.rels", limits)
-    if workbook is None or rels is None:
+    if "xl/workbook.xml" not in parts or rels is None:
         raise Unreadable("file.not_workbook", "文件不是完整的 Excel 工作簿",
                          "用 Excel 或 WPS 另存为 .xlsx 后重新报送")
+    workbook = read_part(archive, parts["xl/workbook.xml"], limits)
     targets = {r.get("Id"): _part_path(r.get("Target", "")) for r in rels}
     for part in ("xl/sharedStrings.xml", "xl/styles.xml"):
         if part in parts:
             read_part(archive, parts[part], limits)
     sheets = {}
-    for sheet in workbook.iter(f"{{{NS_MAIN}}}sheet"):
-        name = sheet.get("name", "")
-        path = targets.get(sheet.get(f"{{{NS_REL}}}id"), "")
+    for attributes in _SHEET_ELEMENT.finditer(workbook):
+        found = _attributes(attributes.group(1))
+        path = targets.get(found.get("id"), "")
         if path not in parts:
             continue
         xml = read_part(archive, parts[path], limits)
-        sheets[name] = SheetInfo(name, path, sheet.get("state", "visible"), _protected(xml),
+        name = found.get("name", "")
+        sheets[name] = SheetInfo(name, path, found.get("state", "visible"), _protected(xml),
                                  frozenset(_formula_cells(xml)))
     return XlsxContent(data, sheets, _defined_names(workbook),
                        _custom_properties(_xml(archive, parts, "docProps/custom.xml", limits)))
@@ -238,9 +244,33 @@ def _part_path(target: str) -> str:
     return target if target.startswith("xl/") else f"xl/{target}"
 
 
-def _defined_names(workbook: Element) -> dict[str, str]:
-    return {n.get("name", ""): (n.text or "") for n in workbook.iter(f"{{{NS_MAIN}}}definedName")
-            if n.get("localSheetId") is None}
+# workbook.xml can hold thousands of defined names: scanned with regular expressions
+# (C speed); it has already been refused if it declares a DTD, so no entity can expand.
+_SHEET_ELEMENT = re.compile(rb"<(?:\w+:)?sheet\b([^>]*?)/?>")
+_DEFINED_NAME = re.compile(rb"<(?:\w+:)?definedName\b([^>]*)>(.*?)</(?:\w+:)?definedName>", re.S)
+_ATTRIBUTE = re.compile(rb"""(?:\w+:)?(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _attributes(raw: bytes) -> dict[str, str]:
+    return {m.group(1).decode(): html.unescape((m.group(2) or m.group(3) or b"").decode())
+            for m in _ATTRIBUTE.finditer(raw)}
+
+
+_NAME_ATTRIBUTE = re.compile(rb"""\bname\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _defined_names(workbook: bytes) -> dict[str, str]:
+    """Workbook-level names (a name local to one sheet is not ours)."""
+    names = {}
+    for attributes, text in _DEFINED_NAME.findall(workbook):
+        if b"localSheetId" in attributes:
+            continue
+        found = _NAME_ATTRIBUTE.search(attributes)
+        if found:
+            name = (found.group(1) or found.group(2) or b"").decode()
+            value = text.decode()
+            names[html.unescape(name)] = html.unescape(value) if "&" in value else value
+    return names
 
 
 def _custom_properties(root: Element | None) -> dict[str, str]:

@@ -8,18 +8,24 @@ Nothing inside the returned file is trusted as proof of that.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
+from typing import Any, NamedTuple
+
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from xltool.findings import Finding, Severity
 from xltool.profile import Category, FormProfile, load_profile
-from xltool.reader import XlsxContent, cell_text
+from xltool.reader import XlsxContent, cell_text, rowcol
 from xltool.store import IssuedCell, IssuedProject, IssuedTemplate, Store
 from xltool.template.layout import FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT, indicator_slot
 from xltool.text import normalise_text
+from xltool.values import TargetValue, parse_value
 
 IDENTITY_PROPERTY = "xltool.template_id"
 IDENTITY_NAME = "XT_TEMPLATE_ID"
@@ -41,6 +47,18 @@ class ReturnedIndicator:
     @property
     def weight(self) -> Decimal | None:
         return decimal_or_none(self.weight_text)
+
+    @cached_property
+    def clean_name(self) -> str:
+        return normalise_text(self.name)
+
+    @cached_property
+    def clean_value(self) -> str:
+        return normalise_text(self.value)
+
+    @cached_property
+    def parsed(self) -> TargetValue:
+        return parse_value(self.value)
 
 
 @dataclass(frozen=True)
@@ -83,7 +101,9 @@ def decimal_or_none(text: str) -> Decimal | None:
 # -- identity ------------------------------------------------------------------------------
 
 
-def identify(content: XlsxContent, store: Store) -> tuple[IssuedTemplate, list[Finding]]:
+def identify(content: XlsxContent, store: Store,
+             profiles: Callable[[str], FormProfile] = load_profile
+             ) -> tuple[IssuedTemplate, FormProfile, list[Finding]]:
     """The issued template this file claims to be; the two identity places must agree."""
     from_property = content.properties.get(IDENTITY_PROPERTY, "").strip()
     from_name = content.defined_names.get(IDENTITY_NAME, "").strip().strip('"')
@@ -101,12 +121,12 @@ def identify(content: XlsxContent, store: Store) -> tuple[IssuedTemplate, list[F
     template = store.template(claimed)
     if template is None:
         raise _unknown_template(claimed, content, store)
-    profile = load_profile(template.profile)
+    profile = profiles(template.profile)
     if not profile.accepts_version(template.profile_version):
         raise NotOurs("file.profile_version",
                       f"模板使用的表式“{template.profile}”第{template.profile_version}版已停止受理",
                       "请向财政部门索取新版模板重新填写", template.department_code)
-    return template, findings
+    return template, profile, findings
 
 
 def _unknown_template(claimed: str, content: XlsxContent, store: Store) -> NotOurs:
@@ -123,22 +143,80 @@ def _unknown_template(claimed: str, content: XlsxContent, store: Store) -> NotOu
 # -- reading the forms ---------------------------------------------------------------------
 
 
-def read_return(content: XlsxContent, store: Store, template: IssuedTemplate,
-                profile: FormProfile, cells: list[IssuedCell] | None = None) -> ReadReturn:
-    cells = cells if cells is not None else store.template_cells(template.template_id)
-    by_project: dict[str, list[IssuedCell]] = defaultdict(list)
-    for cell in cells:
-        by_project[cell.project_code].append(cell)
+class MappedCell(NamedTuple):
+    """An issued cell with its position resolved once per template, not once per return."""
+
+    cell: IssuedCell
+    row: int
+    col: int
+    reference: str
+    """Where its defined name must point: `'Sheet'!$C$12`."""
+
+
+@dataclass(frozen=True)
+class ProjectMap:
+    project: IssuedProject
+    locked: tuple[MappedCell, ...]
+    inputs: tuple[MappedCell, ...]
+
+
+@dataclass(frozen=True)
+class FormMap:
+    """What collect needs of an issued template, compiled once and reused for every return."""
+
+    template: IssuedTemplate
+    projects: tuple[ProjectMap, ...]
+
+    @classmethod
+    def load(cls, store: Store, template: IssuedTemplate) -> FormMap:
+        by_project: dict[str, list[MappedCell]] = defaultdict(list)
+        for cell in store.template_cells(template.template_id):
+            row, col = rowcol(cell.cell)
+            reference = f"{_quoted(cell.sheet)}!{_absolute(cell.cell)}"
+            by_project[cell.project_code].append(MappedCell(cell, row, col, reference))
+        projects = tuple(
+            ProjectMap(p, tuple(m for m in by_project[p.project_code] if m.cell.locked
+                                and m.cell.field not in UNCHECKED_FIELDS),
+                       tuple(m for m in by_project[p.project_code] if not m.cell.locked))
+            for p in store.template_projects(template.template_id))
+        return cls(template, projects)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(sheet: str) -> str:
+    return str(quote_sheetname(sheet))
+
+
+@functools.lru_cache(maxsize=65536)
+def _absolute(ref: str) -> str:
+    row, col = rowcol(ref)
+    return str(xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True))
+
+
+# A formula's cached result changes legitimately as the department types.
+UNCHECKED_FIELDS = frozenset({"weight.total"})
+
+
+def read_return(content: XlsxContent, form_map: FormMap, profile: FormProfile) -> ReadReturn:
+    template = form_map.template
     findings: list[Finding] = []
     projects = []
-    for project in store.template_projects(template.template_id):
+    for mapped in form_map.projects:
+        project = mapped.project
         if project.sheet not in content.sheets:
             findings.append(_missing_sheet(template, project))
             continue
-        own = by_project[project.project_code]
-        findings += _structure_findings(content, template, project, own)
-        projects.append(_read_project(content, template, profile, project, own, findings))
+        rows = content.values(project.sheet)
+        findings += _structure_findings(content, rows, template, mapped)
+        projects.append(_read_project(content, rows, template, profile, mapped, findings))
     return ReadReturn(template, profile, tuple(projects), tuple(findings))
+
+
+def _at(rows: list[list[Any]], mapped: MappedCell) -> Any:
+    if mapped.row < len(rows) and mapped.col < len(rows[mapped.row]):
+        value = rows[mapped.row][mapped.col]
+        return None if value == "" else value
+    return None
 
 
 def _missing_sheet(template: IssuedTemplate, project: IssuedProject) -> Finding:
@@ -149,11 +227,17 @@ def _missing_sheet(template: IssuedTemplate, project: IssuedProject) -> Finding:
                    fix="请使用下发的原模板重新填写，不要删除或重命名工作表")
 
 
-def _structure_findings(content: XlsxContent, template: IssuedTemplate, project: IssuedProject,
-                        cells: list[IssuedCell]) -> list[Finding]:
-    findings = [_locked_changed(template, project, cell, found)
-                for cell, found in _locked_differences(content, project.sheet, cells)]
-    moved = [cell for cell in cells if cell.name and not _name_points_at(content, cell)]
+def _structure_findings(content: XlsxContent, rows: list[list[Any]], template: IssuedTemplate,
+                        mapped: ProjectMap) -> list[Finding]:
+    project = mapped.project
+    findings = []
+    for locked in mapped.locked:
+        found = _at(rows, locked)
+        if found != locked.cell.value and not _same_locked(locked.cell, cell_text(found)):
+            findings.append(_locked_changed(template, project, locked.cell, cell_text(found)))
+    names = content.defined_names
+    moved = [m.cell for m in mapped.inputs if m.cell.name and names.get(m.cell.name) != m.reference
+             and not _name_points_at(content, m.cell)]
     if moved:
         first = moved[0]
         findings.append(Finding(
@@ -171,17 +255,9 @@ def _structure_findings(content: XlsxContent, template: IssuedTemplate, project:
     return findings
 
 
-def _locked_differences(content: XlsxContent, sheet: str,
-                        cells: list[IssuedCell]) -> Iterable[tuple[IssuedCell, str]]:
-    for cell in cells:
-        if not cell.locked or cell.field == "weight.total":
-            continue
-        found = cell_text(content.cell(sheet, cell.cell))
-        if not _same_locked(cell, found):
-            yield cell, found
-
-
 def _same_locked(cell: IssuedCell, found: str) -> bool:
+    if found == cell.value:
+        return True
     if cell.field.startswith("funding."):
         issued, returned = decimal_or_none(cell.value), decimal_or_none(found)
         if issued is None or returned is None:
@@ -211,22 +287,22 @@ def _name_points_at(content: XlsxContent, cell: IssuedCell) -> bool:
     return sheet == cell.sheet and f"{match[3]}{match[4]}" == cell.cell
 
 
-def _read_project(content: XlsxContent, template: IssuedTemplate, profile: FormProfile,
-                  project: IssuedProject, cells: list[IssuedCell],
+def _read_project(content: XlsxContent, rows: list[list[Any]], template: IssuedTemplate,
+                  profile: FormProfile, mapped: ProjectMap,
                   findings: list[Finding]) -> ReturnedProject:
+    project = mapped.project
     formulas = content.sheets[project.sheet].formula_cells
     texts: dict[str, str] = {}
-    for cell in cells:
-        if cell.locked:
-            continue
-        texts[cell.name] = cell_text(content.cell(project.sheet, cell.cell))
-        if cell.cell in formulas:
+    for m in mapped.inputs:
+        texts[m.cell.name] = cell_text(_at(rows, m))
+        if m.cell.cell in formulas:
             findings.append(Finding(
                 code="cell.formula", severity=Severity.WARNING,
                 department=template.department_code, project=project.project_code,
-                sheet=project.sheet, cell=cell.cell, value=texts[cell.name],
+                sheet=project.sheet, cell=m.cell.cell, value=texts[m.cell.name],
                 message="填写单元格中是公式，已按其计算结果读取",
                 fix="请直接填写文字或数字，不要使用公式"))
+    cells = [m.cell for m in mapped.inputs]
     goal_cell = next((c for c in cells if c.field == "goal"), None)
     first_cells: dict[str, str] = {}
     for cell in cells:

@@ -39,11 +39,11 @@ def _error(code: str, project: ReturnedProject, cell: str, value: str, message: 
 
 def _not_applicable(indicator: ReturnedIndicator, profile: FormProfile) -> bool:
     marker = profile.weights.not_applicable if profile.weights else "本指标不适用"
-    return normalise_text(indicator.name) == marker or normalise_text(indicator.value) == marker
+    return marker in (indicator.clean_name, indicator.clean_value)
 
 
 def is_placeholder(indicator: ReturnedIndicator) -> bool:
-    return bool(PLACEHOLDER.match(normalise_text(indicator.name))) and not indicator.value
+    return not indicator.value and bool(PLACEHOLDER.match(indicator.clean_name))
 
 
 def _real(project: ReturnedProject, profile: FormProfile) -> list[ReturnedIndicator]:
@@ -113,7 +113,7 @@ def quantitative_values(project: ReturnedProject, profile: FormProfile) -> Itera
             yield _error("rule.not_quantitative", project, cell, text,
                          f"“{i.category.level2}”须为可量化的数值，“{text[:30]}”中没有数字",
                          "写成 比较符号+数字+单位，如 ≥95%、≤20万元、100次")
-        elif profile.value_field and not parse_value(text).is_quantitative:
+        elif profile.value_field and not i.parsed.is_quantitative:
             yield _finding("rule.value_unparsed", Severity.WARNING, project, cell, text,
                            f"“{text[:30]}”含有多个数值或说明文字，无法自动读出一个目标值",
                            "尽量写成一个目标值，如 ≥3次；说明放在三级指标名称中")
@@ -124,7 +124,7 @@ def satisfaction_range(project: ReturnedProject, profile: FormProfile) -> Iterat
         if i.category.role != "satisfaction":
             continue
         text, cell = _target_text(i, profile)
-        parsed = parse_value(text) if profile.value_field else None
+        parsed = i.parsed if profile.value_field else None
         numbers = parsed.numbers if parsed else _percent_numbers(text)
         if any(n < 0 or n > 100 for n in numbers):
             yield _error("rule.satisfaction_range", project, cell, text,
