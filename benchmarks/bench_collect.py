@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_template import make_ledger
+from bench_template import make_ledger, peak_mb
 
 
 def make_targets(ledger: Path, out: Path) -> Path:
@@ -102,9 +101,7 @@ VARIANTS = {"naive": run_naive, "floor": run_floor, "collect": run_collect}
 
 def child(variant: str, returns: Path, store: Path, jobs: int) -> None:
     result = VARIANTS[variant](returns, store, jobs)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result["peak_mb"] = max(own, children) / 1024
+    result["peak_mb"] = peak_mb()
     print(json.dumps(result))
 
 

@@ -71,13 +71,20 @@ def run_baseline(ledger: Path, out: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "files": len(plans)}
 
 
+def peak_mb() -> float:
+    """This process's peak RSS (VmHWM: unlike ru_maxrss it does not survive exec), or its
+    worker processes' if larger."""
+    status = Path("/proc/self/status").read_text()
+    own = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, workers) / 1024
+
+
 def child(variant: str, ledger: Path, jobs: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         result = run_baseline(ledger, out) if variant == "baseline" else run_full(ledger, out, jobs)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result["peak_mb"] = max(own, children) / 1024
+    result["peak_mb"] = peak_mb()
     print(json.dumps(result))
 
 

@@ -407,3 +407,74 @@ def test_a_killed_run_is_completed_by_a_rerun(issued: list[IssuedWorkbook],
     assert 0 < partial < 24, "the kill must land mid-batch"
     collect([inbox], store=killed)
     assert _state(killed) == _state(reference)
+
+
+def _issue(tmp_path: Path, profile: str) -> IssuedWorkbook:
+    ledger = write_ledger(tmp_path / f"{profile}.csv", [ledger_row("W-1", "督查经费", total="20")])
+    run = issue_templates(ledger, tmp_path / profile, store=tmp_path / "x.db", profile=profile)
+    return run.workbooks[0]
+
+
+def test_weighted_returns_are_checked_for_weights(tmp_path: Path) -> None:
+    issued = _issue(tmp_path, "weighted")
+    values: dict[str, object] = {"XT_P01_GOAL": "全年完成督查任务。", "XT_P01_SUPERVISOR": "行政处"}
+    texts = {1: "全年督查不少于 50 次", 2: "督查完成率100%", 3: "12月底前完成", 4: "督查经费≤20万元",
+             6: "群众办事便利度明显提升", 8: "长效机制逐步健全", 9: "服务对象满意度≥95%"}
+    for number, text in texts.items():
+        values[f"XT_P01_C{number:02d}_R01_NAME"] = text
+        values[f"XT_P01_C{number:02d}_R01_WEIGHT"] = 10
+    values["XT_P01_C05_R01_NAME"] = "本指标不适用"
+    values["XT_P01_C01_R02_NAME"] = "培训人次≥300人次"
+    values["XT_P01_C01_R02_WEIGHT"] = "３０"  # a number typed as text, full-width
+    good = fill_with_openpyxl(issued.path, values, tmp_path / "good.xlsx")
+    [accepted] = collect([good], store=tmp_path / "x.db").files
+    assert accepted.status == "accepted", accepted.findings
+    values["XT_P01_C09_R01_WEIGHT"] = 5
+    values["XT_P01_C08_R01_WEIGHT"] = None
+    values["XT_P01_C02_R01_WEIGHT"] = 130
+    bad = fill_with_openpyxl(issued.path, values, tmp_path / "bad.xlsx")
+    [rejected] = collect([bad], store=tmp_path / "x.db").files
+    codes = sorted((f.code, f.cell) for f in rejected.findings)
+    assert codes == [("rule.bad_weight", "D15"), ("rule.weight_missing", "D25"),
+                     ("rule.weights_sum", "")]
+    total = next(f for f in rejected.findings if f.code == "rule.weights_sum")
+    assert "合计为 205" in total.message  # what the form says: 100 - 5 - 10 + 120
+
+
+def test_a_template_of_a_retired_profile_version_is_refused(tmp_path: Path) -> None:
+    issued = _issue(tmp_path, "ningxia-2021")
+    with sqlite3.connect(tmp_path / "x.db") as db:
+        db.execute("UPDATE templates SET profile_version = 99")
+    [outcome] = collect([issued.path], store=tmp_path / "x.db").files
+    assert [f.code for f in outcome.findings] == ["file.profile_version"]
+
+
+def test_a_macro_workbook_is_read_with_its_macros_ignored(issued: list[IssuedWorkbook],
+                                                          tmp_path: Path) -> None:
+    import zipfile
+
+    store_path = tmp_path / "x.db"
+    filled = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id))
+    macro = tmp_path / "return.xlsm"
+    with zipfile.ZipFile(filled) as source, zipfile.ZipFile(macro, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        target.writestr("xl/vbaProject.bin", b"Attribute VB_Name = \"Module1\"")
+    [outcome] = collect([macro], store=store_path).files
+    assert outcome.kind == "xlsm" and outcome.status == "accepted"
+    assert [f.code for f in outcome.findings] == ["file.macros"]
+
+
+def test_a_formula_in_an_input_cell_is_flagged(issued: list[IssuedWorkbook],
+                                               tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    store_path = tmp_path / "x.db"
+    filled = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id))
+    workbook = load_workbook(filled)
+    workbook["01 办公经费"]["D15"] = "=1+1"
+    workbook.save(tmp_path / "formula.xlsx")
+    [outcome] = collect([tmp_path / "formula.xlsx"], store=store_path).files
+    flagged = [f for f in outcome.findings if f.code == "cell.formula"]
+    assert [(f.sheet, f.cell, f.severity.value) for f in flagged] == [
+        ("01 办公经费", "D15", "warning")]
