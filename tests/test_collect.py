@@ -418,8 +418,9 @@ def _issue(tmp_path: Path, profile: str) -> IssuedWorkbook:
 def test_weighted_returns_are_checked_for_weights(tmp_path: Path) -> None:
     issued = _issue(tmp_path, "weighted")
     values: dict[str, object] = {"XT_P01_GOAL": "全年完成督查任务。", "XT_P01_SUPERVISOR": "行政处"}
-    texts = {1: "全年督查不少于 50 次", 2: "督查完成率100%", 3: "12月底前完成", 4: "督查经费≤20万元",
-             6: "群众办事便利度明显提升", 8: "长效机制逐步健全", 9: "服务对象满意度≥95%"}
+    texts = {1: "全年督查不少于 50 次", 2: "督查完成率100%", 3: "12月底前完成",
+             4: "督查经费≤20万元", 6: "群众办事便利度明显提升", 8: "长效机制逐步健全",
+             9: "服务对象满意度≥95%"}
     for number, text in texts.items():
         values[f"XT_P01_C{number:02d}_R01_NAME"] = text
         values[f"XT_P01_C{number:02d}_R01_WEIGHT"] = 10
