@@ -17,7 +17,7 @@ from tests.fill import delete_sheet, fill_with_openpyxl, insert_row, rename_shee
 from xltool.cli import main
 from xltool.collect import collect
 from xltool.profile import load_profile
-from xltool.store import IssuedCell, open_store
+from xltool.store import IssuedCell, exclusive, open_store
 from xltool.template import IssuedWorkbook, issue_templates
 
 GOOD_VALUES = {"quantity": "≥5次", "satisfaction": "≥95%", "text": "明显"}
@@ -479,3 +479,31 @@ def test_a_formula_in_an_input_cell_is_flagged(issued: list[IssuedWorkbook],
     flagged = [f for f in outcome.findings if f.code == "cell.formula"]
     assert [(f.sheet, f.cell, f.severity.value) for f in flagged] == [
         ("01 办公经费", "D15", "warning")]
+
+
+def test_two_runs_at_once_take_turns(issued: list[IssuedWorkbook], tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    values = complete_values(tmp_path / "x.db", issued[0].template_id)
+    for number in range(12):
+        values["XT_P01_C01_R01_VALUE"] = f"≥{number + 1}次"
+        fill_with_openpyxl(issued[0].path, values, inbox / f"r{number:02d}.xlsx")
+    command = [sys.executable, "-m", "xltool", "collect", str(inbox), "--store",
+               str(tmp_path / "x.db"), "--json"]
+    with exclusive(tmp_path / "x.db"):  # a third run holds the store: both must wait
+        runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(2)]
+        waiting = [run.stderr.readline() for run in runs]  # type: ignore[union-attr]
+    assert all("等待其完成" in line for line in waiting), waiting
+    results = [(run.communicate(timeout=120), run.returncode) for run in runs]
+    outcomes = [json.loads(out)["files"] for (out, _), _ in results]
+    assert [code for _, code in results] == [0, 0]
+    statuses = sorted(sorted({f["status"] for f in files}) for files in outcomes)
+    assert statuses == [["accepted", "superseded"], ["duplicate"]]
+    with open_store(tmp_path / "x.db") as store:
+        assert len(store.received_files()) == 12
+        [current] = store.current_returns()
+    assert current.original_name == "r11.xlsx"

@@ -30,7 +30,15 @@ from xltool.profile import FormProfile, load_profile
 from xltool.reader import DEFAULT_LIMITS, FileKind, Limits, Unreadable, open_xlsx, sniff
 from xltool.returns import FormMap, NotOurs, ReadReturn, identify, read_return
 from xltool.rules import check_return, is_placeholder
-from xltool.store import DEFAULT_STORE, IssuedTemplate, ReceivedFile, Store, open_store
+from xltool.store import (
+    DEFAULT_STORE,
+    IssuedTemplate,
+    ReceivedFile,
+    Store,
+    StoreError,
+    exclusive,
+    open_store,
+)
 from xltool.targets import Indicator, Targets
 
 Progress = Callable[[int, int], None]
@@ -115,11 +123,14 @@ class _Processed:
 
 def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
             feedback: Path | str | None = None, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
-            progress: Progress | None = None) -> CollectRun:
+            progress: Progress | None = None,
+            on_wait: Callable[[str], None] | None = None) -> CollectRun:
     """Collect the returns among PATHS (files, folders, globs) into the store."""
     store_path = Path(store)
     files = expand_paths(paths, exclude=store_path)
-    with open_store(store_path, create=False) as opened:
+    if not store_path.exists():
+        raise StoreError(f"{store_path}: 没有这个存储文件（先用 xltool template 下发模板）")
+    with exclusive(store_path, on_wait), open_store(store_path, create=False) as opened:
         outcomes = _collect_files(opened, files, jobs, limits, progress)
         departments = department_status(opened)
         written: tuple[Path, ...] = ()

@@ -16,7 +16,9 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
 from decimal import Decimal
@@ -361,8 +363,76 @@ class Store:
         return Targets(goals=goals, indicators=tuple(
             Indicator(r[0], r[1], r[2], r[3], r[4], _amount(r[5])) for r in rows))
 
+    # -- reconciliation: whole tables in one query each ----------------------------------
+
+    def issued_projects(self) -> list[IssuedProject]:
+        """Every project of every issued template, by template and position."""
+        rows = self.connection.execute(
+            "SELECT * FROM template_projects ORDER BY template_id, position").fetchall()
+        return [IssuedProject(*row[:5], *(_amount(v) for v in row[5:])) for row in rows]
+
+    def current_indicators(self) -> list[tuple[str, Indicator]]:
+        """(sha256, indicator) of every accepted return in force, each return in form order.
+
+        One query for all returns: reconciling thousands of returns one
+        `accepted_targets` call at a time would spend its time in round trips.
+        """
+        rows = self.connection.execute(
+            "SELECT i.sha256, i.project_code, i.level1, i.level2, i.name, i.value, i.weight "
+            "FROM accepted_indicators i JOIN accepted_returns a USING (sha256) "
+            "WHERE a.superseded_by IS NULL ORDER BY i.sha256, i.seq").fetchall()
+        return [(r[0], Indicator(r[1], r[2], r[3], r[4], r[5], _amount(r[6]))) for r in rows]
+
 
 # -- opening -------------------------------------------------------------------------------
+
+
+@contextmanager
+def exclusive(path: Path | str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """One writing run per store at a time: a second run waits, and says so, until the first ends.
+
+    SQLite would interleave two runs file by file; holding the whole run keeps
+    "the later return wins" true and the outcome of each run its own.
+    """
+    lock_path = Path(path).with_name(Path(path).name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if not _try_lock(fd):
+            if on_wait:
+                on_wait(f"另一个 xltool 正在使用 {Path(path).name}，等待其完成……")
+            _lock(fd)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _try_lock(fd: int) -> bool:
+    if sys.platform == "win32":  # pragma: no cover - Windows offices
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _lock(fd: int) -> None:
+    if sys.platform == "win32":  # pragma: no cover - Windows offices
+        while not _try_lock(fd):
+            time.sleep(0.5)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 @contextmanager

@@ -35,7 +35,8 @@ def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, 
     Exit code 0 when every file was accepted, 1 when any file has errors.
     """
     with progress_bar("收取报送文件", enabled=not as_json) as advance:
-        run = collect(list(paths), store=store, feedback=feedback, jobs=jobs, progress=advance)
+        run = collect(list(paths), store=store, feedback=feedback, jobs=jobs, progress=advance,
+                      on_wait=lambda message: click.echo(message, err=True))
     if as_json:
         emit_json(run.to_dict())
     else:

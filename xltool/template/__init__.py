@@ -23,7 +23,14 @@ from xltool.errors import XltoolError
 from xltool.findings import Finding
 from xltool.ledger import Ledger, LedgerProject, load_ledger
 from xltool.profile import DEFAULT_PROFILE, FormProfile, load_profile
-from xltool.store import DEFAULT_STORE, IssuedCell, IssuedProject, IssuedTemplate, open_store
+from xltool.store import (
+    DEFAULT_STORE,
+    IssuedCell,
+    IssuedProject,
+    IssuedTemplate,
+    exclusive,
+    open_store,
+)
 from xltool.targets import read_targets
 from xltool.template.plan import CoverInfo, DepartmentPlan, plan_department
 from xltool.template.prefill import Prefill, match_prefill
@@ -91,7 +98,7 @@ def issue_templates(
         for projects in groups
     ]
     workbooks = []
-    with open_store(store) as opened:
+    with exclusive(store), open_store(store) as opened:
         for issued, (template, projects, cells) in _issue_all(jobs_list, jobs, progress):
             opened.record_template(template, projects, cells)
             workbooks.append(issued)
