@@ -153,11 +153,38 @@ class MappedCell(NamedTuple):
     """Where its defined name must point: `'Sheet'!$C$12`."""
 
 
+Slot = tuple[int, int, dict[str, IssuedCell]]
+"""(category number, row, the slot's cells by field): one indicator row of a form."""
+
+
 @dataclass(frozen=True)
 class ProjectMap:
     project: IssuedProject
     locked: tuple[MappedCell, ...]
     inputs: tuple[MappedCell, ...]
+    goal: IssuedCell | None
+    slots: tuple[Slot, ...]
+    first_cells: dict[str, str]
+
+    @classmethod
+    def build(cls, project: IssuedProject, cells: list[MappedCell]) -> ProjectMap:
+        inputs = tuple(m for m in cells if not m.cell.locked)
+        slots: dict[tuple[int, int], dict[str, IssuedCell]] = defaultdict(dict)
+        first_cells: dict[str, str] = {}
+        for m in inputs:
+            slot = indicator_slot(m.cell.name)
+            if slot and m.cell.field in (FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT):
+                slots[(slot[1], slot[2])][m.cell.field] = m.cell
+            if m.cell.field == FIELD_NAME:
+                first_cells.setdefault(m.cell.category, m.cell.cell)
+        return cls(
+            project,
+            tuple(m for m in cells if m.cell.locked and m.cell.field not in UNCHECKED_FIELDS),
+            inputs,
+            next((m.cell for m in inputs if m.cell.field == "goal"), None),
+            tuple((number, row, fields) for (number, row), fields in sorted(slots.items())),
+            first_cells,
+        )
 
 
 @dataclass(frozen=True)
@@ -174,11 +201,8 @@ class FormMap:
             row, col = rowcol(cell.cell)
             reference = f"{_quoted(cell.sheet)}!{_absolute(cell.cell)}"
             by_project[cell.project_code].append(MappedCell(cell, row, col, reference))
-        projects = tuple(
-            ProjectMap(p, tuple(m for m in by_project[p.project_code] if m.cell.locked
-                                and m.cell.field not in UNCHECKED_FIELDS),
-                       tuple(m for m in by_project[p.project_code] if not m.cell.locked))
-            for p in store.template_projects(template.template_id))
+        projects = tuple(ProjectMap.build(p, by_project[p.project_code])
+                         for p in store.template_projects(template.template_id))
         return cls(template, projects)
 
 
@@ -302,34 +326,24 @@ def _read_project(content: XlsxContent, rows: list[list[Any]], template: IssuedT
                 sheet=project.sheet, cell=m.cell.cell, value=texts[m.cell.name],
                 message="填写单元格中是公式，已按其计算结果读取",
                 fix="请直接填写文字或数字，不要使用公式"))
-    cells = [m.cell for m in mapped.inputs]
-    goal_cell = next((c for c in cells if c.field == "goal"), None)
-    first_cells: dict[str, str] = {}
-    for cell in cells:
-        if cell.field == FIELD_NAME:
-            first_cells.setdefault(cell.category, cell.cell)
+    goal = mapped.goal
     return ReturnedProject(
         code=project.project_code, name=project.project_name, sheet=project.sheet,
-        total=project.total, goal=texts.get(goal_cell.name, "") if goal_cell else "",
-        goal_cell=goal_cell.cell if goal_cell else "",
-        indicators=tuple(_indicators(profile, project, cells, texts)), first_cells=first_cells)
+        total=project.total, goal=texts.get(goal.name, "") if goal else "",
+        goal_cell=goal.cell if goal else "",
+        indicators=tuple(_indicators(profile, project, mapped.slots, texts)),
+        first_cells=mapped.first_cells)
 
 
-def _indicators(profile: FormProfile, project: IssuedProject, cells: list[IssuedCell],
+def _indicators(profile: FormProfile, project: IssuedProject, slots: tuple[Slot, ...],
                 texts: dict[str, str]) -> list[ReturnedIndicator]:
-    slots: dict[tuple[int, int], dict[str, IssuedCell]] = defaultdict(dict)
-    for cell in cells:
-        slot = indicator_slot(cell.name)
-        if slot and cell.field in (FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT):
-            slots[(slot[1], slot[2])][cell.field] = cell
     indicators = []
-    for (number, row), fields in sorted(slots.items()):
-        category = profile.categories[number - 1]
+    for number, row, fields in slots:
         parts = {f: texts.get(c.name, "") for f, c in fields.items()}
         if not any(parts.values()):
             continue
         indicators.append(ReturnedIndicator(
-            project_code=project.project_code, category=category, row=row,
+            project_code=project.project_code, category=profile.categories[number - 1], row=row,
             name=parts.get(FIELD_NAME, ""), value=parts.get(FIELD_VALUE, ""),
             weight_text=parts.get(FIELD_WEIGHT, ""), sheet=project.sheet,
             name_cell=fields[FIELD_NAME].cell if FIELD_NAME in fields else "",
