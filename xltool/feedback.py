@@ -180,7 +180,7 @@ def _unique(name: str, taken: list[Path]) -> str:
     return name
 
 
-def _save(path: Path, build: Callable[[Any], None], **properties: str) -> Path:
+def _save(path: Path, build: Callable[[Any], None], **properties: Any) -> Path:
     """Written beside PATH and renamed into place: a workbook is complete or absent."""
     draft = path.with_name(f".{path.name}.{os.getpid()}.new")
     try:

@@ -25,14 +25,16 @@ class XlsxWriteError(XltoolError):
     """xlsxwriter refused a call: a bug in xltool or an input beyond Excel's limits."""
 
 
-def new_workbook(path: Path | str, **properties: Any) -> xlsxwriter.Workbook:
+def new_workbook(path: Path | str, *, in_memory: bool = True,
+                 **properties: Any) -> xlsxwriter.Workbook:
+    """`in_memory=False` assembles large workbooks through temporary files: less memory."""
     workbook = xlsxwriter.Workbook(
         str(path),
         {
             "strings_to_formulas": False,
             "strings_to_numbers": False,
             "strings_to_urls": False,
-            "in_memory": True,
+            "in_memory": in_memory,
         },
     )
     workbook.set_properties({"created": FIXED_CREATED, **properties})

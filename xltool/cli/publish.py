@@ -1,0 +1,77 @@
+"""`xltool publish`: the merged disclosure workbook from the accepted returns in the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from xltool.cli.output import console, emit_json
+from xltool.publish import Publication, publish
+from xltool.store import DEFAULT_STORE
+
+_PATH = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.command("publish")
+@click.option("--store", type=_PATH, default=DEFAULT_STORE, show_default=True,
+              help="The SQLite store holding the collected returns.")
+@click.option("-o", "--output", type=_PATH, required=True,
+              help="The disclosure workbook to write (.xlsx).")
+@click.option("--targets-out", type=_PATH,
+              help="Also write the published targets as a targets workbook, to prefill next "
+                   "year's templates (`xltool template --prefill`).")
+@click.option("--title", help="Cover title. Default: [issuer]YYYY年项目支出预算绩效目标.")
+@click.option("--issuer", help="Issuing office on the cover. Default: the department when one "
+                               "is published, else blank.")
+@click.option("--date", help="Date on the cover (2024-02-20 or any text). Default: the day the "
+                             "latest published return was received.")
+@click.option("--basis", help="The documents cited as legal basis (《…》《…》). Default: the "
+                              "Budget Law and 中发〔2018〕34号.")
+@click.option("--department", "departments", multiple=True, metavar="CODE",
+              help="Only this department code (repeatable). Default: every department.")
+@click.option("--pdf", is_flag=True, help="Also convert the workbook to PDF with LibreOffice "
+                                          "(exit 1 before writing anything if it is missing).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was published as JSON.")
+def publish_command(store: Path, output: Path, targets_out: Path | None, title: str | None,
+                    issuer: str | None, date: str | None, basis: str | None,
+                    departments: tuple[str, ...], pdf: bool, as_json: bool) -> None:
+    """Write the disclosure workbook (预算绩效目标公开) from the accepted returns in the store.
+
+    Only accepted projects are published; the issued projects that are missing
+    are listed with the reason (未报送, 退回修改（有错误）, 未下发). The same store
+    and options always give a byte-identical workbook.
+    """
+    publication = publish(store=store, output=output, targets_out=targets_out, title=title,
+                          issuer=issuer, date=date, basis=basis, departments=departments,
+                          pdf=pdf)
+    if as_json:
+        emit_json(publication.to_dict())
+    else:
+        _print(publication)
+
+
+def _print(publication: Publication) -> None:
+    out = console()
+    table = Table("主管部门编码", "主管部门", "项目数", "指标数", "年度资金总额（万元）",
+                  title=f"已公开：{publication.title}")
+    for d in publication.departments:
+        table.add_row(d.department_code, Text(d.department), str(d.projects), str(d.indicators),
+                      f"{d.total.normalize():f}")
+    table.add_row("合计", "", str(publication.projects), str(publication.indicators),
+                  f"{publication.total.normalize():f}", style="bold")
+    out.print(table)
+    if publication.missing:
+        missing = Table("主管部门编码", "主管部门", "项目编码", "项目名称", "原因",
+                        title=f"未公开的项目（{len(publication.missing)} 个）")
+        for m in publication.missing:
+            missing.add_row(m.department_code, Text(m.department), m.project_code,
+                            Text(m.project_name), Text(m.reason, style="yellow"))
+        out.print(missing)
+    else:
+        out.print("下发的项目均已公开。")
+    for path in (publication.output, publication.targets_out, publication.pdf):
+        if path is not None:
+            out.print(Text(f"已写出：{path}"))

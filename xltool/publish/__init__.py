@@ -1,0 +1,212 @@
+"""`publish`: the consolidated disclosure workbook (预算绩效目标公开), the year's last step.
+
+From the store alone — each department's accepted return in force, the issued
+templates' record of projects, amounts and header fields — it writes one
+workbook for publication (`book.py`), optionally the published targets as a
+targets workbook for next year's prefill, and a PDF through LibreOffice.
+
+Decisions worth knowing:
+
+- Only accepted projects are published. The issued projects that are not
+  (latest template per department) are listed with a reason: 未报送,
+  退回修改（有错误）, or 未下发 for a department asked for that was never issued a
+  template. They are reported, not printed in the workbook.
+- Deterministic: the same store and options give a byte-identical file. The
+  date on the cover is `date`, or else the day (China time) the latest
+  published return was received — never today.
+- Files appear complete or not at all: each is written beside its target and
+  renamed into place.
+- `pdf=True` without LibreOffice installed fails before anything is written
+  (`PdfUnavailable`); the PDF holds the printable sheets (cover, contents,
+  department tables, summary), not the flat data sheets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from xltool.errors import XltoolError
+from xltool.publish.book import Cover, write_publication
+from xltool.publish.gather import Edition, MissingProject, NothingToPublish, gather
+from xltool.publish.pdf import PdfFailed, PdfUnavailable, convert_to_pdf, require_soffice
+from xltool.store import DEFAULT_STORE, open_store
+from xltool.targets import write_targets
+
+__all__ = ["DepartmentCount", "MissingProject", "NothingToPublish", "PdfFailed",
+           "PdfUnavailable", "Publication", "publish"]
+
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
+DEFAULT_BASIS = ("《中华人民共和国预算法》和《中共中央 国务院关于全面实施预算绩效管理的意见》"
+                 "（中发〔2018〕34号）")
+MISSING_COLUMNS = {"department_code": "主管部门编码", "department": "主管部门",
+                   "project_code": "项目编码", "project_name": "项目名称", "reason": "原因"}
+
+
+class BadOutput(XltoolError):
+    """An output path would overwrite the store or another output."""
+
+
+@dataclass(frozen=True)
+class DepartmentCount:
+    department_code: str
+    department: str
+    sheet: str
+    projects: int
+    indicators: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What was written, what it holds, and what is missing from it."""
+
+    output: Path
+    year: int | None
+    title: str
+    issuer: str
+    date: str
+    departments: tuple[DepartmentCount, ...]
+    missing: tuple[MissingProject, ...]
+    targets_out: Path | None = None
+    pdf: Path | None = None
+
+    @property
+    def projects(self) -> int:
+        return sum(d.projects for d in self.departments)
+
+    @property
+    def indicators(self) -> int:
+        return sum(d.indicators for d in self.departments)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((d.total for d in self.departments), Decimal(0))
+
+    def missing_frame(self) -> pd.DataFrame:
+        """The missing projects as a table: 主管部门编码, 主管部门, 项目编码, 项目名称, 原因."""
+        rows = [{MISSING_COLUMNS[k]: v for k, v in m.to_dict().items() if k in MISSING_COLUMNS}
+                for m in self.missing]
+        return pd.DataFrame(rows, columns=list(MISSING_COLUMNS.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "targets_out": str(self.targets_out) if self.targets_out else None,
+            "pdf": str(self.pdf) if self.pdf else None,
+            "year": self.year, "title": self.title, "issuer": self.issuer, "date": self.date,
+            "departments": [{"department_code": d.department_code, "department": d.department,
+                             "sheet": d.sheet, "projects": d.projects,
+                             "indicators": d.indicators, "total": amount_text(d.total)}
+                            for d in self.departments],
+            "summary": {"departments": len(self.departments), "projects": self.projects,
+                        "indicators": self.indicators, "total": amount_text(self.total),
+                        "missing": len(self.missing)},
+            "missing": [m.to_dict() for m in self.missing],
+        }
+
+
+def amount_text(amount: Decimal) -> str:
+    """An amount as plain text without trailing zeros: 6.0 → 6, 2.50 → 2.5 (never 1E+1)."""
+    return f"{amount.normalize():f}"
+
+
+def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
+            targets_out: Path | str | None = None, title: str | None = None,
+            issuer: str | None = None, date: str | None = None, basis: str | None = None,
+            departments: Sequence[str] = (), pdf: bool = False) -> Publication:
+    """Write the disclosure workbook from the accepted returns in the store."""
+    out = Path(output)
+    targets_path = Path(targets_out) if targets_out is not None else None
+    _check_paths(Path(store), out, targets_path)
+    soffice = require_soffice() if pdf else None  # before any work: fail fast, write nothing
+    with open_store(store, create=False) as opened:
+        edition = gather(opened, departments)
+    cover = make_cover(edition, title=title, issuer=issuer, date=date, basis=basis)
+    names = _atomic(out, lambda draft: write_publication(edition, cover, draft))
+    if targets_path is not None:
+        _atomic(targets_path, lambda draft: write_targets(edition.targets, draft))
+    pdf_path = _pdf(edition, cover, out, soffice) if soffice else None
+    counts = tuple(DepartmentCount(d.code, d.name, names[d.code], len(d.projects),
+                                   d.indicator_count, d.amount("total"))
+                   for d in edition.departments)
+    return Publication(out, edition.year, cover.title, cover.issuer, cover.date, counts,
+                       edition.missing, targets_path, pdf_path)
+
+
+def _check_paths(store: Path, output: Path, targets_out: Path | None) -> None:
+    written = [output, *([targets_out] if targets_out else [])]
+    resolved = [p.resolve() for p in written]
+    if store.resolve() in resolved:
+        raise BadOutput(f"输出文件不能是存储文件本身：{store}")
+    if len(set(resolved)) < len(resolved):
+        raise BadOutput(f"公开工作簿和 --targets-out 不能是同一个文件：{output}")
+
+
+# -- the cover ----------------------------------------------------------------------------
+
+
+def make_cover(edition: Edition, *, title: str | None = None, issuer: str | None = None,
+               date: str | None = None, basis: str | None = None) -> Cover:
+    """The note with the caller's texts, or defaults derived from the edition only."""
+    year = f"{edition.year}年" if edition.year is not None else ""
+    if issuer is None:  # a department publishing its own set signs it; the office names itself
+        issuer = edition.departments[0].name if len(edition.departments) == 1 else ""
+    return Cover(
+        title=title if title is not None else f"{issuer}{year}项目支出预算绩效目标",
+        issuer=issuer,
+        date=cover_date(date, edition),
+        note=(f"　　根据{basis or DEFAULT_BASIS}有关要求，"
+              f"现将{year}部门项目支出预算绩效目标予以公开。"),
+        annex=f"　　附件：{year}部门项目支出预算绩效目标表",
+    )
+
+
+def chinese_date(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cover_date(given: str | None, edition: Edition) -> str:
+    """An ISO date given is printed the Chinese way, other text as written; none: see module."""
+    if given is not None:
+        try:
+            return chinese_date(dt.datetime.strptime(given.strip(), "%Y-%m-%d").date())
+        except ValueError:
+            return given
+    received = dt.datetime.fromisoformat(edition.latest_received)
+    if received.tzinfo is None:
+        received = received.replace(tzinfo=dt.UTC)
+    return chinese_date(received.astimezone(CHINA_TIME).date())
+
+
+# -- writing files ------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def _atomic(path: Path, write: Callable[[Path], T]) -> T:
+    """Write beside PATH, then rename: a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
+    try:
+        result = write(draft)
+        os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+    return result
+
+
+def _pdf(edition: Edition, cover: Cover, output: Path, soffice: str) -> Path:
+    """A print copy without the flat data sheets (thousands of pages of rows) goes to PDF."""
+    with tempfile.TemporaryDirectory(prefix="xltool-publish-") as folder:
+        source = Path(folder) / f"{output.stem}.xlsx"
+        write_publication(edition, cover, source, data_sheets=False)
+        return convert_to_pdf(source, output.with_suffix(".pdf"), soffice=soffice)

@@ -1,0 +1,129 @@
+"""Formats and the few ways the publication writes a cell.
+
+Every text — ledger names, department goals, indicator values — is data and is
+written with `write_string`. A text that begins with `=`, `+`, `-` or `@` also
+gets Excel's quote prefix, so that editing the cell later (F2, Enter) keeps it
+text instead of turning it into a formula. Amounts are numbers shown with at
+most 2 decimals: the value stays exact, the format hides trailing zeros.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from xltool.xlsxout import check
+
+FONT = "宋体"
+RISKY_STARTS = ("=", "+", "-", "@")
+LINE_HEIGHT = 15.0
+MAX_ROW_HEIGHT = 409.0  # Excel's limit
+AMOUNT_FORMATS = ("#,##0", "#,##0.0", "#,##0.00")
+
+_BORDER = {"border": 1, "valign": "vcenter", "text_wrap": True}
+STYLES: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 16, "align": "center", "valign": "vcenter",
+              "text_wrap": True},
+    "cover_title": {"bold": True, "font_size": 20, "align": "center", "valign": "vcenter",
+                    "text_wrap": True},
+    "cover_text": {"font_size": 14, "valign": "top", "text_wrap": True},
+    "cover_right": {"font_size": 14, "align": "right", "valign": "vcenter"},
+    "banner": {"bold": True, "valign": "vcenter"},
+    "note": {"font_size": 10, "valign": "vcenter"},
+    "note_right": {"font_size": 10, "align": "right", "valign": "vcenter"},
+    "label": {**_BORDER, "align": "center"},
+    "head": {**_BORDER, "align": "center", "bold": True},
+    "text": {**_BORDER, "align": "left"},
+    "value": {**_BORDER, "align": "center"},
+    "goal": {**_BORDER, "align": "left"},
+    "amount": {**_BORDER, "align": "left"},
+    "number": {**_BORDER, "align": "center"},
+    "link": {**_BORDER, "align": "left", "font_color": "#0563C1", "underline": 1},
+    "strong": {**_BORDER, "align": "left", "bold": True},
+    "strong_amount": {**_BORDER, "align": "right", "bold": True},
+    "right_amount": {**_BORDER, "align": "right"},
+    "data_head": {"bold": True, "border": 1, "bg_color": "#DDEBF7", "valign": "vcenter"},
+    "data": {"valign": "top"},
+}
+
+
+class Styles:
+    """Formats made once per workbook, on first use, in a fixed order (so files are identical)."""
+
+    def __init__(self, workbook: Any) -> None:
+        self._workbook = workbook
+        self._made: dict[tuple[str, bool, int | None], Any] = {}
+
+    def get(self, name: str, *, quoted: bool = False, places: int | None = None) -> Any:
+        key = (name, quoted, places)
+        if key not in self._made:
+            spec: dict[str, Any] = {"font_name": FONT, **STYLES[name]}
+            if quoted:
+                spec["quote_prefix"] = True
+            if places is not None:
+                spec["num_format"] = AMOUNT_FORMATS[places]
+            self._made[key] = self._workbook.add_format(spec)
+        return self._made[key]
+
+
+def is_risky(text: str) -> bool:
+    return text.startswith(RISKY_STARTS)
+
+
+def text(sheet: Any, styles: Styles, row: int, col: int, value: str, style: str) -> None:
+    fmt = styles.get(style, quoted=is_risky(value))
+    if value:
+        check(sheet.write_string(row, col, value, fmt), "text")
+    else:
+        check(sheet.write_blank(row, col, None, fmt), "blank")
+
+
+def merged(sheet: Any, styles: Styles, area: tuple[int, int, int, int], value: str,
+           style: str) -> None:
+    """Text over a merged range (a single cell when the range is one cell)."""
+    first_row, first_col, last_row, last_col = area
+    if (first_row, first_col) != (last_row, last_col):
+        fmt = styles.get(style, quoted=is_risky(value))
+        check(sheet.merge_range(first_row, first_col, last_row, last_col, "", fmt), "merge")
+    text(sheet, styles, first_row, first_col, value, style)
+
+
+def places(amount: Decimal) -> int:
+    """Decimals to show: as many as the amount has, at most 2."""
+    exponent = amount.normalize().as_tuple().exponent
+    return min(2, max(0, -exponent)) if isinstance(exponent, int) else 2
+
+
+def amount(sheet: Any, styles: Styles, row: int, col: int, value: Decimal | None,
+           style: str = "amount", *, to_col: int | None = None) -> None:
+    """An amount in 万元 (blank when unknown), optionally over a merged range of one row."""
+    fmt = styles.get(style, places=places(value) if value is not None else None)
+    if to_col is not None and to_col != col:
+        check(sheet.merge_range(row, col, row, to_col, "", fmt), "merge amount")
+    if value is None:
+        check(sheet.write_blank(row, col, None, fmt), "blank amount")
+    else:
+        check(sheet.write_number(row, col, float(value), fmt), "amount")
+
+
+# The wide (East Asian W and F) ranges that occur in these forms; an estimate for row
+# heights, one regex pass instead of a Unicode lookup per character.
+_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
+                   "\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60"
+                   "\uffe0-\uffe6]")
+
+
+def display_width(value: str) -> int:
+    """Columns a text needs: wide (CJK, full-width) characters count two."""
+    return len(value) + len(_WIDE.findall(value))
+
+
+def lines_needed(value: str, width: float) -> int:
+    """Wrapped lines of VALUE in a column WIDTH characters wide (Excel does not size merges)."""
+    usable = max(1.0, width - 1.5)
+    return sum(max(1, -(-display_width(part) // int(usable))) for part in value.split("\n"))
+
+
+def height_for(lines: int, minimum: float = 20.0) -> float:
+    return min(MAX_ROW_HEIGHT, max(minimum, LINE_HEIGHT * lines + 6))

@@ -1,0 +1,209 @@
+"""What is published: each department's accepted return in force, as the store records it.
+
+Everything here comes from the store, never from a returned file: the project
+list, amounts and header fields (实施单位, 项目属性, 项目期 …) from the issued
+template's record, the goals and indicators from the accepted targets. A header
+field the store does not know stays blank; nothing is invented.
+
+One store is one year's round. When it holds several years, the latest year
+with an accepted return is published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+
+from xltool.errors import XltoolError
+from xltool.profile import FUNDING_KEYS, FormProfile, load_profile
+from xltool.rules import PLACEHOLDER
+from xltool.store import IssuedCell, IssuedProject, IssuedTemplate, ReceivedFile, Store
+from xltool.targets import Indicator, Targets
+from xltool.text import normalise_text
+
+NOT_RETURNED, REJECTED, NOT_ISSUED = "not_returned", "rejected", "not_issued"
+REASONS = {NOT_RETURNED: "未报送", REJECTED: "退回修改（有错误）", NOT_ISSUED: "未下发"}
+
+
+class NothingToPublish(XltoolError):
+    """The store holds no accepted return for the departments asked for."""
+
+
+class StoreIncomplete(XltoolError):
+    """An accepted return refers to a template the store does not hold."""
+
+
+@dataclass(frozen=True)
+class PublishedProject:
+    code: str
+    name: str
+    header: dict[str, str]
+    """Profile header key (`unit`, `attribute` …) → the issued text."""
+    amounts: dict[str, Decimal | None]
+    """Funding key (`total`, `fiscal`, `other`, `carryover`) → 万元, None when not given."""
+    goal: str
+    indicators: tuple[Indicator, ...]
+
+    def amount(self, key: str) -> Decimal:
+        return self.amounts.get(key) or Decimal(0)
+
+
+@dataclass(frozen=True)
+class PublishedDepartment:
+    code: str
+    name: str
+    year: int | None
+    profile: FormProfile
+    projects: tuple[PublishedProject, ...]
+    received_at: str
+
+    @property
+    def indicator_count(self) -> int:
+        return sum(len(p.indicators) for p in self.projects)
+
+    def amount(self, key: str) -> Decimal:
+        return sum((p.amount(key) for p in self.projects), Decimal(0))
+
+
+@dataclass(frozen=True)
+class MissingProject:
+    """An issued project that is not published, and why (`reason_code` is stable)."""
+
+    department_code: str
+    department: str
+    project_code: str
+    project_name: str
+    reason_code: str
+
+    @property
+    def reason(self) -> str:
+        return REASONS[self.reason_code]
+
+    def to_dict(self) -> dict[str, str]:
+        return {"department_code": self.department_code, "department": self.department,
+                "project_code": self.project_code, "project_name": self.project_name,
+                "reason_code": self.reason_code, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One year's publication: the departments in code order, and what is missing."""
+
+    year: int | None
+    departments: tuple[PublishedDepartment, ...]
+    missing: tuple[MissingProject, ...] = field(default=())
+
+    @property
+    def projects(self) -> list[tuple[PublishedDepartment, PublishedProject]]:
+        return [(d, p) for d in self.departments for p in d.projects]
+
+    @cached_property
+    def targets(self) -> Targets:
+        """The published goals and indicators as a targets workbook holds them."""
+        return Targets(goals={p.code: p.goal for _, p in self.projects},
+                       indicators=tuple(i for _, p in self.projects for i in p.indicators))
+
+    @property
+    def latest_received(self) -> str:
+        return max(d.received_at for d in self.departments)
+
+    def amount(self, key: str) -> Decimal:
+        return sum((d.amount(key) for d in self.departments), Decimal(0))
+
+
+def is_public(indicator: Indicator) -> bool:
+    """Not an empty row, not an unfilled `指标N：` label (collect drops those; guard anyway)."""
+    name, value = normalise_text(indicator.name), normalise_text(indicator.value)
+    if not name and not value:
+        return False
+    return bool(value) or PLACEHOLDER.match(name) is None
+
+
+def gather(store: Store, departments: Sequence[str] = ()) -> Edition:
+    """The edition to publish: accepted returns in force of the latest year, and the gaps."""
+    wanted = set(departments)
+    returns = [r for r in store.current_returns() if not wanted or r.department_code in wanted]
+    if not returns:
+        asked = f"（主管部门 {'、'.join(departments)}）" if departments else ""
+        raise NothingToPublish(f"存储 {store.path} 中没有已接受的报送表{asked}，无可公开的内容。"
+                               "请先用 xltool collect 收取各部门的报送表")
+    year = max(returns, key=lambda r: (r.year is not None, r.year or 0)).year
+    profiles: dict[str, FormProfile] = {}
+    published = tuple(_department(store, r, profiles) for r in returns if r.year == year)
+    return Edition(year, published, tuple(_missing(store, year, departments, published)))
+
+
+def _department(store: Store, received: ReceivedFile,
+                profiles: dict[str, FormProfile]) -> PublishedDepartment:
+    template = store.template(received.template_id)
+    if template is None:
+        raise StoreIncomplete(f"存储中没有模板 {received.template_id} 的下发记录"
+                              f"（已接受的报送表 {received.original_name}），无法公开")
+    if template.profile not in profiles:
+        profiles[template.profile] = load_profile(template.profile)
+    targets = store.accepted_targets(received.sha256)
+    indicators: dict[str, list[Indicator]] = {}
+    for indicator in targets.indicators:
+        if is_public(indicator):
+            indicators.setdefault(indicator.project_code, []).append(indicator)
+    headers = _headers(store.template_cells(template.template_id))
+    projects = tuple(
+        _project(p, headers.get(p.project_code, {}), targets.goals.get(p.project_code, ""),
+                 indicators.get(p.project_code, []))
+        for p in store.template_projects(template.template_id))
+    return PublishedDepartment(template.department_code, template.department, template.year,
+                               profiles[template.profile], projects, received.received_at)
+
+
+def _headers(cells: Iterable[IssuedCell]) -> dict[str, dict[str, str]]:
+    """Per project, the issued text of each header field (input fields: what was issued)."""
+    headers: dict[str, dict[str, str]] = {}
+    for cell in cells:
+        if cell.field.startswith("header."):
+            headers.setdefault(cell.project_code, {})[cell.field[len("header."):]] = cell.value
+    return headers
+
+
+def _project(issued: IssuedProject, header: dict[str, str], goal: str,
+             indicators: list[Indicator]) -> PublishedProject:
+    amounts = {key: getattr(issued, key) for key in FUNDING_KEYS}
+    return PublishedProject(issued.project_code, issued.project_name,
+                            {"project_name": issued.project_name, **header}, amounts, goal,
+                            tuple(indicators))
+
+
+# -- what is missing -----------------------------------------------------------------------
+
+
+def _missing(store: Store, year: int | None, departments: Sequence[str],
+             published: tuple[PublishedDepartment, ...]) -> list[MissingProject]:
+    """Projects of each department's latest template (this year) that are not published."""
+    wanted = set(departments)
+    latest: dict[str, IssuedTemplate] = {}
+    for template in store.templates():  # ordered by issue time: the last one wins
+        if template.year == year and (not wanted or template.department_code in wanted):
+            latest[template.department_code] = template
+    done = {d.code: {p.code for p in d.projects} for d in published}
+    last_status = _last_status(store.received_files(), year)
+    missing = []
+    for code, template in sorted(latest.items()):
+        reason = REJECTED if last_status.get(code) == REJECTED else NOT_RETURNED
+        missing += [MissingProject(code, template.department, p.project_code, p.project_name,
+                                   reason)
+                    for p in store.template_projects(template.template_id)
+                    if p.project_code not in done.get(code, set())]
+    missing += [MissingProject(code, "", "", "", NOT_ISSUED)
+                for code in dict.fromkeys(departments) if code not in latest and code not in done]
+    return missing
+
+
+def _last_status(received: list[ReceivedFile], year: int | None) -> dict[str, str]:
+    """Per department, the status of the last file received for the year (files come in order)."""
+    return {r.department_code: r.status for r in received
+            if r.year == year and r.department_code}
+
+
+__all__ = ["REASONS", "Edition", "MissingProject", "NothingToPublish", "PublishedDepartment",
+           "PublishedProject", "StoreIncomplete", "gather", "is_public"]

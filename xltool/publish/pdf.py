@@ -1,0 +1,82 @@
+"""PDF through LibreOffice: `soffice --headless --convert-to pdf`, when it is installed.
+
+Each conversion gets a private user profile in a temporary folder, so it never
+touches (or waits for) the user's running LibreOffice, and runs in its own
+process group with a timeout, so a hung soffice is ended with all its children.
+The PDF is produced in the temporary folder and moved into place complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from xltool.errors import XltoolError
+
+TIMEOUT = 300.0
+INSTALL_HINT = ("安装 LibreOffice 后重试（Debian/Ubuntu：apt-get install -y "
+                "libreoffice-calc-nogui），或去掉 --pdf 只生成工作簿")
+
+
+class PdfUnavailable(XltoolError):
+    """LibreOffice (soffice) is not installed, so no PDF can be made."""
+
+
+class PdfFailed(XltoolError):
+    """LibreOffice ran but produced no PDF."""
+
+
+def find_soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def require_soffice() -> str:
+    soffice = find_soffice()
+    if soffice is None:
+        raise PdfUnavailable(f"未找到 LibreOffice（soffice），无法生成 PDF：{INSTALL_HINT}")
+    return soffice
+
+
+def convert_to_pdf(source: Path, target: Path, *, soffice: str,
+                   timeout: float = TIMEOUT) -> Path:
+    """Convert SOURCE (an .xlsx) to the PDF TARGET."""
+    with tempfile.TemporaryDirectory(prefix="xltool-pdf-", ignore_cleanup_errors=True) as tmp:
+        folder = Path(tmp)
+        command = [soffice, f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+                   "--headless", "--norestore", "--nolockcheck", "--convert-to", "pdf",
+                   "--outdir", str(folder / "out"), str(source)]
+        output = _run(command, timeout)
+        produced = folder / "out" / f"{source.stem}.pdf"
+        if not produced.is_file():
+            raise PdfFailed(f"LibreOffice 未能把 {source.name} 转成 PDF：{output.strip()[-500:]}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(produced, target)
+    return target
+
+
+def _run(command: list[str], timeout: float) -> str:
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as error:
+        _end_group(process)
+        raise PdfFailed(f"LibreOffice 转换 PDF 超过 {timeout:.0f} 秒未完成，已终止") from error
+    return output or ""
+
+
+def _end_group(process: subprocess.Popen[str]) -> None:
+    """soffice starts soffice.bin as a child: end the whole group it was started in."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.communicate(timeout=10)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
