@@ -37,11 +37,15 @@ def _register() -> None:
     from xltool.cli.collect import collect_command
     from xltool.cli.ledger import ledger_command
     from xltool.cli.profiles import profiles_command
+    from xltool.cli.publish import publish_command
+    from xltool.cli.reconcile import reconcile_command
     from xltool.cli.template import template_command
 
     main.add_command(ledger_command)
     main.add_command(template_command)
     main.add_command(collect_command)
+    main.add_command(reconcile_command)
+    main.add_command(publish_command)
     main.add_command(profiles_command)
 
 

@@ -1,0 +1,957 @@
+"""`reconcile`: what the store holds, against the master ledger as it is now.
+
+The ledger keeps changing after the templates go out: budgets are adjusted,
+projects added, withdrawn, moved between departments, renamed or given new
+codes, and departments make mistakes the rules of one form cannot see.
+`reconcile` compares the ledger now with the store — per department the
+template in force (the one issued last) and the accepted return in force,
+whose projects carry the amounts snapshot of the template it was filled in —
+and lists every difference as one row with fixed columns (`DIFFERENCE_COLUMNS`).
+The same rows feed the report workbook, `--json`, the console and the tests.
+
+Kinds of difference: a stable code each (`KINDS`), one report sheet each, in this order.
+
+================  ============  ===================================================
+kind              sheet         meaning
+================  ============  ===================================================
+ledger_problem    总账问题      a problem `xltool ledger` reports in the ledger itself
+duplicate         重复编码      a code twice in the ledger, or in several departments'
+                                returns: an error, never matched
+not_issued        新增项目      a ledger project on no template in force of its
+                                department: issue (re-issue) the template
+not_returned      未报送        a ledger project on its department's template in force
+                                with no accepted return
+withdrawn         已撤销        a returned project no longer in the ledger
+moved             部门变更      a returned project that now belongs to another department
+code_changed      编码变更      a returned project matched by name to a ledger project
+                                under another code
+renamed           名称变更      the ledger name differs from the issued name (same code)
+budget_changed    预算调整      a funding row of the form changed in the ledger since
+                                issue, one row per funding row: re-issue the form
+unit_suspect      疑似以元填写  cost targets about 10,000 times off the total
+cost_over         成本超出      cost targets summing to more than the total
+cost_short        成本不足      cost targets summing to less than half the total
+weights           权重合计      weights not summing to the profile's total
+================  ============  ===================================================
+
+Decisions:
+
+* Keys are normalised as everywhere (`normalise_key`: NFKC, no spaces). A code
+  twice in the ledger is one `duplicate` row (the ledger's own
+  `ledger.duplicate_code` finding is folded into it rather than repeated as a
+  `ledger_problem`), and neither row is matched. A code in the returns of several
+  departments is matched only when exactly one of them is the department the
+  ledger names; the others are then stale (`moved`); otherwise it is a `duplicate`.
+* Name matching finds codes changed since issue. It runs only on what the code
+  match left, only within one department (where a project name means something:
+  two departments may both have a 办公经费), and one-to-one: first equal names
+  that are unique on both sides, then `difflib.SequenceMatcher` ratio of the
+  normalised names at least `NAME_SIMILARITY`, best first; a tie for either side
+  matches neither. Above `MAX_NAME_PAIRS` candidate pairs in one department only
+  equal names are matched, so the work stays linear. A project matched by name
+  is one `code_changed` row (its message names both names), not also `renamed`.
+* Amounts are `Decimal` in 万元; they differ when |ledger − issued| > tolerance.
+  `budget_changed` compares the funding rows the form showed (the profile's):
+  those are what a re-issued form would change. An empty optional amount is 0.
+* `ledger` and `returned` hold the two values compared: amounts (`Decimal`),
+  names, or codes (department codes for `moved`, project codes for
+  `code_changed`); for the checks inside a return, `ledger` is the figure the
+  return is measured against and `returned` what the return adds up to.
+  `difference` is always ledger − returned, a missing side counting as 0, and
+  empty where the values are not amounts.
+* Checks inside a return measure it against the amounts its form was issued
+  with: a ledger change since issue is `budget_changed` alone, so a raised budget
+  is reported once and not again as costs falling short. They run only for
+  returned projects matched to the ledger (a withdrawn project's targets are
+  moot, a stale copy in another department's return is `moved` only). Costs are
+  read as collect's cost rule reads them (`cost_in_wan`). "Far short" is less
+  than `COST_SHORT_SHARE` (half) of the total. A sum at least 1,000 times the
+  total or at most a thousandth of it is `unit_suspect` (a 元/万元 slip is
+  10,000 times; a factor of ten either way still counts) instead of over/short.
+  Weights must sum exactly to the profile's total, as the collect rule requires.
+* Each row is listed under one department: the ledger's for what the ledger
+  says (not issued, not returned, moved, code changed, renamed, budget changed),
+  the returning department's for what only its return says (withdrawn, the
+  checks inside a return). The summary counts rows per department that way.
+* Ledger warnings count as differences too: the exit code is 1 whenever any row
+  is reported.
+
+From Python, `Reconciliation.differences` and `.summary` are the DataFrames;
+`to_dict()` (what `--json` prints) gives each row with the `JSON_KEYS` —
+codes, not names, which the message carries.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, fields, replace
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any, cast
+
+import pandas as pd
+from xlsxwriter.exceptions import FileCreateError
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from xltool.errors import XltoolError
+from xltool.feedback import shown
+from xltool.findings import Finding
+from xltool.ledger import COLUMNS_BY_KEY, AmountUnit, Ledger, LedgerProject, load_ledger
+from xltool.profile import FormProfile, load_profile
+from xltool.rules import MONEY_IN_TEXT
+from xltool.store import (
+    DEFAULT_STORE,
+    IssuedProject,
+    IssuedTemplate,
+    ReceivedFile,
+    Store,
+    open_store,
+)
+from xltool.targets import Indicator
+from xltool.text import normalise_key, normalise_text
+from xltool.values import parse_value
+from xltool.xlsxout import check, new_workbook
+
+__all__ = ["DIFFERENCE_COLUMNS", "JSON_KEYS", "KINDS", "SUMMARY_COLUMNS", "Difference", "Kind",
+           "Reconciliation", "ReportUnwritable", "cost_in_wan", "reconcile", "write_report"]
+
+DEFAULT_TOLERANCE = Decimal("0.005")
+"""万元: ledgers print 0.01 万元; less than half of that is rounding."""
+COST_SHORT_SHARE = Decimal("0.5")
+"""Costs below this share of the total fall "far short" (less than half)."""
+UNIT_OFF = Decimal(1000)
+"""A cost sum this many times the total, or this fraction of it, looks like 元 for 万元."""
+NAME_SIMILARITY = 0.75
+"""difflib ratio from which two normalised names count as the same project."""
+MAX_NAME_PAIRS = 250_000
+"""Candidate pairs per department above which only equal names are matched."""
+
+
+class ReportUnwritable(XltoolError):
+    """The report workbook cannot be written where asked."""
+
+
+# ---------------------------------------------------------------------------
+# The kinds and the rows
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    sheet: str
+    meaning: str
+
+
+KINDS: dict[str, Kind] = {kind.code: kind for kind in (
+    Kind("ledger_problem", "总账问题", "a problem `xltool ledger` reports in the ledger itself"),
+    Kind("duplicate", "重复编码",
+         "a code twice in the ledger, or in several departments' returns; never matched"),
+    Kind("not_issued", "新增项目", "a ledger project on no template in force of its department"),
+    Kind("not_returned", "未报送",
+         "a ledger project on its department's template in force, with no accepted return"),
+    Kind("withdrawn", "已撤销", "a returned project no longer in the ledger"),
+    Kind("moved", "部门变更", "a returned project that now belongs to another department"),
+    Kind("code_changed", "编码变更",
+         "a returned project matched by name to a ledger project with another code"),
+    Kind("renamed", "名称变更", "the ledger name differs from the name issued (same code)"),
+    Kind("budget_changed", "预算调整",
+         "a funding row of the form changed in the ledger since issue: re-issue the form"),
+    Kind("unit_suspect", "疑似以元填写", "cost targets about 10,000 times off the total"),
+    Kind("cost_over", "成本超出", "cost targets summing to more than the total"),
+    Kind("cost_short", "成本不足", "cost targets summing to less than half the total"),
+    Kind("weights", "权重合计", "weights not summing to the profile's total"),
+)}
+_KIND_ORDER = {code: number for number, code in enumerate(KINDS)}
+
+Value = str | Decimal | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Difference:
+    """One difference. `department`/`project` are codes; the names ride along for people."""
+
+    kind: str
+    department: str
+    department_name: str
+    project: str
+    project_name: str
+    field: str
+    ledger: Value = None
+    returned: Value = None
+    difference: Decimal | None = None
+    message: str
+
+
+DIFFERENCE_COLUMNS = tuple(f.name for f in fields(Difference))
+JSON_KEYS = ("kind", "department", "project", "field", "ledger", "returned", "difference",
+             "message")
+SUMMARY_COLUMNS = ("department", "department_name", "ledger_projects", "received_files",
+                   "accepted_projects", "ledger_total", "returned_total", "total_difference",
+                   "differences", "status")
+MATCHED, DIFFERENT, MISSING = "一致", "有差异", "未报送"
+
+
+# ---------------------------------------------------------------------------
+# The result
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Every difference (one row each, `DIFFERENCE_COLUMNS`) and the picture per department."""
+
+    differences: pd.DataFrame
+    summary: pd.DataFrame
+    ledger: Path
+    year: int | None
+    tolerance: Decimal
+    report: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if len(self.differences) else 0
+
+    def kinds(self) -> dict[str, int]:
+        """Rows per kind, in `KINDS` order, kinds with rows only."""
+        counts = Counter(self.differences["kind"])
+        return {code: counts[code] for code in KINDS if counts[code]}
+
+    def to_dict(self) -> dict[str, Any]:
+        """For `--json`: amounts stay `Decimal` (the encoder writes them as text)."""
+        rows = self.differences.loc[:, list(JSON_KEYS)].to_dict("records")
+        departments = self.summary.to_dict("records")
+        return {"differences": rows, "summary": {
+            "ledger": self.ledger.name, "year": self.year, "tolerance": self.tolerance,
+            "projects": sum(int(d["ledger_projects"]) for d in departments),
+            "departments": departments, "differences": len(rows), "kinds": self.kinds()}}
+
+
+def reconcile(ledger: Ledger | Path | str, *, store: Path | str = DEFAULT_STORE,
+              output: Path | str | None = None, tolerance: Decimal = DEFAULT_TOLERANCE,
+              amounts_in: AmountUnit = "万元") -> Reconciliation:
+    """Compare LEDGER (a loaded ledger or its file) with the store; write the report to OUTPUT."""
+    book = ledger if isinstance(ledger, Ledger) else load_ledger(ledger, amounts_in=amounts_in)
+    with open_store(store, create=False) as opened, opened.snapshot():
+        held = _read_store(opened, book.year)
+    found = _differences(book, held, tolerance)
+    result = Reconciliation(_frame(found), _summary(book, held, found), book.path, book.year,
+                            tolerance)
+    if output is None:
+        return result
+    return replace(result, report=write_report(result, output))
+
+
+_VALUE_COLUMNS = ("ledger", "returned", "difference")
+
+
+def _frame(found: Sequence[Difference]) -> pd.DataFrame:
+    """Fixed columns and dtypes, empty or not: text as str, values as objects (Decimal, str)."""
+    return pd.DataFrame({
+        column: pd.Series([getattr(d, column) for d in found],
+                          dtype="object" if column in _VALUE_COLUMNS else "str")
+        for column in DIFFERENCE_COLUMNS})
+
+
+# ---------------------------------------------------------------------------
+# What the store holds for the year
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Form:
+    """What reconciling needs of a profile."""
+
+    profile: FormProfile
+    funding: tuple[str, ...]
+    costs: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, profile: FormProfile) -> _Form:
+        costs = frozenset((c.level1, c.level2) for c in profile.categories if c.role == "cost")
+        return cls(profile, tuple(row.key for row in profile.funding), costs)
+
+    def cost_amounts(self, indicators: Iterable[Indicator]) -> list[Decimal]:
+        value_field = self.profile.value_field
+        amounts = (cost_in_wan(i.value if value_field else i.name, value_field=value_field)
+                   for i in indicators if (i.level1, i.level2) in self.costs)
+        return [a for a in amounts if a is not None]
+
+
+@dataclass(frozen=True, eq=False)
+class _Returned:
+    """One project of an accepted return in force, with the form it was issued on."""
+
+    template: IssuedTemplate
+    issued: IssuedProject
+    form: _Form
+    indicators: tuple[Indicator, ...]
+
+    @cached_property
+    def key(self) -> str:
+        return normalise_key(self.issued.project_code)
+
+    @property
+    def department(self) -> str:
+        return self.template.department_code
+
+
+@dataclass(frozen=True)
+class _Held:
+    in_force: dict[str, IssuedTemplate]
+    """Per department the template issued last: re-issuing replaces the earlier one."""
+    in_force_codes: dict[str, frozenset[str]]
+    returns: dict[str, ReceivedFile]
+    """Per department its accepted return in force."""
+    returned: tuple[_Returned, ...]
+    received: Counter[str]
+    """Files received per department, whatever became of them."""
+
+
+def _read_store(store: Store, year: int | None) -> _Held:
+    templates = {t.template_id: t for t in store.templates() if _same_year(t.year, year)}
+    projects: dict[str, list[IssuedProject]] = defaultdict(list)
+    for project in store.issued_projects():
+        if project.template_id in templates:
+            projects[project.template_id].append(project)
+    in_force = _in_force(templates.values())
+    returns = [r for r in store.current_returns() if r.template_id in templates]
+    received = Counter(r.department_code for r in store.received_files()
+                       if r.template_id in templates)
+    codes = {department: frozenset(normalise_key(p.project_code)
+                                   for p in projects[template.template_id])
+             for department, template in in_force.items()}
+    returned = tuple(_returned(store, templates, projects, returns))
+    return _Held(in_force, codes, {r.department_code: r for r in returns}, returned, received)
+
+
+def _same_year(year: int | None, ledger_year: int | None) -> bool:
+    return ledger_year is None or year == ledger_year
+
+
+def _in_force(templates: Iterable[IssuedTemplate]) -> dict[str, IssuedTemplate]:
+    latest: dict[str, IssuedTemplate] = {}
+    # A stable sort: on a tie the template the store lists later wins, as in feedback.
+    for template in sorted(templates, key=lambda t: t.issued_at):
+        latest[template.department_code] = template
+    return latest
+
+
+def _returned(store: Store, templates: dict[str, IssuedTemplate],
+              projects: dict[str, list[IssuedProject]],
+              returns: Sequence[ReceivedFile]) -> Iterator[_Returned]:
+    wanted = {r.sha256 for r in returns}
+    indicators: dict[tuple[str, str], list[Indicator]] = defaultdict(list)
+    # Within one return, indicators carry the code exactly as issued: no need to normalise.
+    for sha256, indicator in store.current_indicators():
+        if sha256 in wanted:
+            indicators[sha256, indicator.project_code].append(indicator)
+    forms: dict[str, _Form] = {}
+    for received in returns:
+        template = templates[received.template_id]
+        if template.profile not in forms:
+            forms[template.profile] = _Form.of(load_profile(template.profile))
+        for project in projects[template.template_id]:
+            own = indicators[received.sha256, project.project_code]
+            yield _Returned(template, project, forms[template.profile], tuple(own))
+
+
+# ---------------------------------------------------------------------------
+# Matching the ledger with the returned projects
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Pair:
+    project: LedgerProject
+    returned: _Returned
+    similarity: float | None = None
+    """Set when matched by name: the code changed."""
+    stale: bool = False
+    """Another department's copy of a project its own department returned too."""
+
+
+@dataclass(frozen=True)
+class _Matched:
+    pairs: list[_Pair]
+    lone_projects: list[LedgerProject]
+    lone_returned: list[_Returned]
+    duplicates: list[Difference]
+
+
+def _differences(book: Ledger, held: _Held, tolerance: Decimal) -> list[Difference]:
+    unique, repeated = _ledger_keys(book)
+    matched = _match(unique, repeated, held.returned)
+    found = [*_ledger_problems(book), *map(_ledger_duplicate, repeated.values()),
+             *matched.duplicates]
+    for pair in matched.pairs:
+        found += _compare(pair, held, tolerance)
+    found += [_missing(project, held) for project in matched.lone_projects]
+    found += [_withdrawn(returned) for returned in matched.lone_returned]
+    return sorted(found, key=lambda d: (_KIND_ORDER[d.kind], d.department, d.project, d.field))
+
+
+def _ledger_keys(book: Ledger) -> tuple[dict[str, LedgerProject],
+                                        dict[str, list[LedgerProject]]]:
+    """Projects by code, and the codes the ledger repeats (never matched)."""
+    groups: dict[str, list[LedgerProject]] = {}
+    for project in book.projects:
+        if key := normalise_key(project.code):  # no code: the ledger reports it
+            groups.setdefault(key, []).append(project)
+    unique = {key: group[0] for key, group in groups.items() if len(group) == 1}
+    return unique, {key: group for key, group in groups.items() if len(group) > 1}
+
+
+def _match(unique: dict[str, LedgerProject], repeated: dict[str, list[LedgerProject]],
+           returned: Sequence[_Returned]) -> _Matched:
+    by_key: dict[str, list[_Returned]] = defaultdict(list)
+    for item in returned:
+        by_key[item.key].append(item)
+    pairs: list[_Pair] = []
+    duplicates: list[Difference] = []
+    lone_returned: list[_Returned] = []
+    done: set[str] = set(repeated)
+    for key, items in by_key.items():
+        if key in repeated:
+            continue  # the ledger's duplicate row covers it
+        project = unique.get(key)
+        if project is None:
+            lone_returned += items
+            continue
+        done.add(key)
+        own = [r for r in items if r.department == project.department_code]
+        if len(items) > 1 and len(own) != 1:
+            duplicates.append(_returned_duplicate(project, items))
+            continue
+        pairs += [_Pair(project, r, stale=bool(own) and r not in own) for r in items]
+    lone_projects = [project for key, project in unique.items() if key not in done]
+    named, lone_projects, lone_returned = _match_names(lone_projects, lone_returned)
+    return _Matched([*pairs, *named], lone_projects, lone_returned, duplicates)
+
+
+def _match_names(projects: list[LedgerProject], returned: list[_Returned]
+                 ) -> tuple[list[_Pair], list[LedgerProject], list[_Returned]]:
+    """Pairs by name within each department; what stays unmatched on either side."""
+    by_department: dict[str, tuple[list[LedgerProject], list[_Returned]]] = defaultdict(
+        lambda: ([], []))
+    for project in projects:
+        by_department[project.department_code][0].append(project)
+    for item in returned:
+        by_department[item.department][1].append(item)
+    pairs = [pair for ledger_side, returned_side in by_department.values()
+             if ledger_side and returned_side for pair in _name_pairs(ledger_side, returned_side)]
+    paired_projects = {id(pair.project) for pair in pairs}
+    paired_returned = {id(pair.returned) for pair in pairs}
+    return (pairs, [p for p in projects if id(p) not in paired_projects],
+            [r for r in returned if id(r) not in paired_returned])
+
+
+def _name_pairs(projects: list[LedgerProject], returned: list[_Returned]) -> list[_Pair]:
+    names = [normalise_key(p.name) for p in projects]
+    issued = [normalise_key(r.issued.project_name) for r in returned]
+    scored = sorted(_candidates(names, issued), key=lambda c: (-c[0], c[1], c[2]))
+    pairs: list[_Pair] = []
+    taken_projects: set[int] = set()
+    taken_returned: set[int] = set()
+    for ratio, group in _by_ratio(scored):
+        open_ = [(i, j) for i, j in group if i not in taken_projects and j not in taken_returned]
+        uses = Counter([("p", i) for i, _ in open_] + [("r", j) for _, j in open_])
+        for i, j in open_:
+            if uses["p", i] == 1 and uses["r", j] == 1:
+                pairs.append(_Pair(projects[i], returned[j], similarity=ratio))
+            # A tie is ambiguous: neither side is matched, now or at a lower ratio.
+            taken_projects.add(i)
+            taken_returned.add(j)
+    return pairs
+
+
+def _candidates(names: list[str], issued: list[str]) -> Iterator[tuple[float, int, int]]:
+    """(ratio, project, returned) of every pair similar enough; an empty name is like none."""
+    if len(names) * len(issued) > MAX_NAME_PAIRS:
+        where: dict[str, list[int]] = defaultdict(list)
+        for j, name in enumerate(issued):
+            where[name].append(j)
+        yield from ((1.0, i, j) for i, name in enumerate(names) if name
+                    for j in where.get(name, ()))
+        return
+    for i, name in enumerate(names):
+        # SequenceMatcher caches what it learns about its second sequence: fix that one.
+        matcher = difflib.SequenceMatcher(None, b=name, autojunk=False)
+        for j, other in enumerate(issued):
+            if not (name and other):
+                continue
+            matcher.set_seq1(other)
+            if (matcher.real_quick_ratio() >= NAME_SIMILARITY
+                    and matcher.quick_ratio() >= NAME_SIMILARITY
+                    and (ratio := matcher.ratio()) >= NAME_SIMILARITY):
+                yield ratio, i, j
+
+
+def _by_ratio(scored: list[tuple[float, int, int]]
+              ) -> Iterator[tuple[float, list[tuple[int, int]]]]:
+    group: list[tuple[int, int]] = []
+    for number, (ratio, i, j) in enumerate(scored):
+        group.append((i, j))
+        if number + 1 == len(scored) or scored[number + 1][0] != ratio:
+            yield ratio, group
+            group = []
+
+
+# ---------------------------------------------------------------------------
+# The comparisons
+# ---------------------------------------------------------------------------
+
+
+def _ledger_row(kind: str, project: LedgerProject, /, **values: Any) -> Difference:
+    return Difference(kind=kind, department=project.department_code,
+                      department_name=project.department, project=project.code,
+                      project_name=project.name, **values)
+
+
+def _returned_row(kind: str, item: _Returned, /, **values: Any) -> Difference:
+    return Difference(kind=kind, department=item.department,
+                      department_name=item.template.department,
+                      project=item.issued.project_code,
+                      project_name=item.issued.project_name, **values)
+
+
+def _compare(pair: _Pair, held: _Held, tolerance: Decimal) -> list[Difference]:
+    if pair.stale:
+        return [_moved(pair, held)]
+    found = []
+    if pair.returned.department != pair.project.department_code:
+        found.append(_moved(pair, held))
+    if pair.similarity is not None:
+        found.append(_code_changed(pair))
+    elif normalise_key(pair.returned.issued.project_name) != normalise_key(pair.project.name):
+        found.append(_renamed(pair))
+    found += _budget_changes(pair, tolerance)
+    found += _costs(pair.returned, tolerance)
+    found += _weights(pair.returned)
+    return found
+
+
+def _missing(project: LedgerProject, held: _Held) -> Difference:
+    department = project.department or project.department_code
+    total = _zero(project.total)
+    values = {"field": _header("total"), "ledger": total, "difference": total}
+    template = held.in_force.get(project.department_code)
+    if template is None or normalise_key(project.code) not in held.in_force_codes[
+            project.department_code]:
+        return _ledger_row("not_issued", project, **values, message=(
+            f"{department}下发的模板中没有本项目（总账新增或划入）：请为{department}下发"
+            "（重新下发）模板"))
+    accepted = held.returns.get(project.department_code)
+    if accepted is None:
+        message = f"{department}尚未报送已接受的绩效目标表：请督促{department}报送"
+    else:
+        message = (f"{department}已接受的报送是旧模板，其中没有本项目（{_day(template)}重新下发的"
+                   f"模板中有）：请督促{department}按新模板报送")
+    return _ledger_row("not_returned", project, **values, message=message)
+
+
+def _withdrawn(returned: _Returned) -> Difference:
+    total = _zero(returned.issued.total)
+    return _returned_row(
+        "withdrawn", returned, field=_header("total"), returned=total, difference=-total,
+        message=f"总账中已没有项目编码“{returned.issued.project_code}”（项目已撤销）："
+                f"{returned.template.department}报送的本项目绩效目标不再使用")
+
+
+def _moved(pair: _Pair, held: _Held) -> Difference:
+    project, returned = pair.project, pair.returned
+    new, old = project.department or project.department_code, returned.template.department
+    if pair.stale:
+        action = f"{new}已报送本项目，{old}报送的本项目绩效目标不再使用"
+    elif normalise_key(project.code) in held.in_force_codes.get(project.department_code, ()):
+        action = f"已向{new}下发含本项目的模板，待{new}报送后以其为准"
+    else:
+        action = f"请向{new}下发含本项目的模板，{old}报送的绩效目标可供参考"
+    return _ledger_row(
+        "moved", project, field="主管部门", ledger=project.department_code,
+        returned=returned.department,
+        message=f"项目已由{old}（{returned.department}）划转至{new}"
+                f"（{project.department_code}）：{action}")
+
+
+def _code_changed(pair: _Pair) -> Difference:
+    project, issued = pair.project, pair.returned.issued
+    names = ("名称相同" if normalise_key(issued.project_name) == normalise_key(project.name)
+             else f"名称由“{issued.project_name}”改为“{project.name}”，相似度 "
+                  f"{pair.similarity or 0:.2f}")
+    return _ledger_row(
+        "code_changed", project, field=_header("project_code"), ledger=project.code,
+        returned=issued.project_code,
+        message=f"项目编码由“{issued.project_code}”改为“{project.code}”（按名称匹配，{names}）："
+                "请核对是否为同一项目，并重新下发模板")
+
+
+def _renamed(pair: _Pair) -> Difference:
+    project, issued = pair.project, pair.returned.issued
+    return _ledger_row(
+        "renamed", project, field=_header("project_name"), ledger=project.name,
+        returned=issued.project_name,
+        message=f"项目名称由下发时的“{issued.project_name}”改为“{project.name}”："
+                "公开时以总账名称为准，请核对，必要时重新下发模板")
+
+
+_REQUIRED_AMOUNTS = frozenset({"total", "fiscal"})
+"""Required ledger columns: empty means missing (a ledger problem), not 0."""
+
+
+def _budget_changes(pair: _Pair, tolerance: Decimal) -> Iterator[Difference]:
+    for key in pair.returned.form.funding:
+        now, then = getattr(pair.project, key), getattr(pair.returned.issued, key)
+        if now is None and key in _REQUIRED_AMOUNTS:
+            continue  # a missing required amount is a ledger problem, reported as such
+        change = _zero(now) - _zero(then)
+        if abs(change) > tolerance:
+            yield _ledger_row(
+                "budget_changed", pair.project, field=_header(key), ledger=_zero(now),
+                returned=_zero(then), difference=change,
+                message=f"{_header(key)}由下发时的 {_show(_zero(then))} 万元调整为 "
+                        f"{_show(_zero(now))} 万元（{_signed(change)} 万元）："
+                        "报送的绩效目标可能已不适用，请重新下发模板")
+
+
+def cost_in_wan(text: str, *, value_field: bool) -> Decimal | None:
+    """A cost target in 万元, read as collect's cost rule reads it; None if it names no one sum.
+
+    With a value column the value is parsed and a bare number counts as 万元;
+    without one (weighted forms) the indicator text must name exactly one sum.
+    """
+    if not value_field:
+        found = MONEY_IN_TEXT.findall(normalise_text(text))
+        if len(found) != 1:
+            return None
+        number, unit = Decimal(found[0][0]), found[0][1]
+        return number / 10000 if unit == "元" else number
+    parsed = parse_value(text)
+    money = parsed.money_in_wan()
+    if money is None and len(parsed.numbers) == 1 and parsed.unit is None:
+        return parsed.numbers[0]
+    return money
+
+
+def _costs(returned: _Returned, tolerance: Decimal) -> list[Difference]:
+    amounts = returned.form.cost_amounts(returned.indicators)
+    total = returned.issued.total
+    if not amounts or total is None:
+        return []
+    spent = sum(amounts, Decimal(0))
+    values = {"field": "成本指标合计", "ledger": total, "returned": spent,
+              "difference": total - spent}
+    said = f"成本指标合计 {_show(spent)} 万元，年度资金总额 {_show(total)} 万元"
+    if total > 0 and spent > 0 and (spent >= total * UNIT_OFF or spent * UNIT_OFF <= total):
+        return [_returned_row("unit_suspect", returned, **values, message=(
+            f"{said}，相差约 {_show(_magnitude(spent, total))} 倍：疑似把元当作万元"
+            "（或把万元当作元）填写，请部门按万元改正"))]
+    if spent > total + tolerance:
+        return [_returned_row("cost_over", returned, **values, message=(
+            f"{said}，成本超出 {_show(spent - total)} 万元：请部门核对成本金额"))]
+    if spent < total * COST_SHORT_SHARE:
+        return [_returned_row("cost_short", returned, **values, message=(
+            f"{said}，成本不足总额的一半：请部门核对是否漏填成本"))]
+    return []
+
+
+def _weights(returned: _Returned) -> list[Difference]:
+    spec = returned.form.profile.weights
+    if spec is None:
+        return []
+    found = sum((i.weight for i in returned.indicators if i.weight is not None), Decimal(0))
+    if found == spec.total:
+        return []
+    return [_returned_row(
+        "weights", returned, field=f"{spec.label}合计", ledger=spec.total, returned=found,
+        difference=spec.total - found,
+        message=f"{spec.label}合计为 {_show(found)}，应为 {_show(spec.total)}："
+                f"请部门调整各项{spec.label}")]
+
+
+def _ledger_problems(book: Ledger) -> Iterator[Difference]:
+    by_row = {project.row: project for project in book.projects}
+    for finding in book.problems:
+        if finding.code == "ledger.duplicate_code":
+            continue  # one `duplicate` row per code says it, with every row
+        yield _ledger_problem(finding, by_row.get(finding.row or 0))
+
+
+def _ledger_problem(finding: Finding, project: LedgerProject | None) -> Difference:
+    where = f"总账第{finding.row}行：" if finding.row is not None else "总账："
+    fix = f"。{finding.fix}" if finding.fix else ""
+    return Difference(
+        kind="ledger_problem",
+        department=project.department_code if project else "",
+        department_name=project.department if project else finding.department,
+        project=project.code if project else finding.project,
+        project_name=project.name if project else "",
+        field=finding.column, ledger=finding.value or None,
+        message=f"{where}{finding.message}{fix}")
+
+
+def _ledger_duplicate(group: list[LedgerProject]) -> Difference:
+    rows = "、".join(str(p.row) for p in group)
+    return _ledger_row(
+        "duplicate", group[0], field=_header("project_code"), ledger=group[0].code,
+        message=f"总账中项目编码“{group[0].code}”出现 {len(group)} 次（第{rows}行），"
+                "未与报送核对：每个项目只占一行，删除或合并重复的行")
+
+
+def _returned_duplicate(project: LedgerProject, items: list[_Returned]) -> Difference:
+    departments = "、".join(f"{r.template.department}（{r.department}）" for r in items)
+    return _ledger_row(
+        "duplicate", project, field=_header("project_code"), ledger=project.code,
+        returned=project.code,
+        message=f"项目编码“{project.code}”同时出现在{departments}已接受的报送中，总账属于"
+                f"{project.department}（{project.department_code}），无法确定以哪份为准："
+                "请核对项目归属")
+
+
+def _header(key: str) -> str:
+    return COLUMNS_BY_KEY[key].header
+
+
+def _zero(amount: Decimal | None) -> Decimal:
+    return Decimal(0) if amount is None else amount
+
+
+def _show(number: Decimal) -> str:
+    """10.00 → 10, 5.50 → 5.5: as a clerk writes it, never in exponent form."""
+    text = f"{number:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _signed(number: Decimal) -> str:
+    return f"+{_show(number)}" if number > 0 else _show(number)
+
+
+def _magnitude(spent: Decimal, total: Decimal) -> Decimal:
+    ratio = spent / total if spent >= total else total / spent
+    return ratio.quantize(Decimal(1))
+
+
+def _day(template: IssuedTemplate) -> str:
+    return template.issued_at[:10]
+
+
+# ---------------------------------------------------------------------------
+# The picture per department
+# ---------------------------------------------------------------------------
+
+
+def _summary(book: Ledger, held: _Held, found: Sequence[Difference]) -> pd.DataFrame:
+    names = dict(book.departments)
+    for code in sorted({*held.in_force, *held.returns}):
+        names.setdefault(code, held.in_force[code].department if code in held.in_force
+                         else code)
+    ledger = book.by_department()
+    returned: dict[str, list[_Returned]] = defaultdict(list)
+    for item in held.returned:
+        returned[item.department].append(item)
+    counts = Counter(d.department for d in found)
+    rows = [_summary_row(code, name, ledger.get(code, ()), returned[code], held, counts[code])
+            for code, name in names.items()]
+    return pd.DataFrame({
+        column: pd.Series([row[number] for row in rows], dtype=_SUMMARY_DTYPES[column])
+        for number, column in enumerate(SUMMARY_COLUMNS)})
+
+
+_SUMMARY_DTYPES = {"department": "str", "department_name": "str", "ledger_projects": "int64",
+                   "received_files": "int64", "accepted_projects": "int64",
+                   "ledger_total": "object", "returned_total": "object",
+                   "total_difference": "object", "differences": "int64", "status": "str"}
+
+
+def _summary_row(code: str, name: str, projects: Sequence[LedgerProject],
+                 returned: Sequence[_Returned], held: _Held, differences: int) -> list[Any]:
+    ledger_total = sum((_zero(p.total) for p in projects), Decimal(0))
+    returned_total = sum((_zero(r.issued.total) for r in returned), Decimal(0))
+    if differences == 0:
+        status = MATCHED
+    elif projects and code not in held.returns:
+        status = MISSING
+    else:
+        status = DIFFERENT
+    return [code, name, len(projects), held.received[code], len(returned), ledger_total,
+            returned_total, ledger_total - returned_total, differences, status]
+
+
+# ---------------------------------------------------------------------------
+# The report workbook
+# ---------------------------------------------------------------------------
+
+SUMMARY_SHEET = "汇总"
+LINE_HEIGHT = 16.0     # points per line of wrapped 11-point text
+MAX_ROW_HEIGHT = 409.0  # Excel's limit
+
+
+@dataclass(frozen=True)
+class _Column:
+    key: str
+    header: str
+    width: float
+    style: str = "text"
+
+
+_SUMMARY_LAYOUT = (
+    _Column("department", "主管部门编码", 14), _Column("department_name", "主管部门", 26),
+    _Column("ledger_projects", "总账项目数", 11, "count"),
+    _Column("received_files", "收到文件数", 11, "count"),
+    _Column("accepted_projects", "已接受项目数", 12, "count"),
+    _Column("ledger_total", "总账资金（万元）", 16, "amount"),
+    _Column("returned_total", "报送资金（万元）", 16, "amount"),
+    _Column("total_difference", "差额（万元）", 14, "amount"),
+    _Column("differences", "差异数", 9, "count"), _Column("status", "状态", 10, "center"),
+)
+_DIFFERENCE_LAYOUT = (
+    _Column("department", "主管部门编码", 14), _Column("department_name", "主管部门", 22),
+    _Column("project", "项目编码", 18), _Column("project_name", "项目名称", 30),
+    _Column("field", "核对内容", 16), _Column("ledger", "总账", 18, "amount"),
+    _Column("returned", "报送/下发", 18, "amount"),
+    _Column("difference", "差额（总账−报送）", 16, "amount"), _Column("message", "说明", 70),
+)
+_STYLES: dict[str, dict[str, Any]] = {
+    "header": {"bold": True, "border": 1, "align": "center", "valign": "vcenter",
+               "text_wrap": True, "bg_color": "#EEF3F8"},
+    "text": {"border": 1, "valign": "top", "text_wrap": True},
+    "center": {"border": 1, "align": "center", "valign": "top"},
+    "count": {"border": 1, "valign": "top", "num_format": "0"},
+    "amount": {"border": 1, "valign": "top", "num_format": "#,##0.00####", "text_wrap": True},
+    "total": {"bold": True, "border": 1, "valign": "top", "bg_color": "#EEF3F8"},
+    "total_count": {"bold": True, "border": 1, "num_format": "0", "bg_color": "#EEF3F8"},
+    "total_amount": {"bold": True, "border": 1, "num_format": "#,##0.00####",
+                     "bg_color": "#EEF3F8"},
+    "bad": {"font_color": "#9C0006", "bg_color": "#FFC7CE"},
+    "missing": {"font_color": "#9C5700", "bg_color": "#FFEB9C"},
+    "good": {"font_color": "#006100", "bg_color": "#C6EFCE"},
+}
+
+
+def write_report(result: Reconciliation, path: Path | str) -> Path:
+    """The summary sheet, then one sheet per kind present; complete or absent, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.new")
+    try:
+        workbook = new_workbook(draft, title="绩效目标核对报告",
+                                subject=f"{result.ledger.name} 与已接受报送的核对")
+        formats = {name: workbook.add_format({"font_name": "宋体", **spec})
+                   for name, spec in _STYLES.items()}
+        _write_summary(workbook, formats, result)
+        for code in result.kinds():
+            rows = result.differences[result.differences["kind"] == code]
+            _write_kind(workbook, formats, KINDS[code], _records(rows))
+        workbook.close()
+        os.replace(draft, path)
+    except (FileCreateError, OSError) as error:
+        raise ReportUnwritable(f"无法写出核对报告 {path}：{error}") from error
+    finally:
+        draft.unlink(missing_ok=True)
+    return path
+
+
+def _write_summary(workbook: Any, formats: dict[str, Any], result: Reconciliation) -> None:
+    sheet = workbook.add_worksheet(SUMMARY_SHEET)
+    rows = _records(result.summary)
+    last = _write_table(sheet, formats, _SUMMARY_LAYOUT, rows)
+    _write_totals(sheet, formats, last + 1, rows)
+    if rows:
+        _mark_problems(sheet, formats, last, result.tolerance)
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], frame.to_dict("records"))
+
+
+def _write_kind(workbook: Any, formats: dict[str, Any], kind: Kind,
+                rows: list[dict[str, Any]]) -> None:
+    sheet = workbook.add_worksheet(kind.sheet)
+    _write_table(sheet, formats, _DIFFERENCE_LAYOUT, rows)
+
+
+def _write_table(sheet: Any, formats: dict[str, Any], layout: tuple[_Column, ...],
+                 rows: list[dict[str, Any]]) -> int:
+    """Header, rows, filter, frozen header, widths; returns the last row written."""
+    for col, column in enumerate(layout):
+        check(sheet.set_column(col, col, column.width), "column width")
+        check(sheet.write_string(0, col, column.header, formats["header"]), "header")
+    for number, row in enumerate(rows, start=1):
+        for col, column in enumerate(layout):
+            _put(sheet, number, col, row[column.key], column.style, formats)
+        _fit_row(sheet, number, [(row[c.key], c.width) for c in layout])
+    check(sheet.autofilter(0, 0, max(len(rows), 1), len(layout) - 1), "autofilter")
+    check(sheet.freeze_panes(1, 0), "freeze panes")
+    sheet.repeat_rows(0)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    return len(rows)
+
+
+def _put(sheet: Any, row: int, col: int, value: Any, style: str,
+         formats: dict[str, Any]) -> None:
+    """Text as text (never a formula or a link), amounts and counts as numbers."""
+    if value is None or value == "":
+        check(sheet.write_blank(row, col, None, formats[style]), "blank")
+    elif isinstance(value, str):
+        # A name or code in an amount column (renamed, moved) is wrapped text like the rest.
+        fmt = formats["text"] if style == "amount" else formats[style]
+        check(sheet.write_string(row, col, shown(value), fmt), "text")
+    else:
+        check(sheet.write_number(row, col, float(value), formats[style]), "number")
+
+
+def _fit_row(sheet: Any, row: int, cells: list[tuple[Any, float]]) -> None:
+    """Rows do not grow to wrapped text when a file is opened: size them from the text."""
+    lines = max(_lines(value, width) for value, width in cells)
+    if lines > 1:
+        check(sheet.set_row(row, min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT)), "row height")
+
+
+def _lines(value: Any, width: float) -> int:
+    """Lines a text takes in a column WIDTH characters wide (CJK characters count twice)."""
+    if not isinstance(value, str):
+        return 1
+    wide = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in shown(value))
+    return max(1, math.ceil(wide / max(width - 2, 1)))  # padding: lines break short of the edge
+
+
+def _write_totals(sheet: Any, formats: dict[str, Any], row: int,
+                  rows: list[dict[str, Any]]) -> None:
+    for col, column in enumerate(_SUMMARY_LAYOUT):
+        if column.style in ("count", "amount"):
+            total = sum((r[column.key] for r in rows), Decimal(0))
+            check(sheet.write_number(row, col, float(total), formats[f"total_{column.style}"]),
+                  "total")
+        else:
+            label = {"department": "合计", "department_name": f"{len(rows)} 个部门"}.get(
+                column.key, "")
+            check(sheet.write_string(row, col, label, formats["total"]), "total label")
+
+
+def _mark_problems(sheet: Any, formats: dict[str, Any], last: int, tolerance: Decimal) -> None:
+    """Status coloured, differences and a total off by more than the tolerance in red."""
+    col = {column.key: number for number, column in enumerate(_SUMMARY_LAYOUT)}
+    status = xl_rowcol_to_cell(1, col["status"], col_abs=True)
+    for text, style in ((MISSING, "missing"), (DIFFERENT, "bad"), (MATCHED, "good")):
+        _conditional(sheet, 1, col["status"], last, col["status"], formats[style],
+                     f'={status}="{text}"')
+    count = xl_rowcol_to_cell(1, col["differences"], col_abs=True)
+    _conditional(sheet, 1, col["differences"], last, col["differences"], formats["bad"],
+                 f"={count}>0")
+    amount = xl_rowcol_to_cell(1, col["total_difference"], col_abs=True)
+    _conditional(sheet, 1, col["total_difference"], last, col["total_difference"],
+                 formats["bad"], f"=ABS({amount})>{_show(tolerance)}")
+
+
+def _conditional(sheet: Any, first: int, col: int, last: int, last_col: int, fmt: Any,
+                 formula: str) -> None:
+    check(sheet.conditional_format(first, col, last, last_col,
+                                   {"type": "formula", "criteria": formula, "format": fmt}),
+          f"conditional format {formula}")
