@@ -320,9 +320,6 @@ def accepted_targets(read: ReadReturn) -> Targets:
 # -- keeping the file ----------------------------------------------------------------------
 
 
-_MADE: set[Path] = set()
-
-
 def files_dir(store_path: Path) -> Path:
     return store_path.with_name(store_path.stem + ".files")
 
@@ -331,11 +328,12 @@ def keep_copy(store_path: Path, sha: str, data: bytes, suffix: str) -> Path:
     """Content-addressed and written atomically: a copy is complete or absent."""
     target = files_dir(store_path) / sha[:2] / f"{sha}{suffix}"
     if not target.exists():
-        if target.parent not in _MADE:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _MADE.add(target.parent)
         draft = target.with_name(f".{target.name}.{os.getpid()}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except FileNotFoundError:  # the first copy in this folder: make it, once
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -35,6 +35,7 @@ def main() -> None:
 
 def _register() -> None:
     from xltool.cli.collect import collect_command
+    from xltool.cli.demo import demo_command
     from xltool.cli.ledger import ledger_command
     from xltool.cli.profiles import profiles_command
     from xltool.cli.publish import publish_command
@@ -47,6 +48,7 @@ def _register() -> None:
     main.add_command(reconcile_command)
     main.add_command(publish_command)
     main.add_command(profiles_command)
+    main.add_command(demo_command)
 
 
 _register()

@@ -1,0 +1,154 @@
+"""`run_demo`: the whole year on the bundled samples, every output left in one folder.
+
+The samples are three real published target tables transcribed into a ledger
+and a targets workbook. The demo plays the year as it goes:
+
+1. the office checks its ledger and issues one template per department,
+   prefilled with the departments' targets;
+2. the departments send the forms back as they are — the seeds' own mistakes
+   included — and collect tells each one what to fix (round 1);
+3. two departments correct their forms by cell name, as recorded in
+   `samples/data/corrections.csv`, the third sends the same file again (round 2);
+4. the office reconciles the returns with the ledger and publishes what was accepted.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from xltool.collect import CollectRun, collect
+from xltool.errors import XltoolError
+from xltool.ledger import load_ledger
+from xltool.publish import Publication, publish
+from xltool.reconcile import Reconciliation, reconcile
+from xltool.store import DEFAULT_STORE
+from xltool.template import TemplateRun, issue_templates
+from xltool.template.fill import fill_by_name
+
+ISSUER = "示例市财政局"
+DEADLINE = "2023年3月31日"
+CONTACT = "预算科 0951-0000000"
+
+# Everything the demo writes, and so everything it may clear before running again.
+OUTPUTS = ("templates", "returns-1", "feedback-1", "returns-2", "feedback-2", DEFAULT_STORE,
+           "xltool.files", f"{DEFAULT_STORE}.lock", f"{DEFAULT_STORE}-wal", f"{DEFAULT_STORE}-shm",
+           "reconcile.xlsx", "disclosure.xlsx", "targets-out.xlsx", "说明.txt")
+
+
+class SamplesMissing(XltoolError):
+    """The bundled samples cannot be found (a broken installation)."""
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    folder: Path
+    templates: TemplateRun
+    rounds: tuple[CollectRun, CollectRun]
+    reconciliation: Reconciliation
+    publication: Publication
+    files: tuple[tuple[str, str], ...]
+    """(path relative to the folder, what it is), in the order they were made."""
+
+
+def samples_dir() -> Path:
+    """The bundled samples: inside the installed package, or `samples/` in a checkout."""
+    for folder in (Path(__file__).resolve().parent / "samples",
+                   Path(__file__).resolve().parent.parent / "samples"):
+        if (folder / "ledger.xlsx").is_file():
+            return folder
+    raise SamplesMissing("找不到示例数据（samples/ledger.xlsx），请重新安装 xltool")
+
+
+def run_demo(folder: Path | str = "demo", *,
+             say: Callable[[str], None] = lambda _: None) -> DemoResult:
+    out = Path(folder)
+    samples = samples_dir()
+    _clear(out)
+    store = out / DEFAULT_STORE
+    ledger = load_ledger(samples / "ledger.xlsx")
+    say(f"预算台账：{len(ledger.projects)} 个项目，{len(ledger.departments)} 个主管部门")
+    templates = issue_templates(samples / "ledger.xlsx", out / "templates", store=store,
+                                prefill=samples / "targets.xlsx", issuer=ISSUER,
+                                deadline=DEADLINE, contact=CONTACT, password="demo")
+    say(f"已下发 {len(templates.workbooks)} 个模板")
+    first = collect([_returned_as_issued(templates, out / "returns-1")], store=store,
+                    feedback=out / "feedback-1")
+    say(_round_line(1, first))
+    corrected = _corrected(templates, samples / "data" / "corrections.csv", out / "returns-2")
+    second = collect([corrected], store=store, feedback=out / "feedback-2")
+    say(_round_line(2, second))
+    reconciliation = reconcile(ledger, store=store, output=out / "reconcile.xlsx")
+    say(f"核对：{len(reconciliation.differences)} 处差异")
+    publication = publish(store=store, output=out / "disclosure.xlsx",
+                          targets_out=out / "targets-out.xlsx", issuer=ISSUER)
+    say(f"公开：{publication.projects} 个项目，缺 {len(publication.missing)} 个")
+    files = _describe(templates, first, second, reconciliation, publication)
+    _write_guide(out, files)
+    return DemoResult(out, templates, (first, second), reconciliation, publication, files)
+
+
+def _clear(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in OUTPUTS:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def _returned_as_issued(templates: TemplateRun, folder: Path) -> Path:
+    """Round 1: every department sends its prefilled form back unchanged."""
+    folder.mkdir()
+    for workbook in templates.workbooks:
+        shutil.copyfile(workbook.path, folder / workbook.path.name)
+    return folder
+
+
+def _corrected(templates: TemplateRun, corrections: Path, folder: Path) -> Path:
+    """Round 2: the departments that read their feedback fix the cells it named."""
+    folder.mkdir()
+    fixes: dict[str, dict[str, str]] = defaultdict(dict)
+    with corrections.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            fixes[row["主管部门编码"]][row["单元格名称"]] = row["内容"]
+    for workbook in templates.workbooks:
+        target = folder / workbook.path.name
+        if workbook.department_code in fixes:
+            fill_by_name(workbook.path, fixes[workbook.department_code], target)
+        else:
+            shutil.copyfile(workbook.path, target)
+    return folder
+
+
+def _round_line(number: int, run: CollectRun) -> str:
+    summary = run.summary()
+    return (f"第{number}轮收取：{summary['files']} 个文件，接受 {summary['accepted']}，"
+            f"退回 {summary['rejected']}，重复 {summary['duplicate']}")
+
+
+def _describe(templates: TemplateRun, first: CollectRun, second: CollectRun,
+              reconciliation: Reconciliation,
+              publication: Publication) -> tuple[tuple[str, str], ...]:
+    files = [(f"templates/{w.path.name}", f"下发给{w.department}的模板（{w.projects} 个项目，已预填）")
+             for w in templates.workbooks]
+    files.append((DEFAULT_STORE, "存储：下发记录、收到的文件、检查结果和已接受的目标"))
+    for number, run in ((1, first), (2, second)):
+        files.append((f"returns-{number}/", f"第{number}轮各部门报送的文件"))
+        files += [(f"feedback-{number}/{p.name}", "反馈表" if "反馈表" in p.name else "收取情况汇总")
+                  for p in run.feedback]
+    files.append(("reconcile.xlsx", f"与预算台账的核对报告（{len(reconciliation.differences)} 处差异）"))
+    files.append(("disclosure.xlsx", f"公开用的绩效目标汇总表（{publication.projects} 个项目）"))
+    files.append(("targets-out.xlsx", "已接受的绩效目标（可用于明年模板预填 --prefill）"))
+    return tuple(files)
+
+
+def _write_guide(out: Path, files: tuple[tuple[str, str], ...]) -> None:
+    lines = ["xltool 示例：用三份公开的绩效目标表走完一年的流程。", ""]
+    lines += [f"{path}\t{what}" for path, what in files]
+    (out / "说明.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
