@@ -1,0 +1,39 @@
+"""The xlsxwriter wrapper: checked return codes, and the formula short-cut changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from xlsxwriter.worksheet import Worksheet
+
+from xltool.xlsxout import XlsxWriteError, _Worksheet, check, new_workbook
+
+FORMULAS = [
+    '=IF(COUNTA(\'01 项目\'!C14:D16)=0,"数量指标 ","")',
+    '=AND(LEN(D14)>0,SUMPRODUCT(--ISNUMBER(FIND({"0","1","９"},D14)))=0)',
+    "=SUM(E14:E30)",
+    '=OR(D20="",ISNUMBER(FIND("%",D20)))',
+    "=XLOOKUP(A1,B1:B9,C1:C9)",  # a newer function: xlsxwriter's own code must run
+    "={1,2}",
+    "{=SUM(A1:A3)}",
+    "=STDEV.S(A1:A9)",
+]
+
+
+@pytest.mark.parametrize("formula", FORMULAS)
+@pytest.mark.parametrize("expand", [False, True])
+def test_the_short_cut_gives_what_xlsxwriter_gives(formula: str, expand: bool,
+                                                    tmp_path: Path) -> None:
+    workbook = new_workbook(tmp_path / "x.xlsx")
+    ours = workbook.add_worksheet("a")
+    theirs = workbook.add_worksheet("b", worksheet_class=Worksheet)
+    assert isinstance(ours, _Worksheet) and not isinstance(theirs, _Worksheet)
+    assert ours._prepare_formula(formula, expand) == theirs._prepare_formula(formula, expand)
+    workbook.close()
+
+
+def test_a_refused_call_raises() -> None:
+    check(0, "fine")
+    with pytest.raises(XlsxWriteError, match="validation"):
+        check(-2, "validation")
