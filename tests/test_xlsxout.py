@@ -37,3 +37,13 @@ def test_a_refused_call_raises() -> None:
     check(0, "fine")
     with pytest.raises(XlsxWriteError, match="validation"):
         check(-2, "validation")
+
+
+def test_xlsxwriter_warnings_are_errors(tmp_path: Path) -> None:
+    from xltool.xlsxout import strict
+
+    workbook = new_workbook(tmp_path / "x.xlsx")
+    workbook.add_worksheet()
+    with pytest.raises(XlsxWriteError, match="warned"), strict():
+        workbook.define_name("1 bad name", "=1")  # xlsxwriter warns and drops the name
+    workbook.close()

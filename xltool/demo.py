@@ -135,14 +135,16 @@ def _round_line(number: int, run: CollectRun) -> str:
 def _describe(templates: TemplateRun, first: CollectRun, second: CollectRun,
               reconciliation: Reconciliation,
               publication: Publication) -> tuple[tuple[str, str], ...]:
-    files = [(f"templates/{w.path.name}", f"下发给{w.department}的模板（{w.projects} 个项目，已预填）")
+    files = [(f"templates/{w.path.name}",
+              f"下发给{w.department}的模板（{w.projects} 个项目，已预填）")
              for w in templates.workbooks]
     files.append((DEFAULT_STORE, "存储：下发记录、收到的文件、检查结果和已接受的目标"))
     for number, run in ((1, first), (2, second)):
         files.append((f"returns-{number}/", f"第{number}轮各部门报送的文件"))
-        files += [(f"feedback-{number}/{p.name}", "反馈表" if "反馈表" in p.name else "收取情况汇总")
-                  for p in run.feedback]
-    files.append(("reconcile.xlsx", f"与预算台账的核对报告（{len(reconciliation.differences)} 处差异）"))
+        files += [(f"feedback-{number}/{p.name}",
+                   "反馈表" if "反馈表" in p.name else "收取情况汇总") for p in run.feedback]
+    differences = len(reconciliation.differences)
+    files.append(("reconcile.xlsx", f"与预算台账的核对报告（{differences} 处差异）"))
     files.append(("disclosure.xlsx", f"公开用的绩效目标汇总表（{publication.projects} 个项目）"))
     files.append(("targets-out.xlsx", "已接受的绩效目标（可用于明年模板预填 --prefill）"))
     return tuple(files)

@@ -10,6 +10,9 @@ into formulas, numbers or links: ledger and department text is data.
 from __future__ import annotations
 
 import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -65,6 +68,17 @@ def new_workbook(path: Path | str, *, in_memory: bool = True,
     workbook.set_properties({"created": FIXED_CREATED, **properties})
     workbook.worksheet_class = _Worksheet
     return workbook
+
+
+@contextmanager
+def strict() -> Iterator[None]:
+    """xlsxwriter's warnings (a string cut at 32,767 characters, a bad name) become errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            yield
+        except Warning as warning:
+            raise XlsxWriteError(f"xlsxwriter warned: {warning}") from warning
 
 
 def check(code: object, what: str) -> None:

@@ -20,7 +20,7 @@ from xltool.profile import Category, FormProfile
 from xltool.template.cover import write_cover
 from xltool.template.layout import Cell, ProjectForm
 from xltool.template.plan import DepartmentPlan
-from xltool.xlsxout import check, new_workbook
+from xltool.xlsxout import check, new_workbook, strict
 
 FONT = "宋体"
 INPUT_FILL = "#FFF7D6"
@@ -59,6 +59,11 @@ PROTECTION = {
 
 
 def write_workbook(plan: DepartmentPlan, path: Path, password: str) -> None:
+    with strict():
+        _write_workbook(plan, path, password)
+
+
+def _write_workbook(plan: DepartmentPlan, path: Path, password: str) -> None:
     workbook = new_workbook(path, title=plan.title, subject="项目支出预算绩效目标",
                             author=plan.issuer, company=plan.issuer)
     formats = {name: workbook.add_format({"font_name": FONT, **spec})
