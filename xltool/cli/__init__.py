@@ -17,6 +17,10 @@ from xltool.errors import XltoolError
 class XltoolGroup(click.Group):
     """Turns every `XltoolError` into a click error: a message and exit code 1, no traceback."""
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """In the order of the year's work, not the alphabet."""
+        return list(self.commands)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
