@@ -185,6 +185,8 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
 
 def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
     outcome = processed.outcome
+    if processed.received is None:  # not even readable: nothing to keep, a re-run tries again
+        return outcome
     if outcome.sha256 in seen or store.received(outcome.sha256) is not None:
         return replace(outcome, status=DUPLICATE, findings=())
     seen.add(outcome.sha256)
@@ -228,12 +230,19 @@ def _worker_process(path: Path) -> _Processed:
 def process_file(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS,
                  cache: dict[str, Any] | None = None) -> _Processed:
     """Everything about one file except writing to the store (safe to run in a worker)."""
-    if path.stat().st_size > limits.max_file_bytes:
-        base = FileOutcome(path=path, sha256=_hash_large(path), status=REJECTED,
-                           kind=FileKind.UNKNOWN.value, size=path.stat().st_size)
-        return _rejected(store, path, base, b"", "file.too_large", "文件过大，超过上限，未读取",
-                         "删除多余内容后重新保存，或联系财政部门")
-    data = path.read_bytes()
+    try:
+        if path.stat().st_size > limits.max_file_bytes:
+            base = FileOutcome(path=path, sha256=_hash_large(path), status=REJECTED,
+                               kind=FileKind.UNKNOWN.value, size=path.stat().st_size)
+            return _rejected(store, path, base, b"", "file.too_large",
+                             "文件过大，超过上限，未读取", "删除多余内容后重新保存，或联系财政部门")
+        data = path.read_bytes()
+    except OSError as error:
+        finding = Finding(code="file.unreadable", severity=Severity.ERROR, file=path.name,
+                          message=f"无法打开文件（{error.strerror or type(error).__name__}）",
+                          fix="关闭正在使用该文件的程序，或检查文件权限后重新收取")
+        return _Processed(FileOutcome(path=path, sha256="", status=REJECTED,
+                                      kind=FileKind.UNKNOWN.value, findings=(finding,)))
     kind = sniff(data)
     base = FileOutcome(path=path, sha256=hashlib.sha256(data).hexdigest(), status=REJECTED,
                        kind=kind.value, size=len(data))
@@ -255,7 +264,7 @@ def _process_workbook(store: Store, path: Path, data: bytes, base: FileOutcome, 
     try:
         template, profile, identity_findings = identify(
             content, store, lambda name: _profile(name, cache))
-        read = read_return(content, _form_map(store, template, cache), profile)
+        read = read_return(content, _form_map(store, template, cache), profile, limits)
     finally:
         content.close()
     findings = [*identity_findings, *read.findings, *check_return(read)]

@@ -3,9 +3,15 @@
 `sniff` decides from the bytes (never the name) whether a file is a workbook
 we can read. `open_xlsx` checks the zip before any real work — entry names,
 declared and actual inflated sizes, XML with a DTD (entity bombs) — then
-reads the small structural parts itself (identity, sheet list, defined names,
-protection, formula cells) and leaves the cell values to python-calamine, a
-Rust reader some hundred times faster than openpyxl.
+inflates every part once, within the limits, reading the structure itself
+(identity, sheet list, defined names, protection, formula cells) and counting
+cells and strings, and leaves the cell values to python-calamine, a Rust
+reader some hundred times faster than openpyxl.
+
+python-calamine builds each sheet as a dense grid from its first to its last
+cell, and aborts the process when that cannot be allocated: one cell typed at
+XFD1048576 is seventeen billion cells. So the grid is bounded from the XML
+before python-calamine sees the file.
 
 Problems are returned as `Unreadable` with a code and a Chinese message; this
 module never lets a malformed file raise past it.
@@ -16,10 +22,14 @@ from __future__ import annotations
 import functools
 import html
 import io
+import math
 import re
+import struct
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
@@ -48,19 +58,73 @@ class FileKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+MB = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Checked before the work, so a hostile file costs seconds and megabytes, not the run."""
+    """Checked before the work, so a hostile file costs seconds and megabytes, not the run.
 
-    max_file_bytes: int = 50 * 1024 * 1024
-    max_part_bytes: int = 64 * 1024 * 1024
-    max_total_bytes: int = 256 * 1024 * 1024
+    Sizes are in bytes. `max_cells` counts every sheet as the rectangle from A1 to
+    its last cell, because that is what the value reader builds in memory;
+    `max_strings` counts the workbook's shared strings; `max_text_chars` is the
+    longest text one input cell may hold.
+    """
+
+    max_file_bytes: int = 50 * MB
+    max_part_bytes: int = 64 * MB
+    max_total_bytes: int = 256 * MB
     max_entries: int = 2_000
     max_ratio: int = 200
     max_cells: int = 200_000
+    max_strings: int = 200_000
+    max_text_chars: int = 2_000
 
 
 DEFAULT_LIMITS = Limits()
+
+# `KEY=VALUE` settings (`xltool collect --limit`): the field each key sets and its unit.
+LIMIT_KEYS: dict[str, tuple[str, int]] = {
+    "file-mb": ("max_file_bytes", MB),
+    "part-mb": ("max_part_bytes", MB),
+    "total-mb": ("max_total_bytes", MB),
+    "parts": ("max_entries", 1),
+    "ratio": ("max_ratio", 1),
+    "cells": ("max_cells", 1),
+    "strings": ("max_strings", 1),
+    "text": ("max_text_chars", 1),
+}
+
+
+def with_limits(settings: Iterable[str], base: Limits = DEFAULT_LIMITS) -> Limits:
+    """BASE with settings such as `file-mb=100` or `cells=500000` applied.
+
+    ValueError, naming the setting, for an unknown key or a value that is no positive number.
+    """
+    changes: dict[str, int] = {}
+    for setting in settings:
+        key, _, text = setting.partition("=")
+        key = key.strip().lower()
+        if key not in LIMIT_KEYS:
+            raise ValueError(f"未知的上限“{key}”（可用：{'、'.join(LIMIT_KEYS)}）")
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number > 0):
+            raise ValueError(f"上限“{setting}”须写成 {key}=正数")
+        name, unit = LIMIT_KEYS[key]
+        changes[name] = max(1, int(number * unit))
+    return replace(base, **changes)
+
+
+def limit_settings(limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """LIMITS as the `KEY=VALUE` settings that give them: `file-mb=50`, …"""
+    shown = []
+    for key, (name, unit) in LIMIT_KEYS.items():
+        value = getattr(limits, name) / unit
+        shown.append(f"{key}={value:g}")
+    return shown
 
 
 class Unreadable(Exception):
@@ -71,6 +135,11 @@ class Unreadable(Exception):
         self.code = code
         self.message = message
         self.fix = fix
+
+
+# Whatever goes wrong opening a malformed zip or XML part: the file is broken, no more.
+_BROKEN = (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, NotImplementedError,
+           RuntimeError, OverflowError, struct.error, zlib.error, SafeTree.ParseError)
 
 
 def sniff(data: bytes) -> FileKind:
@@ -84,9 +153,11 @@ def sniff(data: bytes) -> FileKind:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
-            if "mimetype" in names and archive.read("mimetype").strip() == ODS_MIMETYPE:
-                return FileKind.ODS
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
+            if "mimetype" in names:
+                with archive.open("mimetype") as stream:  # a bounded read: it may be a bomb
+                    if stream.read(len(ODS_MIMETYPE) + 64).strip() == ODS_MIMETYPE:
+                        return FileKind.ODS
+    except _BROKEN:
         return FileKind.BROKEN_ZIP
     if "xl/workbook.bin" in names:
         return FileKind.XLSB
@@ -123,12 +194,24 @@ class XlsxContent:
     _book: Any = None
 
     def values(self, sheet: str) -> list[list[Any]]:
+        """The sheet's values from A1 to its last cell; `Unreadable` when they cannot be read."""
         if sheet not in self._values:
+            self._values[sheet] = self._read(sheet)
+        return self._values[sheet]
+
+    def _read(self, sheet: str) -> list[list[Any]]:
+        try:
             if self._book is None:
                 self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
-            rows = self._book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-            self._values[sheet] = rows
-        return self._values[sheet]
+            rows: list[list[Any]] = self._book.get_sheet_by_name(sheet).to_python(
+                skip_empty_area=False)
+        except python_calamine.CalamineError as error:
+            raise _corrupt(f"文件已损坏，无法读取（{error}）"[:200]) from error
+        except BaseException as error:  # a panic in the Rust reader is no Exception
+            if type(error).__name__ != "PanicException":
+                raise
+            raise _corrupt("文件已损坏，无法读取（读取器无法解析）") from error
+        return rows
 
     def cell(self, sheet: str, ref: str) -> Any:
         """The value at `ref` (cached value for a formula), None when empty."""
@@ -154,21 +237,21 @@ def rowcol(ref: str) -> tuple[int, int]:
 def open_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS) -> XlsxContent:
     """Check the package and read its structure; raise `Unreadable` with the reason."""
     if len(data) > limits.max_file_bytes:
-        raise Unreadable("file.too_large", f"文件大小 {len(data) // 1048576} MB，超过上限",
+        raise Unreadable("file.too_large", f"文件大小 {len(data) // MB} MB，超过上限",
                          "删除多余内容后重新保存，或联系财政部门")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parts = _checked_parts(archive, limits)
-            return _structure(archive, parts, data, limits)
+        return _structure(parts, data, limits)
     except Unreadable:
         raise
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, NotImplementedError,
-            SafeTree.ParseError) as error:
-        raise Unreadable("file.corrupt", f"文件已损坏，无法读取（{type(error).__name__}）",
-                         "用 Excel 或 WPS 打开后另存为 .xlsx 再报送") from error
-    except python_calamine.CalamineError as error:
-        raise Unreadable("file.corrupt", f"文件已损坏，无法读取（{error}）"[:200],
-                         "用 Excel 或 WPS 打开后另存为 .xlsx 再报送") from error
+    except _BROKEN as error:
+        reason = "压缩数据损坏" if isinstance(error, zlib.error) else type(error).__name__
+        raise _corrupt(f"文件已损坏，无法读取（{reason}）") from error
+
+
+def _corrupt(message: str) -> Unreadable:
+    return Unreadable("file.corrupt", message, "用 Excel 或 WPS 打开后另存为 .xlsx 再报送")
 
 
 def _checked_parts(archive: zipfile.ZipFile, limits: Limits) -> dict[str, zipfile.ZipInfo]:
@@ -176,67 +259,129 @@ def _checked_parts(archive: zipfile.ZipFile, limits: Limits) -> dict[str, zipfil
     if len(infos) > limits.max_entries:
         raise Unreadable("file.too_many_parts", f"压缩包内有 {len(infos)} 个部件，超过上限",
                          "使用下发的模板重新填写")
+    parts: dict[str, zipfile.ZipInfo] = {}
+    seen: set[str] = set()
     declared = 0
     for info in infos:
         name = info.filename
-        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/"):
+        path = name.replace("\\", "/")
+        if name.startswith(("/", "\\")) or ".." in path.split("/"):
             raise Unreadable("file.bad_entry_name", f"压缩包内含有可疑路径“{name[:80]}”",
+                             "使用下发的模板重新填写后报送")
+        if path.casefold() in seen:  # readers disagree on which of two namesakes counts
+            raise Unreadable("file.bad_entry_name", f"压缩包内有两个同名部件“{name[:80]}”",
+                             "使用下发的模板重新填写后报送")
+        seen.add(path.casefold())
+        if info.flag_bits & 0x1:
+            raise Unreadable("file.encrypted", f"文件中的部件 {name[:80]} 已加密，无法读取",
+                             "去除密码后另存为 .xlsx 再报送")
+        if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+            raise Unreadable("file.zip_bomb", "文件压缩比异常（疑似压缩炸弹），未读取",
                              "使用下发的模板重新填写后报送")
         declared += info.file_size
         if info.file_size > limits.max_part_bytes or declared > limits.max_total_bytes:
             raise Unreadable("file.too_large", "文件解压后过大，超过上限",
                              "删除多余内容后重新保存，或联系财政部门")
-        if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
-            raise Unreadable("file.zip_bomb", "文件压缩比异常（疑似压缩炸弹），未读取",
-                             "使用下发的模板重新填写后报送")
-    return {info.filename: info for info in infos}
+        parts[name] = info
+    return parts
 
 
-def read_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
-    """Inflate one part, stopping at the limit whatever its header claims."""
-    with archive.open(info) as stream:
-        data = stream.read(limits.max_part_bytes + 1)
-    if len(data) > limits.max_part_bytes:
-        raise Unreadable("file.zip_bomb", f"部件 {info.filename} 解压后超过上限，未读取",
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, …, name length, extra field length
+
+
+def read_part(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> bytes:
+    """Inflate one part from the file's bytes, never past the limit whatever its header says.
+
+    The stream must end exactly at the declared size: one that goes on (a hidden
+    bomb, or a second content that a reader trusting the stream would show) is
+    refused, as is one that ends short or fails its checksum.
+    """
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack_from(data, info.header_offset)
+    if signature != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local header for {info.filename}")
+    start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
+    raw = memoryview(data)[start:start + info.compress_size]
+    limit = min(info.file_size, limits.max_part_bytes)
+    if info.compress_type == zipfile.ZIP_STORED:
+        part, ended, size = bytes(raw[:limit + 1]), True, len(raw)
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        part = inflater.decompress(raw, limit + 1)
+        ended, size = inflater.eof, len(part)
+        if size > limit:  # the stream goes on past its header: how far, kept in no memory
+            size += _inflated(inflater, limits.max_part_bytes + 1 - size)
+    else:
+        raise _corrupt(f"部件 {info.filename[:80]} 使用了不支持的压缩方式")
+    if size > limits.max_part_bytes:
+        raise Unreadable("file.zip_bomb", f"部件 {info.filename[:80]} 解压后超过上限"
+                         "（疑似压缩炸弹），未读取", "使用下发的模板重新填写后报送")
+    if len(part) != info.file_size or not ended or zlib.crc32(part) != info.CRC:
+        raise _corrupt(f"部件 {info.filename[:80]} 已损坏（内容不完整或校验不符）")
+    if b"<!DOCTYPE" in part[:4096] or b"<!ENTITY" in part[:65536]:
+        raise Unreadable("file.xml_dtd",
+                         f"部件 {info.filename[:80]} 含有 DTD 定义（不安全），未读取",
                          "使用下发的模板重新填写后报送")
-    if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:65536]:
-        raise Unreadable("file.xml_dtd", f"部件 {info.filename} 含有 DTD 定义（不安全），未读取",
-                         "使用下发的模板重新填写后报送")
-    return data
+    return part
 
 
-def _xml(archive: zipfile.ZipFile, parts: dict[str, zipfile.ZipInfo], name: str,
-         limits: Limits) -> Element | None:
-    if name not in parts:
-        return None
-    root: Element = SafeTree.fromstring(read_part(archive, parts[name], limits),
-                                        forbid_dtd=True)
-    return root
+def _inflated(inflater: Any, budget: int) -> int:
+    """Bytes the rest of the stream inflates to, counted a megabyte at a time up to BUDGET."""
+    counted = 0
+    while counted < budget and not inflater.eof:  # output may be pending with no input left
+        chunk = inflater.decompress(inflater.unconsumed_tail, min(MB, budget - counted))
+        if not chunk:
+            break
+        counted += len(chunk)
+    return counted
 
 
-def _structure(archive: zipfile.ZipFile, parts: dict[str, zipfile.ZipInfo], data: bytes,
-               limits: Limits) -> XlsxContent:
-    rels = _xml(archive, parts, "xl/_rels/workbook.xml.rels", limits)
-    if "xl/workbook.xml" not in parts or rels is None:
+WORKBOOK, WORKBOOK_RELS, CUSTOM = "xl/workbook.xml", "xl/_rels/workbook.xml.rels", \
+    "docProps/custom.xml"
+
+
+def _structure(parts: dict[str, zipfile.ZipInfo], data: bytes, limits: Limits) -> XlsxContent:
+    """Every part is inflated once, within the limits, and its cells and strings counted
+    (whichever part a reader might take for a sheet); the structure is read on the way."""
+    if WORKBOOK not in parts or WORKBOOK_RELS not in parts:
         raise Unreadable("file.not_workbook", "文件不是完整的 Excel 工作簿",
                          "用 Excel 或 WPS 另存为 .xlsx 后重新报送")
-    workbook = read_part(archive, parts["xl/workbook.xml"], limits)
-    targets = {r.get("Id"): _part_path(r.get("Target", "")) for r in rels}
-    for part in ("xl/sharedStrings.xml", "xl/styles.xml"):
-        if part in parts:
-            read_part(archive, parts[part], limits)
+    workbook = read_part(data, parts[WORKBOOK], limits)
+    relations = read_part(data, parts[WORKBOOK_RELS], limits)
+    targets = {r.get("Id"): _part_path(r.get("Target", ""))
+               for r in SafeTree.fromstring(relations, forbid_dtd=True)}
+    listed = [_attributes(m.group(1)) for m in _SHEET_ELEMENT.finditer(workbook)]
+    named: defaultdict[str, list[str]] = defaultdict(list)
+    for found in listed:
+        named[targets.get(found.get("id"), "")].append(found.get("name", ""))
+    _unique_sheet_names(listed)
+    read: dict[str, tuple[bool, frozenset[str]]] = {}
+    properties: dict[str, str] = {}
+    counted = _Counted(limits)
+    for name, info in parts.items():
+        xml = {WORKBOOK: workbook, WORKBOOK_RELS: relations}.get(name)
+        xml = read_part(data, info, limits) if xml is None else xml
+        counted.add(xml, named.get(name, [name])[0])
+        if name == CUSTOM:
+            properties = _custom_properties(SafeTree.fromstring(xml, forbid_dtd=True))
+        if name in named:
+            read[name] = (_protected(xml), frozenset(_formula_cells(xml)))
     sheets = {}
-    for attributes in _SHEET_ELEMENT.finditer(workbook):
-        found = _attributes(attributes.group(1))
+    for found in listed:
         path = targets.get(found.get("id"), "")
-        if path not in parts:
-            continue
-        xml = read_part(archive, parts[path], limits)
+        if path in read:
+            sheet = found.get("name", "")
+            sheets[sheet] = SheetInfo(sheet, path, found.get("state", "visible"), *read[path])
+    return XlsxContent(data, sheets, _defined_names(workbook), properties)
+
+
+def _unique_sheet_names(listed: list[dict[str, str]]) -> None:
+    """Two sheets of one name: readers disagree on which one a name means."""
+    seen: set[str] = set()
+    for found in listed:
         name = found.get("name", "")
-        sheets[name] = SheetInfo(name, path, found.get("state", "visible"), _protected(xml),
-                                 frozenset(_formula_cells(xml)))
-    return XlsxContent(data, sheets, _defined_names(workbook),
-                       _custom_properties(_xml(archive, parts, "docProps/custom.xml", limits)))
+        if name.casefold() in seen:
+            raise _corrupt(f"工作簿中有两个名为“{name[:31]}”的工作表")
+        seen.add(name.casefold())
 
 
 def _part_path(target: str) -> str:
@@ -246,8 +391,8 @@ def _part_path(target: str) -> str:
 
 # workbook.xml can hold thousands of defined names: scanned with regular expressions
 # (C speed); it has already been refused if it declares a DTD, so no entity can expand.
-_SHEET_ELEMENT = re.compile(rb"<(?:\w+:)?sheet\b([^>]*?)/?>")
-_DEFINED_NAME = re.compile(rb"<(?:\w+:)?definedName\b([^>]*)>(.*?)</(?:\w+:)?definedName>", re.S)
+_SHEET_ELEMENT = re.compile(rb"<(?:\w+:)?sheet\b([^<>]*?)/?>")
+_DEFINED_NAME = re.compile(rb"<(?:\w+:)?definedName\b([^<>]*)>([^<]*)</(?:\w+:)?definedName>")
 _ATTRIBUTE = re.compile(rb"""(?:\w+:)?(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 
 
@@ -283,10 +428,10 @@ def _custom_properties(root: Element | None) -> dict[str, str]:
     return properties
 
 
-_PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^>]*)>")
+_PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^<>]*)>")
 _SHEET_ON = re.compile(rb"""\bsheet\s*=\s*["'](?:1|true)["']""")
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
-_CELL_START = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Z]{1,3}[0-9]{1,7})[\"']")
+_CELL_START = re.compile(rb"<(?:\w+:)?c\s[^<>]*?\br\s*=\s*[\"']([A-Z]{1,3}[0-9]{1,7})[\"']")
 
 
 def _protected(xml: bytes) -> bool:
@@ -304,6 +449,143 @@ def _formula_cells(xml: bytes) -> Iterator[str]:
             position += 1
         if starts and starts[position][0] < formula.start():
             yield starts[position][1]
+
+
+# -- what the value reader will build ------------------------------------------------------
+#
+# Counted with regular expressions over the raw part, each an upper bound: a tag the
+# patterns cannot place makes the estimate larger, never smaller. The value reader matches
+# `<c>`, `<row>` and `<si>` whatever their namespace prefix, so prefixed tags count too (looked
+# for only where a prefixed name could be: the common case stays a literal scan). Every
+# pattern reads a tag attribute by attribute and stops at the next `<`: a part full of
+# unfinished tags costs one pass, not one pass per tag.
+
+_PREFIX = rb"<[^\s<>/=]+:"
+_AFTER = rb"[\s/>]"
+_NAME = rb"""[^\s=<>/"']+"""
+_VALUE = rb"""(?:"([^"<\r\n]*)"|'([^'<\r\n]*)')"""  # on one line: values are joined by lines
+_OTHER = rb"""\s*(?!r\s*=)""" + _NAME + rb"""\s*=\s*(?:"[^"<\r\n]*"|'[^'<\r\n]*')"""
+# A whole tag, attribute by attribute: (`r` present, its value in double or single quotes,
+# the attributes after it). A tag these cannot read, or a second `r` (readers differ on
+# which counts), leaves the position unknown.
+_ATTRIBUTES = (rb"(?=[\s/>])(?:" + _OTHER + rb")*(\s*r\s*=\s*" + _VALUE + rb")?((?:" + _OTHER
+               + rb")*)\s*/?>")
+_SECOND_R = re.compile(rb"""(?<![^\s"'])r\s*=""")
+# a cell as Excel, WPS, LibreOffice, openpyxl and xlsxwriter write one: `r` first, then short
+# lower-case attributes (never a second `r`); when every cell is so, one pass places them all
+_PLAIN = rb' r="([A-Za-z]{1,3})([0-9]{1,7})"(?: (?!r=)[a-z]{1,2}="[^"<>\r\n]*")*/?>'
+# every cell tag in one pass: (letters, digits) of a plain one, empty for any other
+_ANY = rb"(?:" + _PLAIN + rb"|(?=[\s/>]))"
+
+
+def _tag(name: bytes, rest: bytes = _AFTER) -> tuple[re.Pattern[bytes], re.Pattern[bytes],
+                                                         re.Pattern[bytes]]:
+    """Patterns for tag NAME followed by REST: plain, prefixed, and a quick test for a prefix."""
+    return (re.compile(b"<" + name + rest), re.compile(_PREFIX + name + rest),
+            re.compile(b":" + name + _AFTER))
+
+
+_CELL, _CELL_POSITION = _tag(b"c", _ANY), _tag(b"c", _ATTRIBUTES)
+_ROW, _ROW_POSITION = _tag(b"row"), _tag(b"row", _ATTRIBUTES)
+_STRING = _tag(b"si")
+_CELL_REFERENCE = re.compile(rb"^([A-Za-z]{1,3})([0-9]{1,7})$", re.M)
+_ROW_NUMBER = re.compile(rb"^([0-9]{1,7})$", re.M)
+
+_Tag = tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]
+
+
+def _found(tag: _Tag, xml: bytes) -> list[Any]:
+    """TAG's matches in XML: unprefixed, then prefixed where a prefixed name occurs."""
+    plain, prefixed, marker = tag
+    found: list[Any] = plain.findall(xml)
+    return found + prefixed.findall(xml) if marker.search(xml) else found
+
+
+def _positions(tag: _Tag, xml: bytes, count: int) -> list[bytes] | None:
+    """The `r` value of each of the COUNT tags that has one, or None when a tag cannot be
+    read or has two."""
+    found = _found(tag, xml)
+    if len(found) != count or _SECOND_R.search(b"\n".join([f[3] for f in found])):
+        return None
+    return [a or b for given, a, b, _ in found if given]
+
+
+def _may_hold(xml: bytes, name: bytes) -> bool:
+    """Whether XML may hold a NAME tag at all (a test at memory speed: most parts cannot)."""
+    return b"<" + name in xml or b":" + name in xml
+
+
+def strings_in(xml: bytes) -> int:
+    """At least as many shared strings as the part holds."""
+    return len(_found(_STRING, xml)) if _may_hold(xml, b"si") else 0
+
+
+def grid_size(xml: bytes) -> int | None:
+    """At least as many cells as the value reader builds for this part — the rectangle from
+    A1 to its last cell — or None when a cell's tag or position cannot be read."""
+    if not _may_hold(xml, b"c"):
+        return 0
+    found = _found(_CELL, xml)
+    tags = len(found)
+    if not tags:
+        return 0
+    references, unplaced = found, 0
+    if any(not letters for letters, _ in found):  # not every cell plain: read them whole
+        positions = _positions(_CELL_POSITION, xml, tags)
+        if positions is None:
+            return None
+        references = _CELL_REFERENCE.findall(b"\n".join(positions))
+        if len(references) != len(positions):
+            return None
+        unplaced = tags - len(positions)
+    rows = columns = 0
+    if references:  # distinct values first: a form repeats its rows and columns
+        rows = max(map(int, {digits for _, digits in references}))
+        columns = max(map(_column, {letters.upper() for letters, _ in references}))
+    if unplaced:  # a cell without a position goes after the one before it, or on a new row
+        row_tags = len(_found(_ROW, xml))
+        given = _positions(_ROW_POSITION, xml, row_tags)
+        numbers = _ROW_NUMBER.findall(b"\n".join(given or [b""]))
+        if given is None or len(numbers) != len(given):
+            return None
+        rows = max(rows, *map(int, numbers), 0) + row_tags + unplaced
+        columns += unplaced
+    return max(rows * columns, tags)
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+class _Counted:
+    """Cells and shared strings of the parts read so far; `Unreadable` past the limits."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.cells = 0
+        self.strings = 0
+
+    def add(self, xml: bytes, where: str) -> None:
+        size = grid_size(xml)
+        if size is None:
+            raise _corrupt(f"“{where[:80]}”中有无法识别的单元格位置")
+        self.cells += size
+        if self.cells > self.limits.max_cells:
+            raise Unreadable(
+                "file.too_many_cells",
+                f"表格范围过大：至“{where[:80]}”已相当于 {self.cells:,} 个单元格"
+                f"（上限 {self.limits.max_cells:,}），未读取",
+                "删除表格以外多余的内容后重新保存，或使用下发的模板重新填写")
+        self.strings += strings_in(xml)
+        if self.strings > self.limits.max_strings:
+            raise Unreadable(
+                "file.too_many_strings",
+                f"文件中的文字条目过多（{self.strings:,} 条，"
+                f"上限 {self.limits.max_strings:,}），未读取",
+                "删除表格以外多余的内容后重新保存，或使用下发的模板重新填写")
 
 
 # -- cell values as text -------------------------------------------------------------------

@@ -21,7 +21,7 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from xltool.findings import Finding, Severity
 from xltool.profile import Category, FormProfile, load_profile
-from xltool.reader import XlsxContent, cell_text, rowcol
+from xltool.reader import DEFAULT_LIMITS, Limits, XlsxContent, cell_text, rowcol
 from xltool.store import IssuedCell, IssuedProject, IssuedTemplate, Store
 from xltool.template.layout import FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT, indicator_slot
 from xltool.text import normalise_text
@@ -90,12 +90,24 @@ class NotOurs(Exception):
         self.code, self.message, self.fix, self.department = code, message, fix, department
 
 
+# No amount or weight on a form has more digits before the point; a larger exponent
+# (`1e999999999`) would overflow the arithmetic, or print as a billion digits.
+MAX_ADJUSTED_EXPONENT = 15
+
+
 def decimal_or_none(text: str) -> Decimal | None:
     try:
         number = Decimal(normalise_text(text).replace(",", ""))
     except InvalidOperation:
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or number.adjusted() > MAX_ADJUSTED_EXPONENT:
+        return None
+    return number
+
+
+def short(text: str, limit: int = 50) -> str:
+    """TEXT for a message: a returned cell may hold a megabyte, a message should not."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 # -- identity ------------------------------------------------------------------------------
@@ -115,7 +127,7 @@ def identify(content: XlsxContent, store: Store,
     if from_property != from_name:
         findings.append(Finding(
             code="file.identity_mismatch", severity=Severity.ERROR,
-            value=f"{from_property or '（无）'} / {from_name or '（无）'}",
+            value=f"{short(from_property) or '（无）'} / {short(from_name) or '（无）'}",
             message="模板编号在文件中的两处记录不一致，文件可能被改动或拼接",
             fix="请使用下发的原模板重新填写后报送"))
     template = store.template(claimed)
@@ -130,8 +142,8 @@ def identify(content: XlsxContent, store: Store,
 
 
 def _unknown_template(claimed: str, content: XlsxContent, store: Store) -> NotOurs:
-    year = content.properties.get("xltool.year", "")
-    department = content.properties.get("xltool.department", "")
+    year = short(content.properties.get("xltool.year", ""), 20)
+    department = short(content.properties.get("xltool.department", ""), 40)
     issued_years = {str(t.year) for t in store.templates()}
     if year and issued_years and year not in issued_years:
         return NotOurs("file.other_year", f"这是{year}年度的模板，不是本年度下发的模板",
@@ -165,6 +177,9 @@ class ProjectMap:
     goal: IssuedCell | None
     slots: tuple[Slot, ...]
     first_cells: dict[str, str]
+    last_row: int = 0
+    last_col: int = 0
+    """The form's last row and column (0-based): everything it holds lies within."""
 
     @classmethod
     def build(cls, project: IssuedProject, cells: list[MappedCell]) -> ProjectMap:
@@ -184,6 +199,8 @@ class ProjectMap:
             next((m.cell for m in inputs if m.cell.field == "goal"), None),
             tuple((number, row, fields) for (number, row), fields in sorted(slots.items())),
             first_cells,
+            max((m.row for m in cells), default=0),
+            max((m.col for m in cells), default=0),
         )
 
 
@@ -221,7 +238,8 @@ def _absolute(ref: str) -> str:
 UNCHECKED_FIELDS = frozenset({"weight.total"})
 
 
-def read_return(content: XlsxContent, form_map: FormMap, profile: FormProfile) -> ReadReturn:
+def read_return(content: XlsxContent, form_map: FormMap, profile: FormProfile,
+                limits: Limits = DEFAULT_LIMITS) -> ReadReturn:
     template = form_map.template
     findings: list[Finding] = []
     projects = []
@@ -232,7 +250,9 @@ def read_return(content: XlsxContent, form_map: FormMap, profile: FormProfile) -
             continue
         rows = content.values(project.sheet)
         findings += _structure_findings(content, rows, template, mapped)
-        projects.append(_read_project(content, rows, template, profile, mapped, findings))
+        findings += _outside_findings(rows, template, mapped)
+        projects.append(_read_project(content, rows, template, profile, mapped, findings,
+                                      limits.max_text_chars))
     return ReadReturn(template, profile, tuple(projects), tuple(findings))
 
 
@@ -279,6 +299,27 @@ def _structure_findings(content: XlsxContent, rows: list[list[Any]], template: I
     return findings
 
 
+def _outside_findings(rows: list[list[Any]], template: IssuedTemplate,
+                      mapped: ProjectMap) -> list[Finding]:
+    """Text beyond the form is never read: say so, rather than drop it without a word."""
+    filled = []
+    for number, values in enumerate(rows):
+        start = 0 if number > mapped.last_row else mapped.last_col + 1
+        filled += [(number, col) for col, value in enumerate(values[start:], start)
+                   if value is not None and value != ""]
+    if not filled:
+        return []
+    project = mapped.project
+    row, col = filled[0]
+    return [Finding(
+        code="form.outside_cells", severity=Severity.WARNING,
+        department=template.department_code, project=project.project_code,
+        sheet=project.sheet, cell=str(xl_rowcol_to_cell(row, col)),
+        value=cell_text(rows[row][col])[:50],
+        message=f"表格范围以外有 {len(filled)} 个单元格填写了内容，这些内容不会被读取",
+        fix="需要报送的内容请填在表格内的相应栏目；表格外的内容请删除")]
+
+
 def _same_locked(cell: IssuedCell, found: str) -> bool:
     if found == cell.value:
         return True
@@ -295,8 +336,8 @@ def _locked_changed(template: IssuedTemplate, project: IssuedProject, cell: Issu
     return Finding(
         code="form.locked_changed", severity=Severity.ERROR,
         department=template.department_code, project=project.project_code,
-        sheet=project.sheet, cell=cell.cell, value=found,
-        message=f"锁定内容被改动：原为“{cell.value}”，现为“{found}”",
+        sheet=project.sheet, cell=cell.cell, value=short(found, 200),
+        message=f"锁定内容被改动：原为“{short(cell.value)}”，现为“{short(found)}”",
         fix="锁定内容来自预算台账，不能修改；如确有错误请联系财政部门")
 
 
@@ -312,18 +353,21 @@ def _name_points_at(content: XlsxContent, cell: IssuedCell) -> bool:
 
 
 def _read_project(content: XlsxContent, rows: list[list[Any]], template: IssuedTemplate,
-                  profile: FormProfile, mapped: ProjectMap,
-                  findings: list[Finding]) -> ReturnedProject:
+                  profile: FormProfile, mapped: ProjectMap, findings: list[Finding],
+                  max_text: int) -> ReturnedProject:
     project = mapped.project
     formulas = content.sheets[project.sheet].formula_cells
     texts: dict[str, str] = {}
     for m in mapped.inputs:
         texts[m.cell.name] = cell_text(_at(rows, m))
+        if len(texts[m.cell.name]) > max_text:
+            findings.append(_too_long(template, project, m.cell, texts[m.cell.name], max_text))
+            texts[m.cell.name] = texts[m.cell.name][:max_text]  # checked so, never accepted
         if m.cell.cell in formulas:
             findings.append(Finding(
                 code="cell.formula", severity=Severity.WARNING,
                 department=template.department_code, project=project.project_code,
-                sheet=project.sheet, cell=m.cell.cell, value=texts[m.cell.name],
+                sheet=project.sheet, cell=m.cell.cell, value=short(texts[m.cell.name], 200),
                 message="填写单元格中是公式，已按其计算结果读取",
                 fix="请直接填写文字或数字，不要使用公式"))
     goal = mapped.goal
@@ -333,6 +377,15 @@ def _read_project(content: XlsxContent, rows: list[list[Any]], template: IssuedT
         goal_cell=goal.cell if goal else "",
         indicators=tuple(_indicators(profile, project, mapped.slots, texts)),
         first_cells=mapped.first_cells)
+
+
+def _too_long(template: IssuedTemplate, project: IssuedProject, cell: IssuedCell, text: str,
+              limit: int) -> Finding:
+    return Finding(
+        code="cell.too_long", severity=Severity.ERROR, department=template.department_code,
+        project=project.project_code, sheet=project.sheet, cell=cell.cell,
+        value=text[:50] + "…", message=f"填写内容过长（{len(text):,} 字，上限 {limit:,} 字）",
+        fix="请精简为要点；详细材料请另行报送")
 
 
 def _indicators(profile: FormProfile, project: IssuedProject, slots: tuple[Slot, ...],

@@ -90,7 +90,7 @@ def names_and_values(project: ReturnedProject, profile: FormProfile) -> Iterator
                          "在右侧填写指标值，如 ≥95%、100次、明显")
         elif i.value and not i.name:
             yield _error("rule.name_missing", project, i.name_cell, i.value,
-                         f"“{i.category.level2}”有指标值“{i.value}”但没有指标名称",
+                         f"“{i.category.level2}”有指标值“{i.value[:30]}”但没有指标名称",
                          "在左侧填写三级指标名称")
 
 
@@ -98,7 +98,7 @@ def placeholders(project: ReturnedProject, profile: FormProfile) -> Iterator[Fin
     for i in project.indicators:
         if is_placeholder(i):
             yield _finding("rule.placeholder", Severity.WARNING, project, i.name_cell, i.name,
-                           f"“{i.category.level2}”中留有占位文字“{i.name}”，已忽略",
+                           f"“{i.category.level2}”中留有占位文字“{i.name[:30]}”，已忽略",
                            "删除占位文字；不适用的选填指标留空即可")
 
 
@@ -150,7 +150,7 @@ def cost_total(project: ReturnedProject, profile: FormProfile) -> Iterator[Findi
             continue
         if bare:
             yield _finding("rule.cost_no_unit", Severity.WARNING, project, cell, text,
-                           f"成本“{text}”没有写单位，已按万元计算", "金额后写明单位，如 2万元")
+                           f"成本“{text[:30]}”没有写单位，已按万元计算", "金额后写明单位，如 2万元")
         amounts.append(amount)
     if not amounts or project.total is None:
         return

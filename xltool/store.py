@@ -459,8 +459,15 @@ def open_store(path: Path | str, *, create: bool = True) -> Iterator[Store]:
         _check(connection, path)
         _configure(connection)
         yield Store(connection, path)
+    except sqlite3.DatabaseError as error:  # damage found in use: stop with a message
+        if getattr(error, "sqlite_errorcode", None) not in _DAMAGED:
+            raise
+        raise StoreError(f"{path}: 存储文件已损坏（{error}），已停止；请用备份恢复") from error
     finally:
         connection.close()
+
+
+_DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -498,10 +505,14 @@ def _check(connection: sqlite3.Connection, path: Path) -> None:
     try:
         application_id = _pragma(connection, "application_id")
         version = _pragma(connection, "user_version")
+        # every page read once (about a millisecond a megabyte): damage is found before the work
+        intact = application_id != APPLICATION_ID or _pragma(connection, "quick_check") == "ok"
     except sqlite3.DatabaseError as error:
         raise StoreError(f"{path}: 不是可用的 xltool 存储文件（{error}），文件未被改动") from error
     if application_id != APPLICATION_ID:
         raise StoreError(f"{path}: 不是 xltool 的存储文件，文件未被改动")
+    if not intact:
+        raise StoreError(f"{path}: 存储文件已损坏（完整性检查未通过），文件未被改动；请用备份恢复")
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path}: 由更新版本的 xltool 创建（第{version}版结构），请升级 xltool")
     if version < SCHEMA_VERSION:

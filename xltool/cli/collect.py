@@ -10,10 +10,18 @@ from rich.text import Text
 
 from xltool.cli.output import console, emit_json, progress_bar, show_findings
 from xltool.collect import CollectRun, collect
+from xltool.reader import Limits, limit_settings, with_limits
 from xltool.store import DEFAULT_STORE
 
 STATUS_TEXT = {"accepted": "已接受", "rejected": "退回修改", "duplicate": "重复报送（已忽略）",
                "superseded": "已被新版替代"}
+
+
+def _limits(_ctx: click.Context, _param: click.Parameter, settings: tuple[str, ...]) -> Limits:
+    try:
+        return with_limits(settings)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from error
 
 
 @click.command("collect")
@@ -25,9 +33,13 @@ STATUS_TEXT = {"accepted": "已接受", "rejected": "退回修改", "duplicate":
                    "workbook into this folder.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes reading files in parallel.")
+@click.option("--limit", "limits", multiple=True, metavar="KEY=VALUE",
+              callback=_limits,
+              help="Change a limit checked before a file is read (repeatable). Keys and "
+                   f"defaults: {', '.join(limit_settings())}.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome of every file as JSON.")
 def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, jobs: int,
-                    as_json: bool) -> None:
+                    limits: Limits, as_json: bool) -> None:
     """Collect the returns in PATHS (files, folders searched recursively, or globs).
 
     Each file is identified from its bytes, read by the store's record of its
@@ -35,7 +47,8 @@ def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, 
     Exit code 0 when every file was accepted, 1 when any file has errors.
     """
     with progress_bar("收取报送文件", enabled=not as_json) as advance:
-        run = collect(list(paths), store=store, feedback=feedback, jobs=jobs, progress=advance,
+        run = collect(list(paths), store=store, feedback=feedback, jobs=jobs,
+                      limits=limits, progress=advance,
                       on_wait=lambda message: click.echo(message, err=True))
     if as_json:
         emit_json(run.to_dict())
