@@ -651,13 +651,14 @@ ACTIVE_RELATIONSHIPS = {"hyperlink", "externalLink", "externalLinkPath", "oleObj
 ACTIVE_FORMULA = re.compile(r"(?i)HYPERLINK|WEBSERVICE|FILTERXML|CALL\(|REGISTER|EXEC|DDE|RTD|\|")
 
 
-def assert_inert_workbook(path: Path, *, texts: Iterable[str] = (),
-                          formulas: bool = False) -> None:
+def assert_inert_workbook(path: Path, *, texts: Iterable[str] = (), formulas: bool = False,
+                          internal_links: bool = False) -> None:
     """PATH holds nothing that acts when it is opened, and every one of TEXTS as plain text.
 
     No external-link, DDE, OLE, connection or macro part; no relationship to a hyperlink or
-    anything external; no hyperlink element; no formula at all unless FORMULAS (and then none
-    that reaches outside the workbook); no defined name that reaches outside. Each of TEXTS —
+    anything external; no hyperlink, unless INTERNAL_LINKS and it only moves to a place in
+    this workbook (a contents sheet); no formula at all unless FORMULAS (and then none that
+    reaches outside the workbook); no defined name that reaches outside. Each of TEXTS —
     returned text such as `=HYPERLINK(...)` — must be in the workbook's strings.
     """
     with zipfile.ZipFile(path) as archive:
@@ -679,7 +680,7 @@ def assert_inert_workbook(path: Path, *, texts: Iterable[str] = (),
                     assert not ACTIVE_FORMULA.search(defined.text or ""), \
                         f"{path.name}: defined name {defined.get('name')} = {defined.text}"
             elif name.startswith("xl/worksheets/"):
-                strings += _inert_sheet(path, name, root, formulas)
+                strings += _inert_sheet(path, name, root, formulas, internal_links)
     missing = [text for text in texts if not any(text in found for found in strings)]
     assert not missing, f"{path.name}: returned texts not written as text: {missing}"
 
@@ -692,10 +693,14 @@ def _inert_relationships(path: Path, name: str, root: Element) -> None:
             f"{path.name}: {name} points outside: {relationship.get('Target')}"
 
 
-def _inert_sheet(path: Path, name: str, root: Element, formulas: bool) -> list[str]:
+def _inert_sheet(path: Path, name: str, root: Element, formulas: bool,
+                 internal_links: bool) -> list[str]:
     """The sheet's inline strings, once it is shown to hold no hyperlink or active formula."""
-    links = list(root.iter(f"{MAIN_NS}hyperlink"))
-    assert not links, f"{path.name}: {name} has hyperlinks"
+    for link in root.iter(f"{MAIN_NS}hyperlink"):
+        location = link.get("location", "")
+        within = not any(key.endswith("}id") for key in link.attrib) and "[" not in location
+        assert internal_links and location and within, \
+            f"{path.name}: {name} has a hyperlink at {link.get('ref')}"
     for formula in root.iter(f"{MAIN_NS}f"):
         assert formulas, f"{path.name}: {name} has a formula: {formula.text}"
         assert not ACTIVE_FORMULA.search(formula.text or ""), \

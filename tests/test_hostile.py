@@ -30,6 +30,7 @@ import xlsxwriter
 from click.testing import CliRunner
 from msoffcrypto import OfficeFile  # type: ignore[import-untyped]
 
+from tests.conftest import ledger_row, write_ledger
 from tests.corpus import (
     BOMB_BYTES,
     CORPUS_LIMIT_SETTINGS,
@@ -42,10 +43,12 @@ from tests.corpus import (
     good_return,
     real_bombs,
 )
+from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
 from xltool.reader import MB, Limits, grid_size, limit_settings, with_limits
 from xltool.store import StoreError, open_store
+from xltool.template import issue_templates
 
 SECONDS, PEAK_MB = 20.0, 300.0  # generous bounds: the corpus takes about 1 s and 150 MB here
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -62,6 +65,7 @@ def _peak() -> None:
         pathlib.Path(os.environ["XLTOOL_PEAK_FILE"]).write_text(line.split()[1])
 
 atexit.register(_peak)
+from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 main(prog_name="xltool")
 """
@@ -355,3 +359,41 @@ def test_a_flood_of_unfinished_tags_is_read_in_one_pass() -> None:
         start = time.perf_counter()
         assert grid_size(b"<sheetData>" + flood) is None
         assert time.perf_counter() - start < 2
+
+
+def test_an_absurd_weight_is_reported_not_computed(tmp_path: Path) -> None:
+    """`1e999999999` is a Decimal, but adding it up overflows and printing it takes a
+    billion digits: it is no weight a form holds."""
+    ledger = write_ledger(tmp_path / "w.csv", [ledger_row("W-1", "督查经费", total="20")])
+    workbook = issue_templates(ledger, tmp_path / "t", store=tmp_path / "x.db",
+                               profile="weighted").workbooks[0]
+    values: dict[str, object] = {"XT_P01_GOAL": "全年完成督查任务。"}
+    for number, text in {1: "督查不少于 50 次", 2: "完成率100%", 3: "12月底前完成",
+                         4: "督查经费≤20万元", 6: "便利度明显提升", 8: "长效机制逐步健全",
+                         9: "满意度≥95%"}.items():
+        values[f"XT_P01_C{number:02d}_R01_NAME"] = text
+        values[f"XT_P01_C{number:02d}_R01_WEIGHT"] = 10
+    values["XT_P01_C01_R01_WEIGHT"] = "1e999999999"
+    path = fill_with_openpyxl(workbook.path, values, tmp_path / "absurd.xlsx")
+    [outcome] = collect([path], store=tmp_path / "x.db").files
+    assert outcome.status == "rejected"
+    bad = [f for f in outcome.findings if f.code == "rule.bad_weight"]
+    assert [(f.cell, f.value) for f in bad] == [("D12", "1e999999999")]
+    assert all(len(f.message) < 200 for f in outcome.findings)
+
+
+def test_a_link_within_the_workbook_is_allowed_only_when_asked(tmp_path: Path) -> None:
+    """A contents sheet may link to the department sheets; nothing may link outside."""
+    for target, inside in (("internal:'Sheet1'!A1", True), ("http://example.invalid/", False),
+                           ("external:other.xlsx", False)):
+        path = tmp_path / "links.xlsx"
+        workbook = xlsxwriter.Workbook(str(path))
+        workbook.add_worksheet().write_url("A1", target, string="目录")
+        workbook.close()
+        with pytest.raises(AssertionError):
+            assert_inert_workbook(path)
+        if inside:
+            assert_inert_workbook(path, internal_links=True)
+        else:
+            with pytest.raises(AssertionError):
+                assert_inert_workbook(path, internal_links=True)

@@ -444,6 +444,9 @@ def test_returned_text_is_never_a_formula_or_a_link(tmp_path: Path,
         assert cell.data_type == "s", value
         if value[0] in "=+-@":
             assert cell.quotePrefix, (cell.parent.title, cell.coordinate)
+    from tests.corpus import assert_inert_workbook
+
+    assert_inert_workbook(output, texts=RISKY.values(), internal_links=True)
 
 
 def test_missing_projects_are_listed_with_the_reason(tmp_path: Path) -> None:

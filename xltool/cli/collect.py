@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from xltool.cli.output import console, emit_json, progress_bar, show_findings
+from xltool.cli.output import console, emit_json, plain, progress_bar, show_findings
 from xltool.collect import CollectRun, collect
 from xltool.reader import Limits, limit_settings, with_limits
 from xltool.store import DEFAULT_STORE
@@ -62,14 +62,15 @@ def _print(run: CollectRun) -> None:
     files = Table("文件", "主管部门", "结果", "错误", "提醒", title="收到的文件")
     for f in run.files:
         style = {"accepted": "green", "rejected": "red"}.get(f.status, "yellow")
-        files.add_row(Text(f.path.name), f.department, Text(STATUS_TEXT[f.status], style=style),
+        files.add_row(plain(f.path.name), plain(f.department),
+                      Text(STATUS_TEXT[f.status], style=style),
                       str(f.errors), str(len(f.findings) - f.errors))
     out.print(files)
     show_findings([x for f in run.files for x in f.findings], title="需要修改的问题")
     departments = Table("主管部门编码", "主管部门", "已收到", "已接受", "有错误", "未报送",
                         title="各部门报送情况")
     for row in run.departments.itertuples(index=False):
-        departments.add_row(row[0], Text(row[1]), str(row[2]), str(row[3]), str(row[4]),
+        departments.add_row(row[0], plain(row[1]), str(row[2]), str(row[3]), str(row[4]),
                             "是" if row[6] else "")
     out.print(departments)
     for path in run.feedback:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
@@ -67,6 +68,14 @@ def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int,
         yield advance
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: str) -> Text:
+    """Text from a return or a ledger, shown literally: no rich markup, no terminal escapes."""
+    return Text(_CONTROL.sub("\ufffd", text))
+
+
 def show_findings(findings: Iterable[Finding], *, title: str) -> None:
     """The findings as a table: 位置, 代码, 问题, 处理办法."""
     rows = list(findings)
@@ -79,5 +88,5 @@ def show_findings(findings: Iterable[Finding], *, title: str) -> None:
         level = Text("错误", style="red") if f.is_error else Text("提醒", style="yellow")
         where = " ".join(p for p in (f.file, f.project, f.where) if p)
         # Text(): returned and ledger text is data; rich would read "[...]" in it as markup.
-        table.add_row(level, Text(where), Text(f.code), Text(f.message), Text(f.fix))
+        table.add_row(level, plain(where), plain(f.code), plain(f.message), plain(f.fix))
     console().print(table)
