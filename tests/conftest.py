@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from xltool.profile import load_profile
+from xltool.store import open_store
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 
@@ -33,6 +36,34 @@ def write_ledger(path: Path, rows: list[dict[str, str]]) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+GOOD_VALUES = {"quantity": "≥5次", "satisfaction": "≥95%", "text": "明显"}
+
+
+def complete_values(store_path: Path, template_id: str, profile: str = "ningxia-2021"
+                    ) -> dict[str, object]:
+    """A return a careful department would send: every required category, costs = total."""
+    form = load_profile(profile)
+    with open_store(store_path) as store:
+        totals = {p.project_code: p.total for p in store.template_projects(template_id)}
+        store_cells = store.template_cells(template_id)
+    values: dict[str, object] = {}
+    for cell in store_cells:
+        if cell.field == "goal":
+            values[cell.name] = f"目标1：完成{cell.project_code}的年度任务。"
+        if not cell.name.endswith("_R01_NAME"):
+            continue
+        number = int(cell.name.split("_C")[1][:2])
+        category = form.categories[number - 1]
+        if not category.required:
+            continue
+        values[cell.name] = f"{category.level2}的指标"
+        value = GOOD_VALUES.get(category.role or ("quantity" if category.quantitative else "text"))
+        if category.role == "cost":
+            value = f"{totals[cell.project_code]}万元"
+        values[cell.name.replace("_NAME", "_VALUE")] = value
+    return values
 
 
 @pytest.fixture

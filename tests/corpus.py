@@ -41,9 +41,8 @@ from msoffcrypto.format.ooxml import OOXMLFile  # type: ignore[import-untyped]
 from openpyxl import load_workbook
 from openpyxl.packaging.custom import CustomPropertyList
 
-from tests.conftest import ledger_row, write_ledger
+from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import delete_sheet, fill_with_openpyxl, set_cell, unprotect_sheet
-from xltool.profile import load_profile
 from xltool.reader import MB, OLE_MAGIC, Limits, open_xlsx, with_limits
 from xltool.store import IssuedCell, open_store
 from xltool.template import IssuedWorkbook, issue_templates
@@ -69,7 +68,6 @@ DEPARTMENTS = {
     "001": "示例局", "002": "宏表局", "003": "公式局", "004": "全角局",
     "005": "多格局", "006": "注入局", "007": "重复局", "008": "两版局",
 }
-GOOD_VALUES = {"quantity": "≥5次", "satisfaction": "≥95%", "text": "明显"}
 BASE_TIME = 1_700_000_000
 
 
@@ -110,27 +108,6 @@ def issue(root: Path) -> dict[str, IssuedWorkbook]:
 def template_cells(store: Path, template_id: str) -> list[IssuedCell]:
     with open_store(store) as opened:
         return opened.template_cells(template_id)
-
-
-def complete_values(store: Path, template_id: str) -> dict[str, object]:
-    """A return a careful department sends: every required category, costs equal to the total."""
-    form = load_profile("ningxia-2021")
-    with open_store(store) as opened:
-        totals = {p.project_code: p.total for p in opened.template_projects(template_id)}
-    values: dict[str, object] = {}
-    for cell in template_cells(store, template_id):
-        if cell.field == "goal":
-            values[cell.name] = f"目标1：完成{cell.project_code}的年度任务。"
-        if not cell.name.endswith("_R01_NAME"):
-            continue
-        category = form.categories[int(cell.name.split("_C")[1][:2]) - 1]
-        if not category.required:
-            continue
-        values[cell.name] = f"{category.level2}的指标"
-        value = GOOD_VALUES[category.role or ("quantity" if category.quantitative else "text")] \
-            if category.role != "cost" else f"{totals[cell.project_code]}万元"
-        values[cell.name.replace("_NAME", "_VALUE")] = value
-    return values
 
 
 def good_return(store: Path, workbook: IssuedWorkbook, out: Path,

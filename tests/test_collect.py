@@ -12,15 +12,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ledger_row, write_ledger
+from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import delete_sheet, fill_with_openpyxl, insert_row, rename_sheet, set_cell
 from xltool.cli import main
 from xltool.collect import collect
-from xltool.profile import load_profile
 from xltool.store import IssuedCell, exclusive, open_store
 from xltool.template import IssuedWorkbook, issue_templates
-
-GOOD_VALUES = {"quantity": "≥5次", "satisfaction": "≥95%", "text": "明显"}
 
 
 @pytest.fixture
@@ -37,30 +34,6 @@ def issued(tmp_path: Path) -> list[IssuedWorkbook]:
 def _cells(store_path: Path, template_id: str) -> list[IssuedCell]:
     with open_store(store_path) as store:
         return store.template_cells(template_id)
-
-
-def complete_values(store_path: Path, template_id: str, profile: str = "ningxia-2021"
-                    ) -> dict[str, object]:
-    """A return a careful department would send: every required category, costs = total."""
-    form = load_profile(profile)
-    with open_store(store_path) as store:
-        totals = {p.project_code: p.total for p in store.template_projects(template_id)}
-    values: dict[str, object] = {}
-    for cell in _cells(store_path, template_id):
-        if cell.field == "goal":
-            values[cell.name] = f"目标1：完成{cell.project_code}的年度任务。"
-        if not cell.name.endswith("_R01_NAME"):
-            continue
-        number = int(cell.name.split("_C")[1][:2])
-        category = form.categories[number - 1]
-        if not category.required:
-            continue
-        values[cell.name] = f"{category.level2}的指标"
-        value = GOOD_VALUES.get(category.role or ("quantity" if category.quantitative else "text"))
-        if category.role == "cost":
-            value = f"{totals[cell.project_code]}万元"
-        values[cell.name.replace("_NAME", "_VALUE")] = value
-    return values
 
 
 def _fill(issued: IssuedWorkbook, tmp_path: Path, values: dict[str, object],

@@ -17,9 +17,8 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tests.conftest import SAMPLES, ledger_row, write_ledger
+from tests.conftest import SAMPLES, complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl
-from tests.test_collect import complete_values
 from xltool.cli import main
 from xltool.collect import collect
 from xltool.profile import load_profile

@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from tests.conftest import ledger_row, write_ledger
+from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl
-from tests.test_collect import complete_values
 from xltool.cli import main
 from xltool.collect import collect
 from xltool.reconcile import (
