@@ -47,3 +47,45 @@ def test_xlsxwriter_warnings_are_errors(tmp_path: Path) -> None:
     with pytest.raises(XlsxWriteError, match="warned"), strict():
         workbook.define_name("1 bad name", "=1")  # xlsxwriter warns and drops the name
     workbook.close()
+
+
+NAMES = [
+    [("XT_P01_GOAL", "='01 项目'!$C$9"), ("XT_P01_CODE", '="001-01"')],
+    [("XT_P02_C01_R01_NAME", "='02 A&B<c>'!$C$12")],  # a reference that needs escaping
+    [("Local_name", "=Sheet1!$A$1"), ("XT_OK", "=Sheet1!$B$2")],  # one name not plain
+    [("ABC1", "=Sheet1!$A$1")],  # looks like a cell: refused either way
+    [("XT_V", '="_x0041_"')],  # text xlsxwriter escapes
+]
+
+
+@pytest.mark.parametrize("names", NAMES)
+def test_fast_names_give_what_xlsxwriter_gives(names: list[tuple[str, str]],
+                                               tmp_path: Path) -> None:
+    import zipfile
+
+    import xlsxwriter
+
+    from xltool.xlsxout import define_names, strict
+
+    def workbook_xml(path: Path) -> bytes:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read("xl/workbook.xml") + archive.read("docProps/app.xml")
+
+    results = []
+    for fast in (True, False):
+        path = tmp_path / f"{fast}.xlsx"
+        workbook = new_workbook(path) if fast else xlsxwriter.Workbook(str(path))
+        workbook.set_properties({"created": None})
+        workbook.add_worksheet()
+        try:
+            with strict():
+                if fast:
+                    define_names(workbook, names)
+                else:
+                    for name, ref in names:
+                        check(workbook.define_name(name, ref), name)
+        except XlsxWriteError as refused:
+            results.append(f"refused: {refused}")
+        workbook.close()
+        results.append(workbook_xml(path))
+    assert results[:len(results) // 2] == results[len(results) // 2:]

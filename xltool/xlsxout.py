@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +37,12 @@ CLASSIC_FUNCTIONS = frozenset({"AND", "COUNTA", "FIND", "IF", "ISNUMBER", "LEN",
 _FUNCTION_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\(")
 
 
+def is_classic(formula: str) -> bool:
+    """A plain formula made only of classic functions: no prefixes, no array braces."""
+    return set(_FUNCTION_CALL.findall(formula)) <= CLASSIC_FUNCTIONS \
+        and not formula.startswith("{") and not formula.endswith("}")
+
+
 class _Worksheet(Worksheet):  # type: ignore[misc]
     """xlsxwriter's worksheet, with the formula preparation short-cut for classic formulas.
 
@@ -45,18 +51,55 @@ class _Worksheet(Worksheet):  # type: ignore[misc]
     """
 
     def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
-        names = set(_FUNCTION_CALL.findall(formula))
-        if names <= CLASSIC_FUNCTIONS and not formula.startswith("{") \
-                and not formula.endswith("}"):
+        if is_classic(formula):
             return formula.removeprefix("=")
         result: str = super()._prepare_formula(formula, expand_future_functions)
         return result
 
 
+# A name of capitals, digits and underscores with an underscore in it can neither hold a
+# character Excel refuses nor look like a cell (A1, XFD1) or an R1C1 reference.
+_PLAIN_NAME = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]{0,250}")
+# Text that xlsxwriter's XML writer would change in an element's data (it leaves quotes
+# alone there): escapes, control characters, _xHHHH_.
+_NOT_PLAIN_DATA = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+
+
+class _Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
+    """xlsxwriter's workbook, writing plain workbook-level names without per-name escaping.
+
+    A workbook with hundreds of input-cell names spends more on their XML than on
+    its cells. Names and references that need no escaping are written by one
+    join, others by xlsxwriter: the output is the same either way.
+    """
+
+    worksheet_class = _Worksheet
+
+    def _write_defined_names(self) -> None:
+        names = self.defined_names
+        if not names or any(index != -1 or hidden or not _PLAIN_NAME.fullmatch(name)
+                            for name, index, _, hidden in names) \
+                or _NOT_PLAIN_DATA.search("".join(ref for _, _, ref, _ in names)):
+            super()._write_defined_names()
+            return
+        self.fh.write("<definedNames>" + "".join(
+            f'<definedName name="{name}">{ref}</definedName>' for name, _, ref, _ in names)
+            + "</definedNames>")
+
+
+def define_names(workbook: xlsxwriter.Workbook, names: Iterable[tuple[str, str]]) -> None:
+    """Workbook-level names, as `define_name` adds them; plain names skip its checks."""
+    for name, formula in names:
+        if _PLAIN_NAME.fullmatch(name):
+            workbook.defined_names.append([name, -1, formula.lstrip("="), False])
+        else:
+            check(workbook.define_name(name, formula), f"name {name}")
+
+
 def new_workbook(path: Path | str, *, in_memory: bool = True,
                  **properties: Any) -> xlsxwriter.Workbook:
     """`in_memory=False` assembles large workbooks through temporary files: less memory."""
-    workbook = xlsxwriter.Workbook(
+    workbook = _Workbook(
         str(path),
         {
             "strings_to_formulas": False,
@@ -66,7 +109,6 @@ def new_workbook(path: Path | str, *, in_memory: bool = True,
         },
     )
     workbook.set_properties({"created": FIXED_CREATED, **properties})
-    workbook.worksheet_class = _Worksheet
     return workbook
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,11 @@ from typing import Any
 from xlsxwriter.utility import quote_sheetname, xl_range, xl_rowcol_to_cell
 
 from xltool.profile import Category, FormProfile
+from xltool.stamp import Formula, FrameMismatch, SheetFrame, StampedSheet, frame_of
 from xltool.template.cover import write_cover
 from xltool.template.layout import Cell, ProjectForm
 from xltool.template.plan import DepartmentPlan
-from xltool.xlsxout import check, new_workbook, strict
+from xltool.xlsxout import check, define_names, new_workbook, strict
 
 FONT = "宋体"
 INPUT_FILL = "#FFF7D6"
@@ -58,43 +60,63 @@ PROTECTION = {
 }
 
 
-def write_workbook(plan: DepartmentPlan, path: Path, password: str) -> None:
+def write_workbook(plan: DepartmentPlan, path: Path, password: str, *,
+                   stamped: bool = True) -> None:
+    """`stamped=False` writes every form through xlsxwriter's API: the same bytes, slower."""
     with strict():
-        _write_workbook(plan, path, password)
+        _write_workbook(plan, path, password, stamped)
 
 
-def _write_workbook(plan: DepartmentPlan, path: Path, password: str) -> None:
+def _write_workbook(plan: DepartmentPlan, path: Path, password: str, stamped: bool) -> None:
     workbook = new_workbook(path, title=plan.title, subject="项目支出预算绩效目标",
                             author=plan.issuer, company=plan.issuer)
-    formats = {name: workbook.add_format({"font_name": FONT, **spec})
-               for name, spec in _STYLES.items()}
+    formats = _formats(workbook)
     columns = _list_columns(plan.profile)
     lists = _list_sources(columns)
     write_cover(workbook, plan, formats, password)
     for form in plan.forms:
-        _write_form(workbook, plan, form, formats, lists, password)
+        sheet = workbook.add_worksheet(form.sheet, worksheet_class=StampedSheet)
+        frame = _frame(plan.profile, form, lists) if stamped else None
+        try:
+            if frame is None:
+                raise FrameMismatch("no frame")
+            sheet.stamp(frame, formats, _values(form), form.row_heights)
+        except FrameMismatch:
+            _write_form(sheet, plan.profile, form, formats, lists)
+        _define_names(workbook, form)
+        _print_titles(sheet, plan, form)
+        sheet.protect(password, PROTECTION)
     _write_lists(workbook, columns, formats, password)
     _write_identity(workbook, plan)
     workbook.close()
 
 
-def _write_form(workbook: Any, plan: DepartmentPlan, form: ProjectForm,
-                formats: dict[str, Any], lists: dict[str, str], password: str) -> None:
-    sheet = workbook.add_worksheet(form.sheet)
+def _formats(workbook: Any) -> dict[str, Any]:
+    return {name: workbook.add_format({"font_name": FONT, **spec})
+            for name, spec in _STYLES.items()}
+
+
+def _write_form(sheet: Any, profile: FormProfile, form: ProjectForm, formats: dict[str, Any],
+                lists: dict[str, str]) -> None:
+    """Everything of a form but its names, header/footer and protection, through the API."""
     for col, width in enumerate(form.columns):
         check(sheet.set_column(col, col, width), "column width")
     for row, height in form.row_heights.items():
         check(sheet.set_row(row, height), "row height")
     for cell in form.cells:
         _write_cell(sheet, cell, formats)
-        if cell.name:
-            ref = f"={quote_sheetname(form.sheet)}!{_absolute(cell.row, cell.col)}"
-            check(workbook.define_name(cell.name, ref), f"name {cell.name}")
-    _add_validations(sheet, plan.profile, form, lists)
+    _add_validations(sheet, profile, form, lists)
     _add_highlights(sheet, form, formats["warning"])
-    _print_setup(sheet, plan, form)
-    check(workbook.define_name(f"{form.prefix}CODE", _constant(form.project.code)), "code")
-    sheet.protect(password, PROTECTION)
+    _print_layout(sheet)
+
+
+def _define_names(workbook: Any, form: ProjectForm) -> None:
+    sheet = quote_sheetname(form.sheet)
+    define_names(workbook, [
+        *((cell.name, f"={sheet}!{_absolute(cell.row, cell.col)}")
+          for cell in form.cells if cell.name),
+        (f"{form.prefix}CODE", _constant(form.project.code)),
+    ])
 
 
 def _write_cell(sheet: Any, cell: Cell, formats: dict[str, Any]) -> None:
@@ -102,16 +124,71 @@ def _write_cell(sheet: Any, cell: Cell, formats: dict[str, Any]) -> None:
     if cell.merge_to:
         last_row, last_col = cell.merge_to
         check(sheet.merge_range(cell.row, cell.col, last_row, last_col, "", fmt), "merge")
-    if isinstance(cell.value, Decimal):
-        check(sheet.write_number(cell.row, cell.col, float(cell.value), fmt), "number")
-    elif cell.role == "formula" and isinstance(cell.value, str):
-        check(sheet.write_formula(cell.row, cell.col, cell.value, fmt), "formula")
-    elif cell.value:
-        check(sheet.write_string(cell.row, cell.col, cell.value, fmt), "text")
+    value = _value(cell)
+    if isinstance(value, Decimal):
+        check(sheet.write_number(cell.row, cell.col, float(value), fmt), "number")
+    elif isinstance(value, Formula):
+        check(sheet.write_formula(cell.row, cell.col, value.text, fmt), "formula")
+    elif value:
+        check(sheet.write_string(cell.row, cell.col, value, fmt), "text")
     else:
         check(sheet.write_blank(cell.row, cell.col, None, fmt), "blank")
 
 
+def _value(cell: Cell) -> str | Decimal | Formula | None:
+    if cell.role == "formula" and isinstance(cell.value, str):
+        return Formula(cell.value)
+    return cell.value
+
+
+def _values(form: ProjectForm) -> Iterator[tuple[int, int, str | Decimal | Formula | None]]:
+    return ((cell.row, cell.col, _value(cell)) for cell in form.cells)
+
+
+# -- frames: a form's shape rendered once ---------------------------------------------------
+
+_FRAMES: dict[tuple[FormProfile, tuple[Any, ...]], SheetFrame | None] = {}
+_FRAME_CACHE_SIZE = 256
+
+
+def _frame(profile: FormProfile, form: ProjectForm, lists: dict[str, str]) -> SheetFrame | None:
+    """The frame of FORM's shape: what its sheet holds apart from values and row heights.
+
+    Made once per shape from a prototype written the ordinary way; None when the
+    shape cannot be framed, so its forms are written the ordinary way too.
+    """
+    key = (profile, _shape(form))
+    if key not in _FRAMES:
+        if len(_FRAMES) >= _FRAME_CACHE_SIZE:
+            _FRAMES.clear()
+        _FRAMES[key] = _prototype_frame(profile, form, lists)
+    return _FRAMES[key]
+
+
+def _shape(form: ProjectForm) -> tuple[Any, ...]:
+    cells = tuple((c.row, c.col, c.style, c.merge_to, c.role, c.validation, c.category,
+                   c.field) for c in form.cells)
+    return form.columns, form.weight_col, cells
+
+
+def _prototype_frame(profile: FormProfile, form: ProjectForm,
+                     lists: dict[str, str]) -> SheetFrame | None:
+    scratch = new_workbook("prototype.xlsx")
+    try:
+        formats = _formats(scratch)
+        scratch.add_worksheet("cover")  # the prototype must not be the selected first sheet
+        prototype = scratch.add_worksheet(form.sheet)
+        _write_form(prototype, profile, form, formats, lists)
+        prototype.set_header("&Lh&Rh")
+        prototype.protect("prototype", PROTECTION)
+        return frame_of(prototype, formats)
+    except FrameMismatch:
+        return None
+    finally:
+        scratch.fileclosed = True  # never written: nothing to close
+
+
+@lru_cache(maxsize=4096)
 def _absolute(row: int, col: int) -> str:
     return str(xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True))
 
@@ -214,11 +291,14 @@ def _add_highlights(sheet: Any, form: ProjectForm, warning: Any) -> None:
             "type": "cell", "criteria": "!=", "value": 100, "format": warning}), "weight total")
 
 
-def _print_setup(sheet: Any, plan: DepartmentPlan, form: ProjectForm) -> None:
+def _print_layout(sheet: Any) -> None:
     sheet.set_paper(9)
     sheet.fit_to_pages(1, 0)
     sheet.set_margins(left=0.5, right=0.5, top=0.8, bottom=0.8)
     sheet.center_horizontally()
+
+
+def _print_titles(sheet: Any, plan: DepartmentPlan, form: ProjectForm) -> None:
     department = plan.department.replace("&", "&&")
     project = form.project.name.replace("&", "&&")
     check(sheet.set_header(f"&L{department[:100]}&R{project[:100]}"), "print header")

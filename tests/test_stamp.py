@@ -1,0 +1,48 @@
+"""Stamped forms are byte for byte what xlsxwriter's API writes, for every profile."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SAMPLES
+from xltool.ledger import load_ledger
+from xltool.profile import load_profile
+from xltool.targets import read_targets
+from xltool.template import writer
+from xltool.template.plan import CoverInfo, plan_department
+from xltool.template.prefill import Prefill, match_prefill
+
+PROFILES = ["ningxia-2021", "ningxia-2023", "weighted", "national-2021"]
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _plans(profile_name: str, prefilled: bool) -> list[object]:
+    profile = load_profile(profile_name)
+    ledger = load_ledger(SAMPLES / "ledger.xlsx")
+    prefill = Prefill()
+    if prefilled:
+        prefill = match_prefill(read_targets(SAMPLES / "targets.xlsx"),
+                                [p.code for p in ledger.projects], profile)
+    return [plan_department(profile, projects, prefill, CoverInfo(issuer="财政局"))
+            for projects in ledger.by_department().values()]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("prefilled", [False, True])
+def test_stamped_workbooks_equal_the_api_path(profile: str, prefilled: bool,
+                                               tmp_path: Path) -> None:
+    for number, plan in enumerate(_plans(profile, prefilled)):
+        stamped, plain = tmp_path / f"{number}-stamped.xlsx", tmp_path / f"{number}-plain.xlsx"
+        writer.write_workbook(plan, stamped, "pw")  # type: ignore[arg-type]
+        writer.write_workbook(plan, plain, "pw", stamped=False)  # type: ignore[arg-type]
+        ours, theirs = _parts(stamped), _parts(plain)
+        assert ours.keys() == theirs.keys()
+        for name in theirs:
+            assert ours[name] == theirs[name], f"{profile} {name} differs"

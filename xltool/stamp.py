@@ -1,0 +1,192 @@
+"""Worksheets of one shape, rendered once by xlsxwriter and stamped for every sheet.
+
+A department's workbook holds one form per project, and a thousand departments
+hold thousands of forms that differ only in their values: the columns, merged
+ranges, validations with their input messages, conditional formats and print
+setup are the same wherever the layout is. Rendering all of that through
+xlsxwriter's API for every sheet costs several times what the values cost.
+
+So a *prototype* sheet is written the ordinary way, through the API, and
+xlsxwriter renders it; `frame_of` cuts that XML where sheets of the same shape
+differ — the cells, the row heights, the protection (its password hash) and the
+header/footer — and keeps the rest as text. A `StampedSheet` takes a frame and
+its own values, registers its strings in the workbook's shared string table
+in the order the API would have, and at close writes the frame around its own
+cells, letting xlsxwriter write its protection, header/footer and row tags.
+
+The result is byte for byte what the API path writes (`tests/test_stamp.py`
+holds the two to that), so everything the API checks for a value is checked
+here too: strings longer than Excel's limit and numbers that are not finite
+are refused, formulas other than classic ones are not stamped.
+
+This module leans on xlsxwriter internals (the shared string table, format
+indices, the worksheet's section writers); `xlsxwriter` is pinned to the
+versions the equality test has seen, and a frame that cannot be made, or a
+sheet it does not fit, raises `FrameMismatch` so the caller writes that sheet
+the ordinary way instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from io import StringIO
+from typing import Any
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from xltool.xlsxout import XlsxWriteError, _Worksheet, check, is_classic
+
+# Excel's cell text limit; xlsxwriter warns and cuts longer strings.
+STRING_LIMIT = 32767
+
+
+class FrameMismatch(XlsxWriteError):
+    """The prototype cannot be framed, or a sheet does not fit its frame."""
+
+
+@dataclass(frozen=True)
+class FrameCell:
+    col: int
+    opening: str  # '<c r="B3" s="' — the format index follows, then the value
+    style: str
+
+
+@dataclass(frozen=True)
+class FrameRow:
+    row: int
+    spans: str | None
+    cells: tuple[FrameCell, ...]
+
+
+@dataclass(frozen=True)
+class SheetFrame:
+    """A prototype sheet's XML, cut where sheets of its shape differ."""
+
+    head: str  # up to and including <sheetData>
+    after_data: str  # from </sheetData> to the protection
+    after_protection: str  # merged ranges, conditional formats, validations, print setup
+    tail: str  # after the header/footer
+    rows: tuple[FrameRow, ...]
+    dxf: tuple[tuple[str, int], ...]  # conditional formats' styles and their indices
+    positions: frozenset[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell value that is a formula (written with a cached result of 0, as the API does)."""
+
+    text: str
+
+
+CellValue = str | Decimal | float | int | Formula | None
+
+
+def frame_of(prototype: Any, styles: Mapping[str, Any]) -> SheetFrame:
+    """Render PROTOTYPE (written through the API, protected, with a header/footer) and cut it.
+
+    STYLES names the formats its cells use; a cell in any other format, or none,
+    cannot be framed.
+    """
+    names = {id(fmt): name for name, fmt in styles.items()}
+    buffer = StringIO()
+    prototype._set_xml_writer(buffer)
+    prototype._assemble_xml_file()
+    xml = buffer.getvalue()
+    try:
+        data = xml.index("<sheetData>") + len("<sheetData>")
+        data_end = xml.index("</sheetData>", data)
+        protection = xml.index("<sheetProtection ", data_end)
+        protection_end = xml.index("/>", protection) + 2
+        header = xml.index("<headerFooter", protection_end)
+        header_end = xml.index("</headerFooter>", header) + len("</headerFooter>")
+    except ValueError as missing:
+        raise FrameMismatch("prototype sheet lacks data, protection or header/footer") \
+            from missing
+    rows = tuple(_frame_row(prototype, row, names) for row in sorted(prototype.table)
+                 if prototype.table[row])
+    dxf = tuple((name, fmt.dxf_index) for name, fmt in styles.items()
+                if fmt.dxf_index is not None)
+    positions = frozenset((r.row, c.col) for r in rows for c in r.cells)
+    return SheetFrame(xml[:data], xml[data_end:protection], xml[protection_end:header],
+                      xml[header_end:], rows, dxf, positions)
+
+
+def _frame_row(prototype: Any, row: int, names: Mapping[int, str]) -> FrameRow:
+    cells = []
+    for col, cell in sorted(prototype.table[row].items()):
+        style = names.get(id(cell.format))
+        if style is None:
+            raise FrameMismatch(f"cell {xl_rowcol_to_cell(row, col)} has no named format")
+        cells.append(FrameCell(col, f'<c r="{xl_rowcol_to_cell(row, col)}" s="', style))
+    return FrameRow(row, prototype.row_spans.get(row // 16), tuple(cells))
+
+
+class StampedSheet(_Worksheet):
+    """A worksheet written from a frame and its own values; without a frame, an ordinary one."""
+
+    frame: SheetFrame | None = None
+
+    def stamp(self, frame: SheetFrame, formats: Mapping[str, Any],
+              values: Iterable[tuple[int, int, CellValue]],
+              heights: Mapping[int, float]) -> None:
+        """Give the sheet its frame, values (in the order the API would write them) and heights.
+
+        Protection and header/footer are set through the API as usual. Everything
+        that could make the sheet not fit is checked before anything is registered.
+        """
+        cells = list(values)
+        framed_rows = {row.row for row in frame.rows}
+        if not {(row, col) for row, col, _ in cells} <= frame.positions \
+                or not heights.keys() <= framed_rows:
+            raise FrameMismatch("a value or a row height lies outside the frame's cells")
+        if any(isinstance(v, Formula) and not is_classic(v.text) for _, _, v in cells):
+            raise FrameMismatch("a formula needs xlsxwriter's own preparation")
+        for name, index in frame.dxf:
+            if formats[name]._get_dxf_index() != index:
+                raise FrameMismatch(f"conditional format {name} has another index here")
+        for row, height in heights.items():
+            check(self.set_row(row, height), "row height")
+        self._bodies = {(row, col): self._body(value) for row, col, value in cells}
+        self.frame, self._formats = frame, formats
+
+    def _body(self, value: CellValue) -> str:
+        """The cell element after its format index, as xlsxwriter writes it."""
+        if value is None or value == "":
+            return '"/>'
+        if isinstance(value, str):
+            if len(value) > STRING_LIMIT:
+                raise XlsxWriteError(f"text longer than Excel's {STRING_LIMIT} characters")
+            index = self.str_table._get_shared_string_index(value)
+            return f'" t="s"><v>{index}</v></c>'
+        if isinstance(value, Formula):
+            return f'"><f>{self._escape_data(self._prepare_formula(value.text))}</f><v>0</v></c>'
+        number = float(value)
+        if not math.isfinite(number):
+            raise XlsxWriteError(f"number {value} is not finite")
+        return f'"><v>{number:.16G}</v></c>'
+
+    def _assemble_xml_file(self) -> None:
+        frame = self.frame
+        if frame is None:
+            super()._assemble_xml_file()
+            return
+        write, bodies, formats = self.fh.write, self._bodies, self._formats
+        indices: dict[str, str] = {}
+        write(frame.head)
+        for row in frame.rows:
+            self._write_row(row.row, row.spans, self.row_info.get(row.row))
+            for cell in row.cells:
+                index = indices.get(cell.style)
+                if index is None:
+                    index = indices[cell.style] = str(formats[cell.style]._get_xf_index())
+                write(cell.opening + index + bodies.get((row.row, cell.col), '"/>'))
+            write("</row>")
+        write(frame.after_data)
+        self._write_sheet_protection()
+        write(frame.after_protection)
+        self._write_header_footer()
+        write(frame.tail)
+        self._xml_close()
