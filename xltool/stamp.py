@@ -83,6 +83,9 @@ class Formula:
 
 CellValue = str | Decimal | float | int | Formula | None
 
+# <row> start tags by row, spans, height and the sheet's defaults: the same everywhere.
+_ROW_TAGS: dict[tuple[Any, ...], str] = {}
+
 
 def frame_of(prototype: Any, styles: Mapping[str, Any]) -> SheetFrame:
     """Render PROTOTYPE (written through the API, protected, with a header/footer) and cut it.
@@ -136,21 +139,42 @@ class StampedSheet(_Worksheet):
 
         Protection and header/footer are set through the API as usual. Everything
         that could make the sheet not fit is checked before anything is registered.
+        Row heights are not kept as the API keeps them: the row tags they give are.
         """
         cells = list(values)
-        framed_rows = {row.row for row in frame.rows}
-        if not {(row, col) for row, col, _ in cells} <= frame.positions \
-                or not heights.keys() <= framed_rows:
-            raise FrameMismatch("a value or a row height lies outside the frame's cells")
-        if any(isinstance(v, Formula) and not is_classic(v.text) for _, _, v in cells):
-            raise FrameMismatch("a formula needs xlsxwriter's own preparation")
+        positions = frame.positions
+        for row, col, value in cells:
+            if (row, col) not in positions:
+                raise FrameMismatch("a value lies outside the frame's cells")
+            if isinstance(value, Formula) and not is_classic(value.text):
+                raise FrameMismatch("a formula needs xlsxwriter's own preparation")
+        if not heights.keys() <= {row.row for row in frame.rows}:
+            raise FrameMismatch("a row height lies outside the frame's rows")
         for name, index in frame.dxf:
             if formats[name]._get_dxf_index() != index:
                 raise FrameMismatch(f"conditional format {name} has another index here")
-        for row, height in heights.items():
-            check(self.set_row(row, height), "row height")
+        self._row_tags = [self._row_tag(row, heights.get(row.row)) for row in frame.rows]
         self._bodies = {(row, col): self._body(value) for row, col, value in cells}
         self.frame, self._formats = frame, formats
+
+    def _row_tag(self, row: FrameRow, height: float | None) -> str:
+        """The <row> start tag xlsxwriter writes for ROW at HEIGHT, rendered once per kind."""
+        key = (row.row, row.spans, height, self.default_row_height, self.original_row_height,
+               self.excel_version)
+        tag = _ROW_TAGS.get(key)
+        if tag is None:
+            scratch = _Worksheet()
+            scratch.default_row_height = self.default_row_height
+            scratch.original_row_height = self.original_row_height
+            scratch.excel_version = self.excel_version
+            if height is not None:
+                check(scratch.set_row(row.row, height), "row height")
+            scratch._set_filehandle(StringIO())
+            scratch._write_row(row.row, row.spans, scratch.row_info.get(row.row))
+            if len(_ROW_TAGS) > 65536:
+                _ROW_TAGS.clear()
+            tag = _ROW_TAGS[key] = scratch.fh.getvalue()
+        return tag
 
     def _body(self, value: CellValue) -> str:
         """The cell element after its format index, as xlsxwriter writes it."""
@@ -173,17 +197,19 @@ class StampedSheet(_Worksheet):
         if frame is None:
             super()._assemble_xml_file()
             return
-        write, bodies, formats = self.fh.write, self._bodies, self._formats
+        bodies, formats = self._bodies, self._formats
         indices: dict[str, str] = {}
-        write(frame.head)
-        for row in frame.rows:
-            self._write_row(row.row, row.spans, self.row_info.get(row.row))
+        parts = [frame.head]
+        for row, tag in zip(frame.rows, self._row_tags, strict=True):
+            parts.append(tag)
             for cell in row.cells:
                 index = indices.get(cell.style)
                 if index is None:
                     index = indices[cell.style] = str(formats[cell.style]._get_xf_index())
-                write(cell.opening + index + bodies.get((row.row, cell.col), '"/>'))
-            write("</row>")
+                parts.append(cell.opening + index + bodies.get((row.row, cell.col), '"/>'))
+            parts.append("</row>")
+        write = self.fh.write
+        write("".join(parts))
         write(frame.after_data)
         self._write_sheet_protection()
         write(frame.after_protection)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -187,6 +188,11 @@ def _counted(results: Iterable[tuple[IssuedWorkbook, _Records]], total: int,
         yield result
 
 
+@lru_cache(maxsize=4096)
+def _a1(row: int, col: int) -> str:
+    return str(xl_rowcol_to_cell(row, col))
+
+
 def _records(plan: DepartmentPlan, path: Path, password: str, digest: str, ledger_file: str
              ) -> tuple[IssuedTemplate, list[IssuedProject], list[IssuedCell]]:
     template = IssuedTemplate(
@@ -202,7 +208,7 @@ def _records(plan: DepartmentPlan, path: Path, password: str, digest: str, ledge
         for form in plan.forms
     ]
     cells = [
-        IssuedCell(plan.template_id, form.sheet, xl_rowcol_to_cell(cell.row, cell.col),
+        IssuedCell(plan.template_id, form.sheet, _a1(cell.row, cell.col),
                    cell.locked, cell.name, form.project.code, cell.field, cell.category,
                    "" if cell.value is None else str(cell.value))
         for form in plan.forms for cell in form.cells
