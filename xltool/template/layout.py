@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from xltool.ledger import LedgerProject
 from xltool.profile import Category, FormProfile, HeaderField
@@ -45,9 +45,12 @@ def indicator_slot(name: str) -> tuple[int, int, int] | None:
     return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One cell of a form. `row`/`col` are 0-based; `merge_to` is the merged range's far corner."""
+class Cell(NamedTuple):
+    """One cell of a form. `row`/`col` are 0-based; `merge_to` is the merged range's far corner.
+
+    A named tuple rather than a dataclass: a thousand departments' forms make
+    millions of cells, and a tuple is made several times faster.
+    """
 
     row: int
     col: int

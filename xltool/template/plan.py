@@ -93,6 +93,5 @@ def _template_id(profile: FormProfile, first: LedgerProject, forms: list[Project
     digest = hashlib.sha256(f"{profile.name}:{profile.version}".encode())
     for form in forms:
         digest.update(form.sheet.encode())
-        for cell in form.cells:
-            digest.update(f"{cell.row},{cell.col},{cell.value!s}|".encode())
+        digest.update("".join(f"{c.row},{c.col},{c.value!s}|" for c in form.cells).encode())
     return f"{first.year or 0}-{first.department_code}-{digest.hexdigest()[:10]}"
