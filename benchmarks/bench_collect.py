@@ -10,6 +10,9 @@ valid return. Then, each in a fresh process (so peak memory is its own):
 - python-calamine reading every sheet's values (the fast floor);
 - `xltool collect` into a copy of the store, one process and `--jobs 2`.
 
+Each row gives wall seconds and CPU seconds (the process and its workers), so a run that
+uses more than one core shows it; the last lines set each target against its measure.
+
 With --scale N it also collects N times as many files, to show whether peak
 memory stays flat as the batch grows.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -58,21 +62,28 @@ def make_returns(folder: Path, files: int, projects: int) -> tuple[Path, Path]:
     return returns, store
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished workers: shows how many cores a run used."""
+    own, workers = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                        resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
+
+
 def run_naive(returns: Path, _: Path, __: int) -> dict[str, Any]:
     from openpyxl import load_workbook
 
-    start = time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     count = 0
     for path in sorted(returns.glob("*.xlsx")):
         load_workbook(path).close()
         count += 1
-    return {"seconds": time.perf_counter() - start, "files": count}
+    return {"seconds": time.perf_counter() - start, "cpu": cpu_seconds() - cpu, "files": count}
 
 
 def run_floor(returns: Path, _: Path, __: int) -> dict[str, Any]:
     import python_calamine
 
-    start = time.perf_counter()
+    cpu, start = cpu_seconds(), time.perf_counter()
     count = 0
     for path in sorted(returns.glob("*.xlsx")):
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
@@ -80,7 +91,7 @@ def run_floor(returns: Path, _: Path, __: int) -> dict[str, Any]:
             workbook.get_sheet_by_name(name).to_python()
         workbook.close()
         count += 1
-    return {"seconds": time.perf_counter() - start, "files": count}
+    return {"seconds": time.perf_counter() - start, "cpu": cpu_seconds() - cpu, "files": count}
 
 
 def run_collect(returns: Path, store: Path, jobs: int) -> dict[str, Any]:
@@ -89,11 +100,11 @@ def run_collect(returns: Path, store: Path, jobs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         copy = Path(folder) / "store.db"
         shutil.copyfile(store, copy)
-        start = time.perf_counter()
+        cpu, start = cpu_seconds(), time.perf_counter()
         run = collect([returns], store=copy, jobs=jobs)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     statuses = {s: sum(f.status == s for f in run.files) for s in ("accepted", "rejected")}
-    return {"seconds": seconds, "files": len(run.files), **statuses}
+    return {"seconds": seconds, "cpu": cpu, "files": len(run.files), **statuses}
 
 
 VARIANTS = {"naive": run_naive, "floor": run_floor, "collect": run_collect}
@@ -114,10 +125,29 @@ def measure(variant: str, returns: Path, store: Path, jobs: int = 1) -> dict[str
 
 def report(title: str, results: dict[str, dict[str, Any]], floor: float) -> None:
     print(title)
-    print(f"{'variant':34} {'seconds':>8} {'files/s':>8} {'peak MB':>8} {'x floor':>8}")
+    print(f"{'variant':34} {'seconds':>8} {'cpu s':>7} {'ms/file':>8} {'files/s':>8} "
+          f"{'peak MB':>8} {'x floor':>8}")
     for name, r in results.items():
-        print(f"{name:34} {r['seconds']:8.2f} {r['files'] / r['seconds']:8.1f} "
+        print(f"{name:34} {r['seconds']:8.2f} {r['cpu']:7.2f} "
+              f"{1000 * r['seconds'] / r['files']:8.2f} {r['files'] / r['seconds']:8.1f} "
               f"{r['peak_mb']:8.0f} {r['seconds'] / floor:8.2f}")
+
+
+def verdict(results: dict[str, dict[str, Any]], scaled: dict[str, Any] | None) -> None:
+    """The targets of the collect benchmark, each with its measured value."""
+    seconds = {name: r["seconds"] for name, r in results.items()}
+    one, floor = seconds["xltool collect, 1 process"], seconds["python-calamine values (floor)"]
+    one_files = results["xltool collect, 1 process"]["files"]
+    lines = [f"collect / floor, 1 process: {one / floor:.2f}x (target <= 3)"]
+    if "openpyxl.load_workbook (naive)" in seconds:
+        naive = seconds["openpyxl.load_workbook (naive)"]
+        lines.append(f"naive / collect, 1 process: {naive / one:.1f}x (target >= 20)")
+    lines.append(f"1 process / --jobs 2: {one / seconds['xltool collect, --jobs 2']:.2f}x")
+    if scaled is not None:
+        base = results["xltool collect, 1 process"]["peak_mb"]
+        lines.append(f"peak memory, 1 process: {base:.0f} MB for {one_files} files, "
+                     f"{scaled['peak_mb']:.0f} MB for {scaled['files']} (target: flat)")
+    print("\n".join(lines))
 
 
 def main() -> None:
@@ -144,11 +174,14 @@ def main() -> None:
         results["xltool collect, --jobs 2"] = measure("collect", returns, store, 2)
         floor = results["python-calamine values (floor)"]["seconds"]
         report(f"{args.files} returns x {args.projects} projects", results, floor)
+        scaled = None
         if args.scale > 1:
             many = args.files * args.scale
             big_returns, big_store = make_returns(Path(folder), many, args.projects)
-            scaled = {"xltool collect, 1 process": measure("collect", big_returns, big_store)}
-            report(f"{many} returns: peak memory as the batch grows", scaled, floor * args.scale)
+            scaled = measure("collect", big_returns, big_store)
+            report(f"{many} returns: peak memory as the batch grows",
+                   {"xltool collect, 1 process": scaled}, floor * args.scale)
+        verdict(results, scaled)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -480,3 +481,73 @@ def test_two_runs_at_once_take_turns(issued: list[IssuedWorkbook], tmp_path: Pat
         assert len(store.received_files()) == 12
         [current] = store.current_returns()
     assert current.original_name == "r11.xlsx"
+
+
+def test_a_file_is_recorded_only_once_its_copy_is_durable(issued: list[IssuedWorkbook],
+                                                          tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copies are made in the background; each record waits for its own copy."""
+    import xltool.collect as collecting
+    from xltool.findings import Finding
+    from xltool.store import ReceivedFile, Store
+    from xltool.targets import Targets
+
+    store_path = tmp_path / "x.db"
+    paths = [_fill(workbook, tmp_path, complete_values(store_path, workbook.template_id),
+                   f"r{n}.xlsx") for n, workbook in enumerate(issued)]
+    durable: set[str] = set()
+    keep, record = collecting.keep_copy, Store.record_received
+
+    def keep_slowly(target: Path, data: bytes) -> Path:
+        import time
+
+        time.sleep(0.05)  # a slow disk: the next file is read meanwhile
+        kept = keep(target, data)
+        durable.add(str(kept))
+        return kept
+
+    def record_checked(self: Store, received: ReceivedFile, findings: Sequence[Finding],
+                       accepted: Targets | None) -> list[str]:
+        assert received.stored_path in durable and Path(received.stored_path).exists()
+        return record(self, received, findings, accepted)
+
+    monkeypatch.setattr(collecting, "keep_copy", keep_slowly)
+    monkeypatch.setattr(Store, "record_received", record_checked)
+    run = collect(paths, store=store_path)
+    assert [f.status for f in run.files] == ["accepted"] * len(paths)
+    assert len(durable) == len(paths)
+
+
+def test_a_copy_that_cannot_be_kept_stops_the_run_before_its_record(
+        issued: list[IssuedWorkbook], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xltool.collect as collecting
+
+    store_path = tmp_path / "x.db"
+    path = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id))
+
+    def disk_full(target: Path, data: bytes) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(collecting, "keep_copy", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        collect([path], store=store_path)
+    with open_store(store_path) as store:
+        assert store.received_files() == []
+
+
+def test_a_form_map_reads_the_same_from_its_layout_as_from_its_cells(
+        issued: list[IssuedWorkbook], tmp_path: Path) -> None:
+    from xltool.returns import LAYOUTS, FormMap
+
+    with open_store(tmp_path / "x.db") as store:
+        for workbook in issued:
+            template = store.template(workbook.template_id)
+            assert template is not None
+            LAYOUTS.compiled.clear()
+            from_cells = FormMap.load(store, template)  # no layout compiled yet
+            from_layout = FormMap.load(store, template)
+            assert from_layout == from_cells
+            cells = {(c.sheet, c.cell): c for c in store.template_cells(workbook.template_id)}
+            for mapped in from_layout.projects:
+                for cell in (*mapped.layout.locked, *mapped.layout.inputs):
+                    assert mapped.issued(cell) == cells[(mapped.sheets[cell.sheet], cell.cell)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,47 @@ def test_an_older_store_is_migrated_with_its_cells(tmp_path: Path) -> None:
         assert store.template_cells("T1") == CELLS
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+PROJECT = IssuedProject("T1", 1, "P1", "项目", "01 项目", None, None, None, None)
+
+
+def test_a_template_records_its_layout_apart_from_its_values(tmp_path: Path) -> None:
+    """Two templates that differ only in values and sheet names share a layout."""
+    other = IssuedTemplate("T2", *astuple(TEMPLATE)[1:])
+    renamed = [c._replace(template_id="T2", sheet="01 别的项目", project_code="P9",
+                          value=c.value + "改") for c in CELLS]
+    with open_store(tmp_path / "x.db") as store:
+        store.record_template(TEMPLATE, [PROJECT], CELLS)
+        store.record_template(other, [IssuedProject("T2", 1, "P9", "项目", "01 别的项目",
+                                                    None, None, None, None)], renamed)
+        first, second = store.template_layout("T1"), store.template_layout("T2")
+    assert first is not None and second is not None
+    assert first.layout == second.layout
+    assert first.sheets == ("01 项目",) and second.sheets == ("01 别的项目",)
+    assert first.values == tuple(c.value for c in CELLS)
+    assert second.values == tuple(c.value for c in renamed)
+
+
+def test_a_layout_changes_with_any_cell_but_its_value(tmp_path: Path) -> None:
+    moved = [CELLS[0], CELLS[1]._replace(cell="C13")]
+    with open_store(tmp_path / "x.db") as store:
+        store.record_template(TEMPLATE, [PROJECT], CELLS)
+        before = store.template_layout("T1")
+        store.record_template(TEMPLATE, [PROJECT], moved)
+        after = store.template_layout("T1")
+    assert before is not None and after is not None and before.layout != after.layout
+
+
+def test_a_store_of_schema_3_gets_its_layouts_on_migration(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    with open_store(path) as store:
+        store.record_template(TEMPLATE, [PROJECT], CELLS)
+        expected = store.template_layout("T1")
+    with sqlite3.connect(path) as db:  # as schema 3 left it
+        db.execute("ALTER TABLE form_maps DROP COLUMN layout")
+        db.execute("ALTER TABLE form_maps DROP COLUMN sheets_and_values")
+        db.execute("PRAGMA user_version = 3")
+    with open_store(path) as store:
+        assert store.template_layout("T1") == expected
+        assert store.template_cells("T1") == CELLS

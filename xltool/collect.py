@@ -15,11 +15,12 @@ import glob
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zipfile import ZipInfo
 
 import pandas as pd
 
@@ -27,7 +28,14 @@ from xltool.errors import XltoolError
 from xltool.feedback import write_feedback
 from xltool.findings import Finding, Severity
 from xltool.profile import FormProfile, load_profile
-from xltool.reader import DEFAULT_LIMITS, FileKind, Limits, Unreadable, open_xlsx, sniff
+from xltool.reader import (
+    DEFAULT_LIMITS,
+    FileKind,
+    Limits,
+    Unreadable,
+    open_xlsx,
+    sniff_entries,
+)
 from xltool.returns import FormMap, NotOurs, ReadReturn, identify, read_return
 from xltool.rules import check_return, is_placeholder
 from xltool.store import (
@@ -119,6 +127,13 @@ class _Processed:
     outcome: FileOutcome
     received: ReceivedFile | None = None
     accepted: Targets | None = None
+    copying: Future[Path] | None = None
+    """The kept copy still being made durable in the background: recorded only once done."""
+
+    def copied(self) -> None:
+        """Wait until the kept copy is durable (raising what stopped it)."""
+        if self.copying is not None:
+            self.copying.result()
 
 
 def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
@@ -175,23 +190,47 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
                    progress: Progress | None) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
     seen: set[str] = set()
-    for done, processed in enumerate(_process_all(store, files, jobs, limits), start=1):
-        outcomes.append(_record(store, processed, seen))
-        if progress:
-            progress(done, len(files))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keep-copy") as copies:
+        processed = _process_all(store, files, jobs, limits, copies)
+        for done, ready in enumerate(_one_behind(processed), start=1):
+            outcomes.append(_record(store, ready, seen))
+            if progress:
+                progress(done, len(files))
     superseded = _superseded_in_run(store, outcomes)
     return [replace(o, status=SUPERSEDED) if o.sha256 in superseded else o for o in outcomes]
 
 
+def _one_behind(processed: Iterator[_Processed]) -> Iterator[_Processed]:
+    """Each file once the next one has been read: its copy is made durable meanwhile, so
+    recording it seldom waits for the disk."""
+    previous = None
+    for current in processed:
+        if previous is not None:
+            yield previous
+        previous = current
+    if previous is not None:
+        yield previous
+
+
 def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
+    """Record one file in its own transaction, never before its kept copy is durable.
+
+    The copy is written to a draft, fsynced, renamed into place and its folder fsynced
+    (`keep_copy`) before the transaction that names it begins. The store runs in WAL mode
+    with synchronous=NORMAL: a commit is not synced at once, and its WAL pages may reach
+    the disk at any moment after it (at a checkpoint, or whenever the system writes them
+    back). Since the copy was durable before the commit was even written, whenever the
+    record becomes durable the copy it names already is; a power cut can lose the last
+    records, never the copies they name, and a re-run records those files again.
+    """
     outcome = processed.outcome
     if processed.received is None:  # not even readable: nothing to keep, a re-run tries again
         return outcome
+    processed.copied()
     if outcome.sha256 in seen or store.received(outcome.sha256) is not None:
         return replace(outcome, status=DUPLICATE, findings=())
     seen.add(outcome.sha256)
-    if processed.received is not None:
-        store.record_received(processed.received, outcome.findings, processed.accepted)
+    store.record_received(processed.received, outcome.findings, processed.accepted)
     return outcome
 
 
@@ -204,11 +243,11 @@ def _superseded_in_run(store: Store, outcomes: list[FileOutcome]) -> set[str]:
 # -- one file ------------------------------------------------------------------------------
 
 
-def _process_all(store: Store, files: list[Path], jobs: int,
-                 limits: Limits) -> Iterator[_Processed]:
+def _process_all(store: Store, files: list[Path], jobs: int, limits: Limits,
+                 copies: Executor) -> Iterator[_Processed]:
     if jobs <= 1 or len(files) <= 1:
         cache: dict[str, Any] = {}
-        yield from (process_file(store, path, limits, cache) for path in files)
+        yield from (process_file(store, path, limits, cache, copies) for path in files)
         return
     with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                              initargs=(str(store.path), limits)) as pool:
@@ -228,39 +267,59 @@ def _worker_process(path: Path) -> _Processed:
 
 
 def process_file(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS,
-                 cache: dict[str, Any] | None = None) -> _Processed:
-    """Everything about one file except writing to the store (safe to run in a worker)."""
+                 cache: dict[str, Any] | None = None,
+                 copies: Executor | None = None) -> _Processed:
+    """Everything about one file except writing to the store (safe to run in a worker).
+
+    The kept copy is made on COPIES when given (see `_Processed.copying`), else at once.
+    """
+    processed, data = _examine(store, path, limits, cache if cache is not None else {})
+    received = processed.received
+    if received is None or not data:
+        return processed
+    target = Path(received.stored_path)
+    if copies is None:
+        keep_copy(target, data)
+        return processed
+    return replace(processed, copying=copies.submit(keep_copy, target, data))
+
+
+def _examine(store: Store, path: Path, limits: Limits,
+             cache: dict[str, Any]) -> tuple[_Processed, bytes]:
+    """The outcome of one file, and its bytes to keep (none when it was not read)."""
     try:
         if path.stat().st_size > limits.max_file_bytes:
             base = FileOutcome(path=path, sha256=_hash_large(path), status=REJECTED,
                                kind=FileKind.UNKNOWN.value, size=path.stat().st_size)
-            return _rejected(store, path, base, b"", "file.too_large",
-                             "文件过大，超过上限，未读取", "删除多余内容后重新保存，或联系财政部门")
+            too_large = _rejected(store, path, base, b"", "file.too_large",
+                                  "文件过大，超过上限，未读取",
+                                  "删除多余内容后重新保存，或联系财政部门")
+            return too_large, b""
         data = path.read_bytes()
     except OSError as error:
         finding = Finding(code="file.unreadable", severity=Severity.ERROR, file=path.name,
                           message=f"无法打开文件（{error.strerror or type(error).__name__}）",
                           fix="关闭正在使用该文件的程序，或检查文件权限后重新收取")
         return _Processed(FileOutcome(path=path, sha256="", status=REJECTED,
-                                      kind=FileKind.UNKNOWN.value, findings=(finding,)))
-    kind = sniff(data)
+                                      kind=FileKind.UNKNOWN.value, findings=(finding,))), b""
+    kind, entries = sniff_entries(data)
     base = FileOutcome(path=path, sha256=hashlib.sha256(data).hexdigest(), status=REJECTED,
                        kind=kind.value, size=len(data))
     if kind not in (FileKind.XLSX, FileKind.XLSM):
-        return _rejected(store, path, base, data, *_KIND_FINDINGS[kind])
+        return _rejected(store, path, base, data, *_KIND_FINDINGS[kind]), data
     try:
-        return _process_workbook(store, path, data, base, limits,
-                                 cache if cache is not None else {})
+        return _process_workbook(store, path, data, entries, base, limits, cache), data
     except Unreadable as problem:
-        return _rejected(store, path, base, data, problem.code, problem.message, problem.fix)
+        return _rejected(store, path, base, data, problem.code, problem.message,
+                         problem.fix), data
     except NotOurs as verdict:
         return _rejected(store, path, replace(base, department=verdict.department), data,
-                         verdict.code, verdict.message, verdict.fix)
+                         verdict.code, verdict.message, verdict.fix), data
 
 
-def _process_workbook(store: Store, path: Path, data: bytes, base: FileOutcome, limits: Limits,
-                      cache: dict[str, Any]) -> _Processed:
-    content = open_xlsx(data, limits)
+def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipInfo],
+                      base: FileOutcome, limits: Limits, cache: dict[str, Any]) -> _Processed:
+    content = open_xlsx(data, limits, entries)
     try:
         template, profile, identity_findings = identify(
             content, store, lambda name: _profile(name, cache))
@@ -333,28 +392,51 @@ def files_dir(store_path: Path) -> Path:
     return store_path.with_name(store_path.stem + ".files")
 
 
-def keep_copy(store_path: Path, sha: str, data: bytes, suffix: str) -> Path:
-    """Content-addressed and written atomically: a copy is complete or absent."""
-    target = files_dir(store_path) / sha[:2] / f"{sha}{suffix}"
+def copy_path(store_path: Path, sha: str, suffix: str) -> Path:
+    """Where the copy of a file with hash SHA is kept: by content, so never twice."""
+    return files_dir(store_path) / sha[:2] / f"{sha}{suffix}"
+
+
+def keep_copy(target: Path, data: bytes) -> Path:
+    """Written atomically, so a copy is complete or absent, and durable when this returns:
+    its bytes are synced before it is renamed into place, and its folder after."""
     if not target.exists():
         draft = target.with_name(f".{target.name}.{os.getpid()}")
         try:
             fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except FileNotFoundError:  # the first copy in this folder: make it, once
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(target.parent)
             fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(draft, target)
+    _sync_folder(target.parent)  # the name too (also one an interrupted run left unsynced)
     return target
+
+
+def _make_folder(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    _sync_folder(folder.parent)
+    _sync_folder(folder.parent.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the names in FOLDER durable (POSIX; Windows journals them with the file)."""
+    if os.name != "posix":  # pragma: no cover - Windows offices
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _received(store: Store, path: Path, data: bytes, outcome: FileOutcome,
               year: int | None) -> ReceivedFile:
     suffix = path.suffix.lower()[:10] if path.suffix else ".bin"
-    kept = keep_copy(store.path, outcome.sha256, data, suffix) if data else Path("")
+    kept = copy_path(store.path, outcome.sha256, suffix) if data else Path("")
     return ReceivedFile(
         sha256=outcome.sha256, original_name=path.name, size=outcome.size,
         received_at=datetime.now(UTC).isoformat(timespec="seconds"), kind=outcome.kind,

@@ -14,7 +14,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
 from typing import Any, NamedTuple
 
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
@@ -22,7 +21,16 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xltool.findings import Finding, Severity
 from xltool.profile import Category, FormProfile, load_profile
 from xltool.reader import DEFAULT_LIMITS, Limits, XlsxContent, cell_text, rowcol
-from xltool.store import IssuedCell, IssuedProject, IssuedTemplate, Store
+from xltool.store import (
+    IssuedCell,
+    IssuedProject,
+    IssuedTemplate,
+    LayoutKey,
+    Store,
+    TemplateLayout,
+    layout_fingerprint,
+    layout_key,
+)
 from xltool.template.layout import FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT, indicator_slot
 from xltool.text import normalise_text
 from xltool.values import TargetValue, parse_value
@@ -31,8 +39,9 @@ IDENTITY_PROPERTY = "xltool.template_id"
 IDENTITY_NAME = "XT_TEMPLATE_ID"
 
 
-@dataclass(frozen=True)
-class ReturnedIndicator:
+class ReturnedIndicator(NamedTuple):
+    """One filled indicator row of a return (a named tuple: a return has dozens)."""
+
     project_code: str
     category: Category
     row: int
@@ -48,17 +57,43 @@ class ReturnedIndicator:
     def weight(self) -> Decimal | None:
         return decimal_or_none(self.weight_text)
 
-    @cached_property
+    @property
     def clean_name(self) -> str:
-        return normalise_text(self.name)
+        return normalised(self.name)
 
-    @cached_property
+    @property
     def clean_value(self) -> str:
-        return normalise_text(self.value)
+        return normalised(self.value)
 
-    @cached_property
+    @property
     def parsed(self) -> TargetValue:
-        return parse_value(self.value)
+        return parsed_value(self.value)
+
+
+# The rules ask about every indicator several times, and the same short texts (`≥95%`,
+# `数量指标：…`) recur across a year's returns: each is worked out once. Long texts are
+# few and not remembered, so the memory stays small whatever the returns hold.
+_REMEMBERED_LENGTH = 100
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalised_short(text: str) -> str:
+    return normalise_text(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parsed_short(text: str) -> TargetValue:
+    return parse_value(text)
+
+
+def normalised(text: str) -> str:
+    """`normalise_text` of a returned cell's text."""
+    return _normalised_short(text) if len(text) <= _REMEMBERED_LENGTH else normalise_text(text)
+
+
+def parsed_value(text: str) -> TargetValue:
+    """`parse_value` of a returned cell's text (a TargetValue is immutable: safe to share)."""
+    return _parsed_short(text) if len(text) <= _REMEMBERED_LENGTH else parse_value(text)
 
 
 @dataclass(frozen=True)
@@ -96,6 +131,8 @@ MAX_ADJUSTED_EXPONENT = 15
 
 
 def decimal_or_none(text: str) -> Decimal | None:
+    if not text:
+        return None
     try:
         number = Decimal(normalise_text(text).replace(",", ""))
     except InvalidOperation:
@@ -155,72 +192,165 @@ def _unknown_template(claimed: str, content: XlsxContent, store: Store) -> NotOu
 # -- reading the forms ---------------------------------------------------------------------
 
 
-class MappedCell(NamedTuple):
-    """An issued cell with its position resolved once per template, not once per return."""
+class LayoutCell(NamedTuple):
+    """A cell of a form as every template of one layout has it. Its issued value and its
+    sheet's name differ from template to template, so they are not here: the value is at
+    `position` in the template's values, the sheet at `sheet` in its sheets."""
 
-    cell: IssuedCell
+    position: int
+    sheet: int
+    cell: str
     row: int
     col: int
-    reference: str
-    """Where its defined name must point: `'Sheet'!$C$12`."""
+    absolute: str
+    """`$C$12`: where the cell's defined name must point, on its sheet."""
+    locked: bool
+    name: str
+    field: str
+    category: str
 
 
-Slot = tuple[int, int, dict[str, IssuedCell]]
-"""(category number, row, the slot's cells by field): one indicator row of a form."""
+class Slot(NamedTuple):
+    """One indicator row of a form: its category's number, its row, and its input cells."""
+
+    number: int
+    row: int
+    name: LayoutCell | None
+    value: LayoutCell | None
+    weight: LayoutCell | None
+
+
+@dataclass(frozen=True)
+class ProjectLayout:
+    """One project's form in a layout: which cells are checked, read, and where the form ends."""
+
+    locked: tuple[LayoutCell, ...]
+    inputs: tuple[LayoutCell, ...]
+    goal: LayoutCell | None
+    slots: tuple[Slot, ...]
+    first_cells: dict[str, str]
+    """Per 二级 category, the first input cell of its block (for pointing at an empty block)."""
+    last_row: int
+    last_col: int
+    """The form's last row and column (0-based): everything it holds lies within."""
+    locked_at: tuple[tuple[int, int], ...]
+    locked_positions: tuple[int, ...]
+    inputs_at: tuple[tuple[int, int], ...]
+    input_names: tuple[str, ...]
+    named: tuple[LayoutCell, ...]
+    named_names: tuple[str, ...]
+    named_at: tuple[tuple[int, str], ...]
+    """The same cells as columns, to be compared whole: (row, column) of the locked cells and
+    where their issued values are; (row, column) and names of the inputs; the inputs with a
+    name, their names, and (sheet, `$C$12`) where each name must point."""
+
+    @classmethod
+    def build(cls, cells: list[LayoutCell]) -> ProjectLayout:
+        inputs = tuple(c for c in cells if not c.locked)
+        slots: dict[tuple[int, int], dict[str, LayoutCell]] = defaultdict(dict)
+        first_cells: dict[str, str] = {}
+        for c in inputs:
+            slot = indicator_slot(c.name)
+            if slot and c.field in (FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT):
+                slots[(slot[1], slot[2])][c.field] = c
+            if c.field == FIELD_NAME:
+                first_cells.setdefault(c.category, c.cell)
+        locked = tuple(c for c in cells if c.locked and c.field not in UNCHECKED_FIELDS)
+        named = tuple(c for c in inputs if c.name)
+        return cls(
+            locked,
+            inputs,
+            next((c for c in inputs if c.field == "goal"), None),
+            tuple(Slot(number, row, fields.get(FIELD_NAME), fields.get(FIELD_VALUE),
+                       fields.get(FIELD_WEIGHT))
+                  for (number, row), fields in sorted(slots.items())),
+            first_cells,
+            max((c.row for c in cells), default=0),
+            max((c.col for c in cells), default=0),
+            tuple((c.row, c.col) for c in locked),
+            tuple(c.position for c in locked),
+            tuple((c.row, c.col) for c in inputs),
+            tuple(c.name for c in inputs),
+            named,
+            tuple(c.name for c in named),
+            tuple((c.sheet, c.absolute) for c in named),
+        )
+
+
+def compiled_layout(key: LayoutKey) -> tuple[ProjectLayout, ...]:
+    """Per form, in project order, its layout (see `layout_key`)."""
+    cells, locked, names, fields, categories, sheets, groups, forms = key
+    by_group: dict[int, list[LayoutCell]] = defaultdict(list)
+    for position, ref in enumerate(cells):
+        row, col = rowcol(ref)
+        by_group[groups[position]].append(LayoutCell(
+            position, sheets[position], ref, row, col, _absolute(ref), locked[position],
+            names[position], fields[position], categories[position]))
+    return tuple(ProjectLayout.build(by_group.get(group, []) if group is not None else [])
+                 for group in forms)
+
+
+class _Layouts:
+    """Compiled layouts by fingerprint: a year's templates of one profile share a few, so
+    each is compiled once and every return of those templates reuses it."""
+
+    def __init__(self, most: int = 64) -> None:
+        self.most = most
+        self.compiled: dict[str, tuple[ProjectLayout, ...]] = {}
+
+    def get(self, fingerprint: str) -> tuple[ProjectLayout, ...] | None:
+        return self.compiled.get(fingerprint)
+
+    def compile(self, key: LayoutKey) -> tuple[ProjectLayout, ...]:
+        fingerprint = layout_fingerprint(key)
+        if fingerprint not in self.compiled:
+            if len(self.compiled) >= self.most:
+                self.compiled.clear()
+            self.compiled[fingerprint] = compiled_layout(key)
+        return self.compiled[fingerprint]
+
+
+LAYOUTS = _Layouts()
 
 
 @dataclass(frozen=True)
 class ProjectMap:
-    project: IssuedProject
-    locked: tuple[MappedCell, ...]
-    inputs: tuple[MappedCell, ...]
-    goal: IssuedCell | None
-    slots: tuple[Slot, ...]
-    first_cells: dict[str, str]
-    last_row: int = 0
-    last_col: int = 0
-    """The form's last row and column (0-based): everything it holds lies within."""
+    """One project's form of one template: its layout, with this template's values and sheets."""
 
-    @classmethod
-    def build(cls, project: IssuedProject, cells: list[MappedCell]) -> ProjectMap:
-        inputs = tuple(m for m in cells if not m.cell.locked)
-        slots: dict[tuple[int, int], dict[str, IssuedCell]] = defaultdict(dict)
-        first_cells: dict[str, str] = {}
-        for m in inputs:
-            slot = indicator_slot(m.cell.name)
-            if slot and m.cell.field in (FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT):
-                slots[(slot[1], slot[2])][m.cell.field] = m.cell
-            if m.cell.field == FIELD_NAME:
-                first_cells.setdefault(m.cell.category, m.cell.cell)
-        return cls(
-            project,
-            tuple(m for m in cells if m.cell.locked and m.cell.field not in UNCHECKED_FIELDS),
-            inputs,
-            next((m.cell for m in inputs if m.cell.field == "goal"), None),
-            tuple((number, row, fields) for (number, row), fields in sorted(slots.items())),
-            first_cells,
-            max((m.row for m in cells), default=0),
-            max((m.col for m in cells), default=0),
-        )
+    project: IssuedProject
+    layout: ProjectLayout
+    sheets: tuple[str, ...]
+    values: tuple[str, ...]
+    quoted_sheets: tuple[str, ...]
+    """Each sheet as a reference names it, with its `!`: `'01 项目'!`."""
+
+    def issued(self, cell: LayoutCell) -> IssuedCell:
+        return IssuedCell(self.project.template_id, self.sheets[cell.sheet], cell.cell,
+                          cell.locked, cell.name, self.project.project_code, cell.field,
+                          cell.category, self.values[cell.position])
 
 
 @dataclass(frozen=True)
 class FormMap:
-    """What collect needs of an issued template, compiled once and reused for every return."""
+    """What collect needs of an issued template: its layout, compiled once per layout, with
+    the template's own values."""
 
     template: IssuedTemplate
     projects: tuple[ProjectMap, ...]
 
     @classmethod
     def load(cls, store: Store, template: IssuedTemplate) -> FormMap:
-        by_project: dict[str, list[MappedCell]] = defaultdict(list)
-        for cell in store.template_cells(template.template_id):
-            row, col = rowcol(cell.cell)
-            reference = f"{_quoted(cell.sheet)}!{_absolute(cell.cell)}"
-            by_project[cell.project_code].append(MappedCell(cell, row, col, reference))
-        projects = tuple(ProjectMap.build(p, by_project[p.project_code])
-                         for p in store.template_projects(template.template_id))
-        return cls(template, projects)
+        """The template's map: its layout compiled once per layout, its own values added."""
+        projects = store.template_projects(template.template_id)
+        own = store.template_layout(template.template_id)
+        layouts = LAYOUTS.get(own.layout) if own else None
+        if own is None or layouts is None:  # a layout not seen yet: from the cells themselves
+            columns = store.template_cell_columns(template.template_id)
+            layouts = LAYOUTS.compile(layout_key(columns, [p.project_code for p in projects]))
+            own = TemplateLayout("", tuple(dict.fromkeys(columns.sheet)), columns.value)
+        quoted = tuple(f"{_quoted(sheet)}!" for sheet in own.sheets)
+        return cls(template, tuple(ProjectMap(project, layout, own.sheets, own.values, quoted)
+                                   for project, layout in zip(projects, layouts, strict=True)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -256,11 +386,17 @@ def read_return(content: XlsxContent, form_map: FormMap, profile: FormProfile,
     return ReadReturn(template, profile, tuple(projects), tuple(findings))
 
 
-def _at(rows: list[list[Any]], mapped: MappedCell) -> Any:
-    if mapped.row < len(rows) and mapped.col < len(rows[mapped.row]):
-        value = rows[mapped.row][mapped.col]
-        return None if value == "" else value
-    return None
+def _picked(rows: list[list[Any]], layout: ProjectLayout,
+            positions: tuple[tuple[int, int], ...]) -> list[Any]:
+    """The values at POSITIONS (`""` or None where a cell is empty or beyond the sheet).
+
+    The value reader gives a rectangle; when it covers the form, no cell needs a bounds test.
+    """
+    if len(rows) > layout.last_row and \
+            min(map(len, rows[:layout.last_row + 1])) > layout.last_col:
+        return [rows[row][col] for row, col in positions]
+    return [rows[row][col] if row < len(rows) and col < len(rows[row]) else None
+            for row, col in positions]
 
 
 def _missing_sheet(template: IssuedTemplate, project: IssuedProject) -> Finding:
@@ -273,15 +409,23 @@ def _missing_sheet(template: IssuedTemplate, project: IssuedProject) -> Finding:
 
 def _structure_findings(content: XlsxContent, rows: list[list[Any]], template: IssuedTemplate,
                         mapped: ProjectMap) -> list[Finding]:
-    project = mapped.project
+    project, values, layout = mapped.project, mapped.values, mapped.layout
     findings = []
-    for locked in mapped.locked:
-        found = _at(rows, locked)
-        if found != locked.cell.value and not _same_locked(locked.cell, cell_text(found)):
-            findings.append(_locked_changed(template, project, locked.cell, cell_text(found)))
-    names = content.defined_names
-    moved = [m.cell for m in mapped.inputs if m.cell.name and names.get(m.cell.name) != m.reference
-             and not _name_points_at(content, m.cell)]
+    found = _picked(rows, layout, layout.locked_at)
+    issued = list(map(values.__getitem__, layout.locked_positions))
+    if found != issued:  # numbers and cleaned text are compared cell by cell
+        for locked, value, text in zip(layout.locked, found, issued, strict=True):
+            if value != text and not _same_locked(locked.field, text, cell_text(value)):
+                findings.append(_locked_changed(template, project, mapped.issued(locked),
+                                                cell_text(value)))
+    names, sheets = content.defined_names, mapped.quoted_sheets
+    pointing = list(map(names.get, layout.named_names))
+    if pointing != [sheets[sheet] + absolute for sheet, absolute in layout.named_at]:
+        moved = [m for m in layout.named
+                 if names.get(m.name) != sheets[m.sheet] + m.absolute
+                 and not _name_points_at(content, mapped.issued(m))]
+    else:
+        moved = []
     if moved:
         first = moved[0]
         findings.append(Finding(
@@ -302,11 +446,13 @@ def _structure_findings(content: XlsxContent, rows: list[list[Any]], template: I
 def _outside_findings(rows: list[list[Any]], template: IssuedTemplate,
                       mapped: ProjectMap) -> list[Finding]:
     """Text beyond the form is never read: say so, rather than drop it without a word."""
+    last_row, last_col = mapped.layout.last_row, mapped.layout.last_col
     filled = []
     for number, values in enumerate(rows):
-        start = 0 if number > mapped.last_row else mapped.last_col + 1
-        filled += [(number, col) for col, value in enumerate(values[start:], start)
-                   if value is not None and value != ""]
+        start = 0 if number > last_row else last_col + 1
+        if len(values) > start:
+            filled += [(number, col) for col, value in enumerate(values[start:], start)
+                       if value is not None and value != ""]
     if not filled:
         return []
     project = mapped.project
@@ -320,15 +466,15 @@ def _outside_findings(rows: list[list[Any]], template: IssuedTemplate,
         fix="需要报送的内容请填在表格内的相应栏目；表格外的内容请删除")]
 
 
-def _same_locked(cell: IssuedCell, found: str) -> bool:
-    if found == cell.value:
+def _same_locked(field: str, issued: str, found: str) -> bool:
+    if found == issued:
         return True
-    if cell.field.startswith("funding."):
-        issued, returned = decimal_or_none(cell.value), decimal_or_none(found)
-        if issued is None or returned is None:
-            return issued is None and found == ""
-        return abs(issued - returned) < Decimal("0.000001")
-    return normalise_text(found) == normalise_text(cell.value)
+    if field.startswith("funding."):
+        issued_number, returned = decimal_or_none(issued), decimal_or_none(found)
+        if issued_number is None or returned is None:
+            return issued_number is None and found == ""
+        return abs(issued_number - returned) < Decimal("0.000001")
+    return normalise_text(found) == normalise_text(issued)
 
 
 def _locked_changed(template: IssuedTemplate, project: IssuedProject, cell: IssuedCell,
@@ -355,31 +501,42 @@ def _name_points_at(content: XlsxContent, cell: IssuedCell) -> bool:
 def _read_project(content: XlsxContent, rows: list[list[Any]], template: IssuedTemplate,
                   profile: FormProfile, mapped: ProjectMap, findings: list[Finding],
                   max_text: int) -> ReturnedProject:
-    project = mapped.project
+    project, layout = mapped.project, mapped.layout
     formulas = content.sheets[project.sheet].formula_cells
-    texts: dict[str, str] = {}
-    for m in mapped.inputs:
-        texts[m.cell.name] = cell_text(_at(rows, m))
-        if len(texts[m.cell.name]) > max_text:
-            findings.append(_too_long(template, project, m.cell, texts[m.cell.name], max_text))
-            texts[m.cell.name] = texts[m.cell.name][:max_text]  # checked so, never accepted
-        if m.cell.cell in formulas:
+    texts = list(map(cell_text, _picked(rows, layout, layout.inputs_at)))
+    if formulas or (texts and max(map(len, texts)) > max_text):  # seldom: cell by cell
+        findings += _input_findings(template, project, layout.inputs, texts, formulas, max_text)
+    by_name = dict(zip(layout.input_names, texts, strict=True))
+    goal = layout.goal
+    return ReturnedProject(
+        code=project.project_code, name=project.project_name, sheet=project.sheet,
+        total=project.total, goal=by_name.get(goal.name, "") if goal else "",
+        goal_cell=goal.cell if goal else "",
+        indicators=tuple(_indicators(profile, project, layout.slots, by_name)),
+        first_cells=layout.first_cells)
+
+
+def _input_findings(template: IssuedTemplate, project: IssuedProject,
+                    inputs: tuple[LayoutCell, ...], texts: list[str],
+                    formulas: frozenset[str], max_text: int) -> list[Finding]:
+    """Input cells too long (cut to the limit in TEXTS: checked so, never accepted) or
+    holding a formula."""
+    findings = []
+    for number, m in enumerate(inputs):
+        if len(texts[number]) > max_text:
+            findings.append(_too_long(template, project, m, texts[number], max_text))
+            texts[number] = texts[number][:max_text]
+        if m.cell in formulas:
             findings.append(Finding(
                 code="cell.formula", severity=Severity.WARNING,
                 department=template.department_code, project=project.project_code,
-                sheet=project.sheet, cell=m.cell.cell, value=short(texts[m.cell.name], 200),
+                sheet=project.sheet, cell=m.cell, value=short(texts[number], 200),
                 message="填写单元格中是公式，已按其计算结果读取",
                 fix="请直接填写文字或数字，不要使用公式"))
-    goal = mapped.goal
-    return ReturnedProject(
-        code=project.project_code, name=project.project_name, sheet=project.sheet,
-        total=project.total, goal=texts.get(goal.name, "") if goal else "",
-        goal_cell=goal.cell if goal else "",
-        indicators=tuple(_indicators(profile, project, mapped.slots, texts)),
-        first_cells=mapped.first_cells)
+    return findings
 
 
-def _too_long(template: IssuedTemplate, project: IssuedProject, cell: IssuedCell, text: str,
+def _too_long(template: IssuedTemplate, project: IssuedProject, cell: LayoutCell, text: str,
               limit: int) -> Finding:
     return Finding(
         code="cell.too_long", severity=Severity.ERROR, department=template.department_code,
@@ -391,15 +548,15 @@ def _too_long(template: IssuedTemplate, project: IssuedProject, cell: IssuedCell
 def _indicators(profile: FormProfile, project: IssuedProject, slots: tuple[Slot, ...],
                 texts: dict[str, str]) -> list[ReturnedIndicator]:
     indicators = []
-    for number, row, fields in slots:
-        parts = {f: texts.get(c.name, "") for f, c in fields.items()}
-        if not any(parts.values()):
+    categories = profile.categories
+    for slot in slots:
+        name = texts.get(slot.name.name, "") if slot.name else ""
+        value = texts.get(slot.value.name, "") if slot.value else ""
+        weight = texts.get(slot.weight.name, "") if slot.weight else ""
+        if not (name or value or weight):
             continue
         indicators.append(ReturnedIndicator(
-            project_code=project.project_code, category=profile.categories[number - 1], row=row,
-            name=parts.get(FIELD_NAME, ""), value=parts.get(FIELD_VALUE, ""),
-            weight_text=parts.get(FIELD_WEIGHT, ""), sheet=project.sheet,
-            name_cell=fields[FIELD_NAME].cell if FIELD_NAME in fields else "",
-            value_cell=fields[FIELD_VALUE].cell if FIELD_VALUE in fields else "",
-            weight_cell=fields[FIELD_WEIGHT].cell if FIELD_WEIGHT in fields else ""))
+            project.project_code, categories[slot.number - 1], slot.row, name, value, weight,
+            project.sheet, slot.name.cell if slot.name else "",
+            slot.value.cell if slot.value else "", slot.weight.cell if slot.weight else ""))
     return indicators

@@ -9,21 +9,41 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from xltool.findings import Finding, Severity
 from xltool.profile import FormProfile
-from xltool.returns import ReadReturn, ReturnedIndicator, ReturnedProject
+from xltool.returns import ReadReturn, ReturnedIndicator, ReturnedProject, parsed_value
 from xltool.text import normalise_text
-from xltool.values import parse_value
 
 COST_TOLERANCE = Decimal("0.005")
 PLACEHOLDER = re.compile(r"^指标\s*\d+\s*[:：]?\s*$")
 ANY_DIGIT = re.compile(r"[0-9０-９]")
 MONEY_IN_TEXT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)")
 
-Rule = Callable[[ReturnedProject, FormProfile], Iterable[Finding]]
+
+@dataclass(frozen=True)
+class Sorted:
+    """One project's indicators sorted once for every rule: placeholders, and the real
+    ones (neither a placeholder nor marked not applicable)."""
+
+    project: ReturnedProject
+    placeholders: tuple[ReturnedIndicator, ...]
+    real: tuple[ReturnedIndicator, ...]
+
+    @classmethod
+    def of(cls, project: ReturnedProject, profile: FormProfile) -> Sorted:
+        placeholders, real = [], []
+        for i in project.indicators:
+            if is_placeholder(i):
+                placeholders.append(i)
+            elif not _not_applicable(i, profile):
+                real.append(i)
+        return cls(project, tuple(placeholders), tuple(real))
+
+
+Rule = Callable[[Sorted, FormProfile], Iterable[Finding]]
 
 
 def _finding(code: str, severity: Severity, project: ReturnedProject, cell: str, value: str,
@@ -46,11 +66,6 @@ def is_placeholder(indicator: ReturnedIndicator) -> bool:
     return not indicator.value and bool(PLACEHOLDER.match(indicator.clean_name))
 
 
-def _real(project: ReturnedProject, profile: FormProfile) -> list[ReturnedIndicator]:
-    return [i for i in project.indicators
-            if not is_placeholder(i) and not _not_applicable(i, profile)]
-
-
 def _target_text(indicator: ReturnedIndicator, profile: FormProfile) -> tuple[str, str]:
     """The target and its cell: the value column, or the indicator text where there is none."""
     if profile.value_field:
@@ -61,14 +76,16 @@ def _target_text(indicator: ReturnedIndicator, profile: FormProfile) -> tuple[st
 # -- the rules -----------------------------------------------------------------------------
 
 
-def goal_filled(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+def goal_filled(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    project = form.project
     if not normalise_text(project.goal):
         yield _error("rule.goal_empty", project, project.goal_cell, "",
                      f"“{profile.goal_label}”未填写", f"填写本项目的{profile.goal_label}")
 
 
-def required_categories(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
-    real = {i.category.level2 for i in _real(project, profile)}
+def required_categories(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    project = form.project
+    real = {i.category.level2 for i in form.real}
     for category in profile.categories:
         if category.required and category.level2 not in real:
             cell = project.first_cells.get(category.level2, "")
@@ -78,12 +95,11 @@ def required_categories(project: ReturnedProject, profile: FormProfile) -> Itera
                          f"{'、'.join(category.examples[:2])}")
 
 
-def names_and_values(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+def names_and_values(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
     if not profile.value_field:
         return
-    for i in project.indicators:
-        if is_placeholder(i) or _not_applicable(i, profile):
-            continue
+    project = form.project
+    for i in form.real:
         if i.name and not i.value:
             yield _error("rule.value_missing", project, i.value_cell, i.name,
                          f"“{i.category.level2}”的指标“{i.name[:30]}”没有填写指标值",
@@ -94,16 +110,16 @@ def names_and_values(project: ReturnedProject, profile: FormProfile) -> Iterator
                          "在左侧填写三级指标名称")
 
 
-def placeholders(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
-    for i in project.indicators:
-        if is_placeholder(i):
-            yield _finding("rule.placeholder", Severity.WARNING, project, i.name_cell, i.name,
-                           f"“{i.category.level2}”中留有占位文字“{i.name[:30]}”，已忽略",
-                           "删除占位文字；不适用的选填指标留空即可")
+def placeholders(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    for i in form.placeholders:
+        yield _finding("rule.placeholder", Severity.WARNING, form.project, i.name_cell, i.name,
+                       f"“{i.category.level2}”中留有占位文字“{i.name[:30]}”，已忽略",
+                       "删除占位文字；不适用的选填指标留空即可")
 
 
-def quantitative_values(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
-    for i in _real(project, profile):
+def quantitative_values(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    project = form.project
+    for i in form.real:
         if not i.category.quantitative:
             continue
         text, cell = _target_text(i, profile)
@@ -119,8 +135,9 @@ def quantitative_values(project: ReturnedProject, profile: FormProfile) -> Itera
                            "尽量写成一个目标值，如 ≥3次；说明放在三级指标名称中")
 
 
-def satisfaction_range(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
-    for i in _real(project, profile):
+def satisfaction_range(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    project = form.project
+    for i in form.real:
         if i.category.role != "satisfaction":
             continue
         text, cell = _target_text(i, profile)
@@ -140,8 +157,9 @@ def _percent_numbers(text: str) -> tuple[Decimal, ...]:
     return tuple(Decimal(m) for m in re.findall(r"([0-9]+(?:\.[0-9]+)?)\s*%", folded))
 
 
-def cost_total(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
-    costs = [i for i in _real(project, profile) if i.category.role == "cost"]
+def cost_total(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    project = form.project
+    costs = [i for i in form.real if i.category.role == "cost"]
     amounts: list[Decimal] = []
     for i in costs:
         text, cell = _target_text(i, profile)
@@ -174,7 +192,7 @@ def _money(text: str, profile: FormProfile) -> tuple[Decimal | None, bool]:
             return None, False
         number, unit = Decimal(found[0][0]), found[0][1]
         return (number / 10000 if unit == "元" else number), False
-    parsed = parse_value(text)
+    parsed = parsed_value(text)
     if parsed.money_in_wan() is not None:
         return parsed.money_in_wan(), False
     if len(parsed.numbers) == 1 and parsed.unit is None:
@@ -182,13 +200,15 @@ def _money(text: str, profile: FormProfile) -> tuple[Decimal | None, bool]:
     return None, False
 
 
-def weights(project: ReturnedProject, profile: FormProfile) -> Iterator[Finding]:
+def weights(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
     if profile.weights is None:
         return
+    project = form.project
     label, total = profile.weights.label, profile.weights.total
     found: list[Decimal] = []
-    for i in project.indicators:
-        if is_placeholder(i):
+    placeholders = {id(i) for i in form.placeholders}
+    for i in form.project.indicators:
+        if id(i) in placeholders:
             continue
         weight = i.weight
         if i.weight_text and weight is None:
@@ -217,8 +237,9 @@ def check_return(read: ReadReturn) -> list[Finding]:
     department = read.template.department_code
     findings = []
     for project in read.projects:
+        form = Sorted.of(project, read.profile)
         for rule in RULES:
-            findings += [_with_department(f, department) for f in rule(project, read.profile)]
+            findings += [_with_department(f, department) for f in rule(form, read.profile)]
     return findings
 
 

@@ -13,6 +13,7 @@ corrupt, or comes from a newer xltool is refused and never written to.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -29,7 +30,7 @@ from xltool.errors import XltoolError
 from xltool.findings import Finding, Severity
 from xltool.targets import Indicator, Targets
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x58544F4C  # "XTOL": marks the file as an xltool store
 DEFAULT_STORE = "xltool.db"
 
@@ -144,7 +145,16 @@ INSERT INTO form_maps
 DROP TABLE template_cells;
 """
 
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+# Collect reads a map per return, yet a year's templates of one profile share their layout
+# and differ only in their ledger values and sheet names. Each map names its layout (a
+# fingerprint of everything else, see `layout_key`) and keeps its sheets and values apart:
+# a layout is compiled once, and a return needs only the small rest.
+_SCHEMA_V4 = """
+ALTER TABLE form_maps ADD COLUMN layout TEXT;
+ALTER TABLE form_maps ADD COLUMN sheets_and_values TEXT;
+"""
+
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
 
 
 class StoreError(XltoolError):
@@ -196,6 +206,77 @@ class IssuedCell(NamedTuple):
     value: str
 
 
+class CellColumns(NamedTuple):
+    """An issued template's cells as columns, in form order (`locked` as stored: 0/1 or bool)."""
+
+    sheet: tuple[str, ...]
+    cell: tuple[str, ...]
+    locked: tuple[Any, ...]
+    name: tuple[str, ...]
+    project_code: tuple[str, ...]
+    field: tuple[str, ...]
+    category: tuple[str, ...]
+    value: tuple[str, ...]
+
+
+LayoutKey = tuple[tuple[Any, ...], ...]
+"""Everything about a template's cells but their values and the names of their sheets and
+projects: (cells, locked, names, fields, categories, then the sheet and the project of each
+cell as numbers in order of first appearance, then the project of each form by position)."""
+
+
+def layout_key(columns: CellColumns, project_codes: Sequence[str]) -> LayoutKey:
+    """The layout of a template's cells, from whole columns (no object per cell)."""
+    sheet_numbers = {s: n for n, s in enumerate(dict.fromkeys(columns.sheet))}
+    project_numbers = {c: n for n, c in enumerate(dict.fromkeys(columns.project_code))}
+    return (columns.cell, tuple(map(bool, columns.locked)), columns.name, columns.field,
+            columns.category, tuple(map(sheet_numbers.__getitem__, columns.sheet)),
+            tuple(map(project_numbers.__getitem__, columns.project_code)),
+            tuple(project_numbers.get(code) for code in project_codes))
+
+
+def layout_fingerprint(key: LayoutKey) -> str:
+    return hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()
+
+
+class TemplateLayout(NamedTuple):
+    """A template's layout fingerprint, and what it does not fix: its sheets and values."""
+
+    layout: str
+    sheets: tuple[str, ...]
+    values: tuple[str, ...]
+
+
+def _layout_columns(rows: list[list[Any]], project_codes: Sequence[str]) -> tuple[str, str]:
+    """(layout fingerprint, sheets and values as JSON) of a form map's cell rows."""
+    columns = _columns(rows)
+    key = layout_key(columns, project_codes)
+    sheets_and_values = [list(dict.fromkeys(columns.sheet)), list(columns.value)]
+    return layout_fingerprint(key), json.dumps(sheets_and_values, ensure_ascii=False)
+
+
+def _columns(rows: list[list[Any]]) -> CellColumns:
+    if not rows:
+        return CellColumns((), (), (), (), (), (), (), ())
+    return CellColumns(*zip(*rows, strict=True))
+
+
+def _fill_layouts(db: sqlite3.Connection) -> None:
+    """Schema 4 for the form maps recorded before it."""
+    for template_id, cells in db.execute(
+            "SELECT template_id, cells FROM form_maps WHERE layout IS NULL").fetchall():
+        codes = [row[0] for row in db.execute(
+            "SELECT project_code FROM template_projects WHERE template_id = ? "
+            "ORDER BY position", (template_id,))]
+        db.execute("UPDATE form_maps SET layout = ?, sheets_and_values = ? "
+                   "WHERE template_id = ?", (*_layout_columns(json.loads(cells), codes),
+                                             template_id))
+
+
+_BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {4: _fill_layouts}
+"""Work a schema step needs beyond its SQL, run right after it."""
+
+
 @dataclass(frozen=True)
 class ReceivedFile:
     """One received file and what became of it; `stored_path` is its kept copy."""
@@ -210,6 +291,26 @@ class ReceivedFile:
     department_code: str
     year: int | None
     stored_path: str
+
+
+_RECEIVED_COLUMNS = tuple(f.name for f in fields(ReceivedFile))
+
+
+_ROWS_AT_ONCE = 100  # well within SQLite's limit on parameters per statement
+
+
+def _insert(db: sqlite3.Connection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """ROWS into TABLE, many per statement: a return has dozens, and one statement per row
+    spends more on the statement than on the row."""
+    for start in range(0, len(rows), _ROWS_AT_ONCE):
+        chunk = rows[start:start + _ROWS_AT_ONCE]
+        values = ", ".join(["(" + ", ".join("?" * len(chunk[0])) + ")"] * len(chunk))
+        db.execute(f"INSERT INTO {table} VALUES {values}", [v for row in chunk for v in row])
+
+
+def _row(received: ReceivedFile) -> tuple[Any, ...]:
+    """The file's columns in table order (`astuple` would deep-copy every field)."""
+    return tuple(getattr(received, name) for name in _RECEIVED_COLUMNS)
 
 
 def _amount(value: str | None) -> Decimal | None:
@@ -239,6 +340,7 @@ class Store:
     def record_template(self, template: IssuedTemplate, projects: Iterable[IssuedProject],
                         cells: Iterable[IssuedCell]) -> None:
         """Record (or re-record, when re-issued) a template with its projects and cells."""
+        projects = list(projects)
         columns = [f.name for f in fields(IssuedTemplate)]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
         with self.transaction() as db:
@@ -259,8 +361,10 @@ class Store:
             )
             rows = [[c.sheet, c.cell, c.locked, c.name, c.project_code, c.field, c.category,
                      c.value] for c in cells]
-            db.execute("INSERT INTO form_maps VALUES (?, ?)",
-                       (template.template_id, json.dumps(rows, ensure_ascii=False)))
+            db.execute("INSERT INTO form_maps VALUES (?, ?, ?, ?)",
+                       (template.template_id, json.dumps(rows, ensure_ascii=False),
+                        *_layout_columns(rows, [p.project_code for p in
+                                                sorted(projects, key=lambda p: p.position)])))
 
     def template(self, template_id: str) -> IssuedTemplate | None:
         row = self.connection.execute(
@@ -280,12 +384,30 @@ class Store:
 
     def template_cells(self, template_id: str) -> list[IssuedCell]:
         """Every cell of the template's forms, in form order."""
+        return [IssuedCell(template_id, sheet, cell, bool(locked), *rest)
+                for sheet, cell, locked, *rest in self._form_map(template_id)]
+
+    def template_cell_columns(self, template_id: str) -> CellColumns:
+        """The same cells column by column: collect compares a return with whole columns,
+        and never needs an object per cell."""
+        return _columns(self._form_map(template_id))
+
+    def template_layout(self, template_id: str) -> TemplateLayout | None:
+        """The template's layout fingerprint with its own sheets and values (in form order);
+        None for a template recorded without them."""
+        row = self.connection.execute(
+            "SELECT layout, sheets_and_values FROM form_maps WHERE template_id = ?",
+            (template_id,)).fetchone()
+        if not row or row[0] is None:
+            return None
+        sheets, values = json.loads(row[1])
+        return TemplateLayout(row[0], tuple(sheets), tuple(values))
+
+    def _form_map(self, template_id: str) -> list[list[Any]]:
         row = self.connection.execute(
             "SELECT cells FROM form_maps WHERE template_id = ?", (template_id,)).fetchone()
-        cells = json.loads(row[0]) if row else []
-        return [IssuedCell(template_id, sheet, cell, bool(locked), *rest)
-                for sheet, cell, locked, *rest in cells]
-
+        cells: list[list[Any]] = json.loads(row[0]) if row else []
+        return cells
 
     # -- received files ----------------------------------------------------------------------
 
@@ -308,11 +430,13 @@ class Store:
         """
         with self.transaction() as db:
             db.execute("INSERT INTO received_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       astuple(received))
-            db.executemany(
-                "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(received.sha256, seq, f.code, f.severity.value, f.department, f.project,
-                  f.sheet, f.cell, f.value, f.message, f.fix) for seq, f in enumerate(findings)])
+                       _row(received))
+            if findings:
+                db.executemany(
+                    "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(received.sha256, seq, f.code, f.severity.value, f.department, f.project,
+                      f.sheet, f.cell, f.value, f.message, f.fix)
+                     for seq, f in enumerate(findings)])
             if accepted is None:
                 return []
             return self._accept(db, received, accepted)
@@ -325,17 +449,17 @@ class Store:
         db.execute("UPDATE accepted_returns SET superseded_by = ? WHERE department_code = ? "
                    "AND year IS ? AND superseded_by IS NULL",
                    (received.sha256, received.department_code, received.year))
-        db.executemany("UPDATE received_files SET status = 'superseded' WHERE sha256 = ?",
-                       [(sha,) for sha in superseded])
+        if superseded:
+            db.executemany("UPDATE received_files SET status = 'superseded' WHERE sha256 = ?",
+                           [(sha,) for sha in superseded])
         db.execute("INSERT INTO accepted_returns VALUES (?, ?, ?, ?, ?, NULL)",
                    (received.sha256, received.template_id, received.department_code,
                     received.year, received.received_at))
-        db.executemany("INSERT INTO accepted_goals VALUES (?, ?, ?)",
-                       [(received.sha256, code, goal) for code, goal in accepted.goals.items()])
-        db.executemany(
-            "INSERT INTO accepted_indicators VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(received.sha256, seq, i.project_code, i.level1, i.level2, i.name, i.value,
-              _text(i.weight)) for seq, i in enumerate(accepted.indicators)])
+        _insert(db, "accepted_goals",
+                [(received.sha256, code, goal) for code, goal in accepted.goals.items()])
+        _insert(db, "accepted_indicators",
+                [(received.sha256, seq, i.project_code, i.level1, i.level2, i.name, i.value,
+                  _text(i.weight)) for seq, i in enumerate(accepted.indicators)])
         return superseded
 
     def findings(self, sha256: str) -> list[Finding]:
@@ -528,6 +652,8 @@ def _migrate(connection: sqlite3.Connection, version: int) -> None:
             for statement in _MIGRATIONS[step].split(";"):
                 if statement.strip():
                     connection.execute(statement)
+            if step in _BACKFILLS:
+                _BACKFILLS[step](connection)
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         connection.execute("COMMIT")
     except BaseException:
