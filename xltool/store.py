@@ -235,8 +235,35 @@ def layout_key(columns: CellColumns, project_codes: Sequence[str]) -> LayoutKey:
             tuple(project_numbers.get(code) for code in project_codes))
 
 
+_FINGERPRINTS: dict[LayoutKey, str] = {}
+
+
 def layout_fingerprint(key: LayoutKey) -> str:
-    return hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()
+    """A year's templates share a handful of layouts: each is serialised and hashed once."""
+    fingerprint = _FINGERPRINTS.get(key)
+    if fingerprint is None:
+        if len(_FINGERPRINTS) >= 256:
+            _FINGERPRINTS.clear()
+        fingerprint = _FINGERPRINTS[key] = hashlib.sha256(
+            json.dumps(key, ensure_ascii=False).encode()).hexdigest()
+    return fingerprint
+
+
+class FormMapRecord(NamedTuple):
+    """A template's form map as the store keeps it, ready to insert."""
+
+    cells: str  # every cell, in form order, as JSON
+    layout: str
+    sheets_and_values: str
+
+
+def form_map_record(projects: Iterable[IssuedProject],
+                    cells: Iterable[IssuedCell]) -> FormMapRecord:
+    """Pure work, so the template writer's workers can do it while the store records."""
+    rows = [[c.sheet, c.cell, c.locked, c.name, c.project_code, c.field, c.category, c.value]
+            for c in cells]
+    codes = [p.project_code for p in sorted(projects, key=lambda p: p.position)]
+    return FormMapRecord(json.dumps(rows, ensure_ascii=False), *_layout_columns(rows, codes))
 
 
 class TemplateLayout(NamedTuple):
@@ -338,9 +365,10 @@ class Store:
     # -- issued templates ------------------------------------------------------------------
 
     def record_template(self, template: IssuedTemplate, projects: Iterable[IssuedProject],
-                        cells: Iterable[IssuedCell]) -> None:
+                        cells: Iterable[IssuedCell] | FormMapRecord) -> None:
         """Record (or re-record, when re-issued) a template with its projects and cells."""
         projects = list(projects)
+        form_map = cells if isinstance(cells, FormMapRecord) else form_map_record(projects, cells)
         columns = [f.name for f in fields(IssuedTemplate)]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
         with self.transaction() as db:
@@ -359,12 +387,8 @@ class Store:
                   _text(p.total), _text(p.fiscal), _text(p.other), _text(p.carryover))
                  for p in projects],
             )
-            rows = [[c.sheet, c.cell, c.locked, c.name, c.project_code, c.field, c.category,
-                     c.value] for c in cells]
             db.execute("INSERT INTO form_maps VALUES (?, ?, ?, ?)",
-                       (template.template_id, json.dumps(rows, ensure_ascii=False),
-                        *_layout_columns(rows, [p.project_code for p in
-                                                sorted(projects, key=lambda p: p.position)])))
+                       (template.template_id, *form_map))
 
     def template(self, template_id: str) -> IssuedTemplate | None:
         row = self.connection.execute(

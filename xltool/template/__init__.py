@@ -26,10 +26,12 @@ from xltool.ledger import Ledger, LedgerProject, load_ledger
 from xltool.profile import DEFAULT_PROFILE, FormProfile, load_profile
 from xltool.store import (
     DEFAULT_STORE,
+    FormMapRecord,
     IssuedCell,
     IssuedProject,
     IssuedTemplate,
     exclusive,
+    form_map_record,
     open_store,
 )
 from xltool.targets import read_targets
@@ -154,7 +156,7 @@ class _Job:
     ledger_file: str
 
 
-_Records = tuple[IssuedTemplate, list[IssuedProject], list[IssuedCell]]
+_Records = tuple[IssuedTemplate, list[IssuedProject], FormMapRecord]
 
 
 def _issue_one(job: _Job) -> tuple[IssuedWorkbook, _Records]:
@@ -193,8 +195,9 @@ def _a1(row: int, col: int) -> str:
     return str(xl_rowcol_to_cell(row, col))
 
 
-def _records(plan: DepartmentPlan, path: Path, password: str, digest: str, ledger_file: str
-             ) -> tuple[IssuedTemplate, list[IssuedProject], list[IssuedCell]]:
+def _records(plan: DepartmentPlan, path: Path, password: str, digest: str,
+             ledger_file: str) -> _Records:
+    """What the store records of one template, prepared where the workbook was written."""
     template = IssuedTemplate(
         template_id=plan.template_id, year=plan.year, profile=plan.profile.name,
         profile_version=plan.profile.version, department_code=plan.department_code,
@@ -213,4 +216,4 @@ def _records(plan: DepartmentPlan, path: Path, password: str, digest: str, ledge
                    "" if cell.value is None else str(cell.value))
         for form in plan.forms for cell in form.cells
     ]
-    return template, projects, cells
+    return template, projects, form_map_record(projects, cells)
