@@ -189,7 +189,7 @@ def _belongs_to_store(path: Path, store: Path) -> bool:
 def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
                    progress: Progress | None) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
-    seen: set[str] = set()
+    seen = store.received_hashes()  # no other run writes meanwhile: the store is locked
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keep-copy") as copies:
         processed = _process_all(store, files, jobs, limits, copies)
         for done, ready in enumerate(_one_behind(processed), start=1):
@@ -215,6 +215,8 @@ def _one_behind(processed: Iterator[_Processed]) -> Iterator[_Processed]:
 def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
     """Record one file in its own transaction, never before its kept copy is durable.
 
+    SEEN holds the hashes of every file received before and in this run.
+
     The copy is written to a draft, fsynced, renamed into place and its folder fsynced
     (`keep_copy`) before the transaction that names it begins. The store runs in WAL mode
     with synchronous=NORMAL: a commit is not synced at once, and its WAL pages may reach
@@ -227,7 +229,7 @@ def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
     if processed.received is None:  # not even readable: nothing to keep, a re-run tries again
         return outcome
     processed.copied()
-    if outcome.sha256 in seen or store.received(outcome.sha256) is not None:
+    if outcome.sha256 in seen:
         return replace(outcome, status=DUPLICATE, findings=())
     seen.add(outcome.sha256)
     store.record_received(processed.received, outcome.findings, processed.accepted)

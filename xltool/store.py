@@ -440,6 +440,10 @@ class Store:
             "SELECT * FROM received_files WHERE sha256 = ?", (sha256,)).fetchone()
         return ReceivedFile(*row) if row else None
 
+    def received_hashes(self) -> set[str]:
+        """The content hash of every file received so far."""
+        return {row[0] for row in self.connection.execute("SELECT sha256 FROM received_files")}
+
     def received_files(self) -> list[ReceivedFile]:
         rows = self.connection.execute(
             "SELECT * FROM received_files ORDER BY received_at, rowid").fetchall()
