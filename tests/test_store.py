@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import astuple
 from pathlib import Path
@@ -103,6 +104,9 @@ def test_a_template_records_its_layout_apart_from_its_values(tmp_path: Path) -> 
         store.record_template(other, [IssuedProject("T2", 1, "P9", "项目", "01 别的项目",
                                                     None, None, None, None)], renamed)
         first, second = store.template_layout("T1"), store.template_layout("T2")
+        assert store.template_cells("T2") == renamed
+        layouts = store.connection.execute("SELECT COUNT(*) FROM layouts").fetchone()[0]
+    assert layouts == 1  # kept once
     assert first is not None and second is not None
     assert first.layout == second.layout
     assert first.sheets == ("01 项目",) and second.sheets == ("01 别的项目",)
@@ -125,9 +129,13 @@ def test_a_store_of_schema_3_gets_its_layouts_on_migration(tmp_path: Path) -> No
     with open_store(path) as store:
         store.record_template(TEMPLATE, [PROJECT], CELLS)
         expected = store.template_layout("T1")
+    rows = [[c.sheet, c.cell, c.locked, c.name, c.project_code, c.field, c.category, c.value]
+            for c in CELLS]
     with sqlite3.connect(path) as db:  # as schema 3 left it
-        db.execute("ALTER TABLE form_maps DROP COLUMN layout")
-        db.execute("ALTER TABLE form_maps DROP COLUMN sheets_and_values")
+        db.execute("DROP TABLE form_maps")
+        db.execute("DROP TABLE layouts")
+        db.execute("CREATE TABLE form_maps (template_id TEXT PRIMARY KEY, cells TEXT NOT NULL)")
+        db.execute("INSERT INTO form_maps VALUES (?, ?)", ("T1", json.dumps(rows)))
         db.execute("PRAGMA user_version = 3")
     with open_store(path) as store:
         assert store.template_layout("T1") == expected

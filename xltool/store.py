@@ -30,7 +30,7 @@ from xltool.errors import XltoolError
 from xltool.findings import Finding, Severity
 from xltool.targets import Indicator, Targets
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x58544F4C  # "XTOL": marks the file as an xltool store
 DEFAULT_STORE = "xltool.db"
 
@@ -154,7 +154,21 @@ ALTER TABLE form_maps ADD COLUMN layout TEXT;
 ALTER TABLE form_maps ADD COLUMN sheets_and_values TEXT;
 """
 
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4}
+# A layout is kept once, however many templates share it: each form map keeps only its
+# layout's fingerprint and what is its own — sheets, values, project codes (schema 5).
+_SCHEMA_V5 = """
+CREATE TABLE layouts (
+    layout TEXT PRIMARY KEY,
+    cells  TEXT NOT NULL
+);
+CREATE TABLE form_maps_v5 (
+    template_id       TEXT PRIMARY KEY REFERENCES templates(template_id),
+    layout            TEXT NOT NULL REFERENCES layouts(layout),
+    sheets_and_values TEXT NOT NULL
+);
+"""
+
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
 
 
 class StoreError(XltoolError):
@@ -235,35 +249,61 @@ def layout_key(columns: CellColumns, project_codes: Sequence[str]) -> LayoutKey:
             tuple(project_numbers.get(code) for code in project_codes))
 
 
-_FINGERPRINTS: dict[LayoutKey, str] = {}
+_LAYOUT_TEXTS: dict[LayoutKey, tuple[str, str]] = {}
+
+
+def _layout_text(key: LayoutKey) -> tuple[str, str]:
+    """(fingerprint, JSON) of a layout: a year's templates share a handful, each serialised
+    and hashed once."""
+    text = _LAYOUT_TEXTS.get(key)
+    if text is None:
+        if len(_LAYOUT_TEXTS) >= 256:
+            _LAYOUT_TEXTS.clear()
+        as_json = json.dumps(key, ensure_ascii=False)
+        text = _LAYOUT_TEXTS[key] = (hashlib.sha256(as_json.encode()).hexdigest(), as_json)
+    return text
 
 
 def layout_fingerprint(key: LayoutKey) -> str:
-    """A year's templates share a handful of layouts: each is serialised and hashed once."""
-    fingerprint = _FINGERPRINTS.get(key)
-    if fingerprint is None:
-        if len(_FINGERPRINTS) >= 256:
-            _FINGERPRINTS.clear()
-        fingerprint = _FINGERPRINTS[key] = hashlib.sha256(
-            json.dumps(key, ensure_ascii=False).encode()).hexdigest()
-    return fingerprint
+    return _layout_text(key)[0]
 
 
 class FormMapRecord(NamedTuple):
     """A template's form map as the store keeps it, ready to insert."""
 
-    cells: str  # every cell, in form order, as JSON
     layout: str
-    sheets_and_values: str
+    layout_cells: str  # the layout as JSON, stored once per layout
+    sheets_and_values: str  # this template's sheets, values and project codes as JSON
 
 
 def form_map_record(projects: Iterable[IssuedProject],
-                    cells: Iterable[IssuedCell]) -> FormMapRecord:
-    """Pure work, so the template writer's workers can do it while the store records."""
-    rows = [[c.sheet, c.cell, c.locked, c.name, c.project_code, c.field, c.category, c.value]
-            for c in cells]
+                    cells: Iterable[IssuedCell] | CellColumns) -> FormMapRecord:
+    """Pure work, so the template writer's workers can do it while the store records.
+
+    CELLS may come as columns: a template's thousand cells need no object each."""
+    if not isinstance(cells, CellColumns):
+        cells = _columns([[c.sheet, c.cell, c.locked, c.name, c.project_code, c.field,
+                           c.category, c.value] for c in cells])
     codes = [p.project_code for p in sorted(projects, key=lambda p: p.position)]
-    return FormMapRecord(json.dumps(rows, ensure_ascii=False), *_layout_columns(rows, codes))
+    return _form_map_record(cells, codes)
+
+
+def _form_map_record(columns: CellColumns, project_codes: Sequence[str]) -> FormMapRecord:
+    layout, layout_cells = _layout_text(layout_key(columns, project_codes))
+    own = [list(dict.fromkeys(columns.sheet)), list(columns.value),
+           list(dict.fromkeys(columns.project_code))]
+    return FormMapRecord(layout, layout_cells, json.dumps(own, ensure_ascii=False))
+
+
+def _form_map_rows(layout_cells: str, sheets_and_values: str) -> list[list[Any]]:
+    """A template's cell rows again, from its layout and what is its own."""
+    cells, locked, names, fields_, categories, sheet_numbers, project_numbers, _ = \
+        json.loads(layout_cells)
+    sheets, values, codes = json.loads(sheets_and_values)
+    return [[sheets[s], cell, lock, name, codes[p], field, category, value]
+            for cell, lock, name, field, category, s, p, value in zip(
+                cells, locked, names, fields_, categories, sheet_numbers, project_numbers,
+                values, strict=True)]
 
 
 class TemplateLayout(NamedTuple):
@@ -275,7 +315,7 @@ class TemplateLayout(NamedTuple):
 
 
 def _layout_columns(rows: list[list[Any]], project_codes: Sequence[str]) -> tuple[str, str]:
-    """(layout fingerprint, sheets and values as JSON) of a form map's cell rows."""
+    """(layout fingerprint, sheets and values as JSON) of a form map's cell rows (schema 4)."""
     columns = _columns(rows)
     key = layout_key(columns, project_codes)
     sheets_and_values = [list(dict.fromkeys(columns.sheet)), list(columns.value)]
@@ -300,7 +340,28 @@ def _fill_layouts(db: sqlite3.Connection) -> None:
                                              template_id))
 
 
-_BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {4: _fill_layouts}
+def _share_layouts(db: sqlite3.Connection) -> None:
+    """Schema 5: every form map as its layout (kept once) and its own sheets and values."""
+    for template_id, cells in db.execute("SELECT template_id, cells FROM form_maps").fetchall():
+        codes = [row[0] for row in db.execute(
+            "SELECT project_code FROM template_projects WHERE template_id = ? "
+            "ORDER BY position", (template_id,))]
+        _insert_form_map(db, template_id, _form_map_record(_columns(json.loads(cells)), codes),
+                         table="form_maps_v5")
+    db.execute("DROP TABLE form_maps")
+    db.execute("ALTER TABLE form_maps_v5 RENAME TO form_maps")
+
+
+def _insert_form_map(db: sqlite3.Connection, template_id: str, record: FormMapRecord,
+                     table: str = "form_maps") -> None:
+    db.execute("INSERT OR IGNORE INTO layouts VALUES (?, ?)",
+               (record.layout, record.layout_cells))
+    db.execute(f"INSERT INTO {table} VALUES (?, ?, ?)",
+               (template_id, record.layout, record.sheets_and_values))
+
+
+_BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    4: _fill_layouts, 5: _share_layouts}
 """Work a schema step needs beyond its SQL, run right after it."""
 
 
@@ -387,8 +448,7 @@ class Store:
                   _text(p.total), _text(p.fiscal), _text(p.other), _text(p.carryover))
                  for p in projects],
             )
-            db.execute("INSERT INTO form_maps VALUES (?, ?, ?, ?)",
-                       (template.template_id, *form_map))
+            _insert_form_map(db, template.template_id, form_map)
 
     def template(self, template_id: str) -> IssuedTemplate | None:
         row = self.connection.execute(
@@ -424,14 +484,14 @@ class Store:
             (template_id,)).fetchone()
         if not row or row[0] is None:
             return None
-        sheets, values = json.loads(row[1])
+        sheets, values, _ = json.loads(row[1])
         return TemplateLayout(row[0], tuple(sheets), tuple(values))
 
     def _form_map(self, template_id: str) -> list[list[Any]]:
         row = self.connection.execute(
-            "SELECT cells FROM form_maps WHERE template_id = ?", (template_id,)).fetchone()
-        cells: list[list[Any]] = json.loads(row[0]) if row else []
-        return cells
+            "SELECT layouts.cells, sheets_and_values FROM form_maps JOIN layouts USING (layout) "
+            "WHERE template_id = ?", (template_id,)).fetchone()
+        return _form_map_rows(*row) if row else []
 
     # -- received files ----------------------------------------------------------------------
 

@@ -26,8 +26,8 @@ from xltool.ledger import Ledger, LedgerProject, load_ledger
 from xltool.profile import DEFAULT_PROFILE, FormProfile, load_profile
 from xltool.store import (
     DEFAULT_STORE,
+    CellColumns,
     FormMapRecord,
-    IssuedCell,
     IssuedProject,
     IssuedTemplate,
     exclusive,
@@ -210,10 +210,15 @@ def _records(plan: DepartmentPlan, path: Path, password: str, digest: str,
                       form.project.carryover)
         for form in plan.forms
     ]
-    cells = [
-        IssuedCell(plan.template_id, form.sheet, _a1(cell.row, cell.col),
-                   cell.locked, cell.name, form.project.code, cell.field, cell.category,
-                   "" if cell.value is None else str(cell.value))
-        for form in plan.forms for cell in form.cells
-    ]
+    pairs = [(form, cell) for form in plan.forms for cell in form.cells]
+    cells = CellColumns(
+        sheet=tuple(form.sheet for form, _ in pairs),
+        cell=tuple(_a1(cell.row, cell.col) for _, cell in pairs),
+        locked=tuple(cell.locked for _, cell in pairs),
+        name=tuple(cell.name for _, cell in pairs),
+        project_code=tuple(form.project.code for form, _ in pairs),
+        field=tuple(cell.field for _, cell in pairs),
+        category=tuple(cell.category for _, cell in pairs),
+        value=tuple("" if cell.value is None else str(cell.value) for _, cell in pairs),
+    )
     return template, projects, form_map_record(projects, cells)
