@@ -122,7 +122,7 @@ def killed_then_rerun(batch: Batch, store: Path, kill: subprocess.Popen[bytes]) 
     return at_kill
 
 
-@pytest.mark.parametrize("after", [1, 9, 20])
+@pytest.mark.parametrize("after", [1, 9, 16])
 def test_killed_after_k_files_a_rerun_completes(batch: Batch, tmp_path: Path,
                                                 after: int) -> None:
     store = Path(shutil.copyfile(batch.issued, tmp_path / "x.db"))
