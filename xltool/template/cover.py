@@ -93,11 +93,11 @@ def status_formula(form: ProjectForm) -> tuple[str, str]:
     last_col = form.value_col if form.value_col is not None else form.name_col
     checks += [(b.category.level2, b.first_row, b.last_row, form.name_col, last_col)
                for b in form.blocks if b.category.required]
+    sheet = quote_sheetname(form.sheet)
     for label, first, last, first_col, end_col in checks:
-        area = f"{quote_sheetname(form.sheet)}!{xl_range(first, first_col, last, end_col)}"
-        parts.append(f'IF(COUNTA({area})=0,"{label} ","")')
-        if not any((r, c) in prefilled for r in range(first, last + 1)
-                   for c in range(first_col, end_col + 1)):
+        parts.append(f'IF(COUNTA({sheet}!{xl_range(first, first_col, last, end_col)})=0,'
+                     f'"{label} ","")')
+        if not any(first <= r <= last and first_col <= c <= end_col for r, c in prefilled):
             missing.append(label)
     joined = "&".join(parts)
     formula = f'=IF({joined}="","{COMPLETE}","待填："&TRIM({joined}))'
