@@ -1,6 +1,7 @@
 """Benchmark: `collect` against the naive script and the fast floor, on the same files.
 
     python benchmarks/bench_collect.py [--files 1000] [--projects 8] [--scale 4] [--skip-naive]
+                                       [--repeat 3]
 
 Makes a ledger of FILES departments x PROJECTS projects, complete targets for
 every project, and issues templates prefilled with them: each is a complete,
@@ -12,6 +13,9 @@ valid return. Then, each in a fresh process (so peak memory is its own):
 
 Each row gives wall seconds and CPU seconds (the process and its workers), so a run that
 uses more than one core shows it; the last lines set each target against its measure.
+
+The floor and collect run --repeat times in interleaved rounds and the best run of
+each counts (the naive script, minutes long, runs once).
 
 With --scale N it also collects N times as many files, to show whether peak
 memory stays flat as the batch grows.
@@ -32,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_template import make_ledger, peak_mb
+from bench_template import best_of, make_ledger, peak_mb
 
 
 def make_targets(ledger: Path, out: Path) -> Path:
@@ -156,6 +160,8 @@ def main() -> None:
     parser.add_argument("--projects", type=int, default=8)
     parser.add_argument("--scale", type=int, default=4)
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of the floor and of collect; the best counts (naive runs once)")
     parser.add_argument("--child")
     parser.add_argument("--returns", type=Path)
     parser.add_argument("--store", type=Path)
@@ -169,11 +175,14 @@ def main() -> None:
         results = {}
         if not args.skip_naive:
             results["openpyxl.load_workbook (naive)"] = measure("naive", returns, store)
-        results["python-calamine values (floor)"] = measure("floor", returns, store)
-        results["xltool collect, 1 process"] = measure("collect", returns, store)
-        results["xltool collect, --jobs 2"] = measure("collect", returns, store, 2)
+        results.update(best_of(args.repeat, {
+            "python-calamine values (floor)": lambda: measure("floor", returns, store),
+            "xltool collect, 1 process": lambda: measure("collect", returns, store),
+            "xltool collect, --jobs 2": lambda: measure("collect", returns, store, 2),
+        }))
         floor = results["python-calamine values (floor)"]["seconds"]
-        report(f"{args.files} returns x {args.projects} projects", results, floor)
+        report(f"{args.files} returns x {args.projects} projects, best of {args.repeat}",
+               results, floor)
         scaled = None
         if args.scale > 1:
             many = args.files * args.scale
