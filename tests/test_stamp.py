@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import zipfile
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import SAMPLES
 from xltool.ledger import load_ledger
@@ -46,3 +50,29 @@ def test_stamped_workbooks_equal_the_api_path(profile: str, prefilled: bool,
         assert ours.keys() == theirs.keys()
         for name in theirs:
             assert ours[name] == theirs[name], f"{profile} {name} differs"
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
+AMOUNT = st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=4,
+                     allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_values_stamp_to_the_api_bytes(data: st.DataObject, tmp_path: Path) -> None:
+    """Whatever the ledger and the department wrote — markup, control characters, `_x0041_`,
+    long numbers — a stamped form is what the API writes."""
+    plan = _plans("weighted", True)[0]
+    forms = []
+    for form in plan.forms:  # type: ignore[attr-defined]
+        cells = tuple(
+            cell._replace(value=data.draw(AMOUNT if isinstance(cell.value, Decimal) else TEXT))
+            if cell.role in ("ledger", "input") else cell
+            for cell in form.cells)
+        forms.append(replace(form, cells=cells))
+    plan = replace(plan, forms=tuple(forms))  # type: ignore[type-var]
+    stamped, plain = tmp_path / "stamped.xlsx", tmp_path / "plain.xlsx"
+    writer.write_workbook(plan, stamped, "pw")  # type: ignore[arg-type]
+    writer.write_workbook(plan, plain, "pw", stamped=False)  # type: ignore[arg-type]
+    assert _parts(stamped) == _parts(plain)
