@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import astuple
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,11 @@ from xltool.store import (
     IssuedCell,
     IssuedProject,
     IssuedTemplate,
+    ReceivedFile,
     StoreError,
     open_store,
 )
+from xltool.targets import Indicator, Targets
 
 TEMPLATE = IssuedTemplate("T1", 2024, "ningxia-2021", 1, "001", "示例局", "a.xlsx", "00", "pw",
                           "ledger.csv", "2024-01-01T00:00:00+00:00")
@@ -136,7 +139,68 @@ def test_a_store_of_schema_3_gets_its_layouts_on_migration(tmp_path: Path) -> No
         db.execute("DROP TABLE layouts")
         db.execute("CREATE TABLE form_maps (template_id TEXT PRIMARY KEY, cells TEXT NOT NULL)")
         db.execute("INSERT INTO form_maps VALUES (?, ?)", ("T1", json.dumps(rows)))
+        _accepted_as_schema_5(db)
         db.execute("PRAGMA user_version = 3")
     with open_store(path) as store:
         assert store.template_layout("T1") == expected
         assert store.template_cells("T1") == CELLS
+
+
+def _accepted_as_schema_5(db: sqlite3.Connection) -> None:
+    """The accepted targets' tables as schema 2 to 5 kept them (a row per goal, per indicator)."""
+    db.executescript("DROP VIEW accepted_goals; DROP VIEW accepted_indicators; "
+                     "DROP TABLE accepted_projects;")
+    schema_2 = _MIGRATIONS[2]
+    db.executescript(schema_2[schema_2.index("CREATE TABLE accepted_goals"):])
+
+
+# Goals and indicators out of project order, a goal-only project, an indicator-only one,
+# weights with and without decimals: all must come back exactly as they went in.
+ACCEPTED = Targets(
+    goals={"P2": "目标二", "P1": "", "P3": "只有目标"},
+    indicators=(Indicator("P1", "产出指标", "数量指标", "培训人次", "≥ 100 人次", Decimal("20")),
+                Indicator("P2", "效益指标", "社会效益指标", "群众知晓率", "≥95%", None),
+                Indicator("P1", "成本指标", "经济成本指标", "培训费", "≤ 3 万元", Decimal("12.5")),
+                Indicator("P4", "满意度指标", "服务对象满意度指标", "满意度", "≥90%", None)))
+
+
+def _received(sha256: str) -> ReceivedFile:
+    return ReceivedFile(sha256, "a.xlsx", 1, "2024-02-01T00:00:00+00:00", "xlsx", "accepted",
+                        "T1", "001", 2024, "")
+
+
+def test_accepted_targets_come_back_as_recorded(tmp_path: Path) -> None:
+    with open_store(tmp_path / "x.db") as store:
+        store.record_template(TEMPLATE, [PROJECT], CELLS)
+        store.record_received(_received("a" * 64), [], ACCEPTED)
+        assert store.accepted_targets("a" * 64) == ACCEPTED
+        assert store.current_indicators() == [("a" * 64, i) for i in ACCEPTED.indicators]
+        goals = store.connection.execute(
+            "SELECT project_code, goal FROM accepted_goals ORDER BY rowid").fetchall()
+        indicators = store.connection.execute(
+            "SELECT seq, project_code, name, weight FROM accepted_indicators "
+            "ORDER BY seq").fetchall()
+    assert goals == list(ACCEPTED.goals.items())  # the views still serve SQL readers
+    assert indicators == [(0, "P1", "培训人次", "20"), (1, "P2", "群众知晓率", None),
+                          (2, "P1", "培训费", "12.5"), (3, "P4", "满意度", None)]
+
+
+def test_a_store_of_schema_5_keeps_its_accepted_targets_on_migration(tmp_path: Path) -> None:
+    path = tmp_path / "v5.db"
+    with open_store(path) as store:
+        store.record_template(TEMPLATE, [PROJECT], CELLS)
+        store.record_received(_received("a" * 64), [], ACCEPTED)
+    with sqlite3.connect(path) as db:  # as schema 5 left it
+        _accepted_as_schema_5(db)
+        db.execute("INSERT INTO accepted_goals VALUES (?, ?, ?)", ("a" * 64, "P2", "目标二"))
+        db.execute("INSERT INTO accepted_goals VALUES (?, ?, ?)", ("a" * 64, "P1", ""))
+        db.execute("INSERT INTO accepted_goals VALUES (?, ?, ?)", ("a" * 64, "P3", "只有目标"))
+        db.executemany("INSERT INTO accepted_indicators VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [("a" * 64, seq, i.project_code, i.level1, i.level2, i.name, i.value,
+                         None if i.weight is None else str(i.weight))
+                        for seq, i in enumerate(ACCEPTED.indicators)])
+        db.execute("PRAGMA user_version = 5")
+    with open_store(path) as store:
+        assert store.accepted_targets("a" * 64) == ACCEPTED
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

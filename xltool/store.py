@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
+import operator
 import os
 import sqlite3
 import sys
@@ -30,7 +32,7 @@ from xltool.errors import XltoolError
 from xltool.findings import Finding, Severity
 from xltool.targets import Indicator, Targets
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x58544F4C  # "XTOL": marks the file as an xltool store
 DEFAULT_STORE = "xltool.db"
 
@@ -168,7 +170,33 @@ CREATE TABLE form_maps_v5 (
 );
 """
 
-_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5}
+# An accepted return's targets as one row per project: its goal (NULL when the return gave
+# none) and its indicators as one JSON array of [seq, level1, level2, name, value, weight],
+# seq being the indicator's place in the return. Collect writes a return as a few rows
+# rather than a hundred; the views keep a row per goal and per indicator for SQL readers.
+_SCHEMA_V6 = """
+CREATE TABLE accepted_projects (
+    sha256       TEXT NOT NULL REFERENCES accepted_returns(sha256),
+    project_code TEXT NOT NULL,
+    goal         TEXT,
+    indicators   TEXT NOT NULL,
+    PRIMARY KEY (sha256, project_code)
+);
+"""
+
+_TARGET_VIEWS = """
+CREATE VIEW accepted_goals AS
+    SELECT sha256, project_code, goal FROM accepted_projects WHERE goal IS NOT NULL;
+CREATE VIEW accepted_indicators AS
+    SELECT p.sha256 AS sha256, json_extract(i.value, '$[0]') AS seq,
+           p.project_code AS project_code, json_extract(i.value, '$[1]') AS level1,
+           json_extract(i.value, '$[2]') AS level2, json_extract(i.value, '$[3]') AS name,
+           json_extract(i.value, '$[4]') AS value, json_extract(i.value, '$[5]') AS weight
+    FROM accepted_projects p, json_each(p.indicators) i;
+"""
+
+_MIGRATIONS = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3, 4: _SCHEMA_V4, 5: _SCHEMA_V5,
+               6: _SCHEMA_V6}
 
 
 class StoreError(XltoolError):
@@ -360,8 +388,44 @@ def _insert_form_map(db: sqlite3.Connection, template_id: str, record: FormMapRe
                (template_id, record.layout, record.sheets_and_values))
 
 
+def _targets_per_project(db: sqlite3.Connection) -> None:
+    """Schema 6: the accepted goals and indicators regrouped as a row per project."""
+    for (sha256,) in db.execute("SELECT sha256 FROM accepted_returns ORDER BY rowid").fetchall():
+        goals = dict(db.execute("SELECT project_code, goal FROM accepted_goals WHERE sha256 = ? "
+                                "ORDER BY rowid", (sha256,)).fetchall())
+        indicators = tuple(Indicator(*r[:5], _amount(r[5])) for r in db.execute(
+            "SELECT project_code, level1, level2, name, value, weight FROM accepted_indicators "
+            "WHERE sha256 = ? ORDER BY seq", (sha256,)))
+        _insert(db, "accepted_projects", _project_rows(sha256, Targets(goals, indicators)))
+    db.execute("DROP TABLE accepted_goals")
+    db.execute("DROP TABLE accepted_indicators")
+    for statement in _TARGET_VIEWS.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _project_rows(sha256: str, targets: Targets) -> list[tuple[str, str, str | None, str]]:
+    """TARGETS as `accepted_projects` rows: goal projects first, in order, then any project
+    that has indicators only."""
+    indicators: dict[str, list[list[Any]]] = {}
+    for seq, i in enumerate(targets.indicators):
+        indicators.setdefault(i.project_code, []).append(
+            [seq, i.level1, i.level2, i.name, i.value, _text(i.weight)])
+    return [(sha256, code, targets.goals.get(code),
+             json.dumps(indicators.get(code, ()), ensure_ascii=False))
+            for code in dict.fromkeys([*targets.goals, *indicators])]
+
+
+def _indicators_in_order(rows: Iterable[tuple[str, str]]) -> list[Indicator]:
+    """The indicators of (project code, JSON array) rows of one return, in the return's order."""
+    numbered = [(i[0], Indicator(code, i[1], i[2], i[3], i[4], _amount(i[5])))
+                for code, listed in rows for i in json.loads(listed)]
+    numbered.sort(key=lambda pair: pair[0])
+    return [indicator for _, indicator in numbered]
+
+
 _BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    4: _fill_layouts, 5: _share_layouts}
+    4: _fill_layouts, 5: _share_layouts, 6: _targets_per_project}
 """Work a schema step needs beyond its SQL, run right after it."""
 
 
@@ -543,11 +607,7 @@ class Store:
         db.execute("INSERT INTO accepted_returns VALUES (?, ?, ?, ?, ?, NULL)",
                    (received.sha256, received.template_id, received.department_code,
                     received.year, received.received_at))
-        _insert(db, "accepted_goals",
-                [(received.sha256, code, goal) for code, goal in accepted.goals.items()])
-        _insert(db, "accepted_indicators",
-                [(received.sha256, seq, i.project_code, i.level1, i.level2, i.name, i.value,
-                  _text(i.weight)) for seq, i in enumerate(accepted.indicators)])
+        _insert(db, "accepted_projects", _project_rows(received.sha256, accepted))
         return superseded
 
     def findings(self, sha256: str) -> list[Finding]:
@@ -566,14 +626,11 @@ class Store:
         return [ReceivedFile(*row) for row in rows]
 
     def accepted_targets(self, sha256: str) -> Targets:
-        goals = dict(self.connection.execute(
-            "SELECT project_code, goal FROM accepted_goals WHERE sha256 = ? ORDER BY rowid",
-            (sha256,)).fetchall())
         rows = self.connection.execute(
-            "SELECT project_code, level1, level2, name, value, weight FROM accepted_indicators "
-            "WHERE sha256 = ? ORDER BY seq", (sha256,)).fetchall()
-        return Targets(goals=goals, indicators=tuple(
-            Indicator(r[0], r[1], r[2], r[3], r[4], _amount(r[5])) for r in rows))
+            "SELECT project_code, goal, indicators FROM accepted_projects WHERE sha256 = ? "
+            "ORDER BY rowid", (sha256,)).fetchall()
+        return Targets(goals={code: goal for code, goal, _ in rows if goal is not None},
+                       indicators=tuple(_indicators_in_order((r[0], r[2]) for r in rows)))
 
     # -- reconciliation: whole tables in one query each ----------------------------------
 
@@ -590,10 +647,12 @@ class Store:
         `accepted_targets` call at a time would spend its time in round trips.
         """
         rows = self.connection.execute(
-            "SELECT i.sha256, i.project_code, i.level1, i.level2, i.name, i.value, i.weight "
-            "FROM accepted_indicators i JOIN accepted_returns a USING (sha256) "
-            "WHERE a.superseded_by IS NULL ORDER BY i.sha256, i.seq").fetchall()
-        return [(r[0], Indicator(r[1], r[2], r[3], r[4], r[5], _amount(r[6]))) for r in rows]
+            "SELECT p.sha256, p.project_code, p.indicators "
+            "FROM accepted_projects p JOIN accepted_returns a USING (sha256) "
+            "WHERE a.superseded_by IS NULL ORDER BY p.sha256, p.rowid").fetchall()
+        return [(sha256, indicator)
+                for sha256, group in itertools.groupby(rows, key=operator.itemgetter(0))
+                for indicator in _indicators_in_order((r[1], r[2]) for r in group)]
 
     @contextmanager
     def snapshot(self) -> Iterator[Store]:
