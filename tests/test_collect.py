@@ -205,6 +205,18 @@ def test_the_store_and_its_copies_are_never_collected(issued: list[IssuedWorkboo
     assert names == {"ledger.csv", issued[0].path.name, issued[1].path.name}
 
 
+def test_a_link_to_the_store_is_never_collected(issued: list[IssuedWorkbook],
+                                                tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    collect([issued[0].path], store=store_path)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "store-link.xlsx").symlink_to(store_path)
+    (inbox / issued[1].path.name).write_bytes(issued[1].path.read_bytes())
+    run = collect([inbox], store=store_path)
+    assert [f.path.name for f in run.files] == [issued[1].path.name]
+
+
 BAD_FILES = {
     "empty.xlsx": (b"", "file.empty"),
     "noise.xlsx": (bytes(range(256)) * 40, "file.not_workbook"),

@@ -173,17 +173,36 @@ def expand_paths(paths: Sequence[Path | str], *, exclude: Path | None = None) ->
             else:
                 raise NoInput(f"找不到文件或文件夹：{given}")
     if exclude is not None:
-        found = {p: None for p in found if not _belongs_to_store(p, exclude)}
+        inside = _store_files(exclude)
+        found = {p: None for p in found if not inside(p)}
     if not found:
         raise NoInput("没有可收取的文件：" + "、".join(str(p) for p in paths))
     return sorted(found, key=lambda p: (p.stat().st_mtime, str(p)))
 
 
-def _belongs_to_store(path: Path, store: Path) -> bool:
-    resolved, base = path.resolve(), store.resolve()
-    if resolved.parent == base.parent and resolved.name.startswith(base.name):
-        return True  # the store, its -wal, -shm and -journal files
-    return resolved.is_relative_to(files_dir(base))
+def _store_files(store: Path) -> Callable[[Path], bool]:
+    """Whether a path is the store, one of its -wal, -shm, -journal files, or a kept copy.
+
+    Folders are resolved once each (a batch has thousands of files in a few folders);
+    a file is resolved itself only when it is a link.
+    """
+    base = store.resolve()
+    copies = files_dir(base)
+    folders: dict[Path, Path] = {}
+
+    def inside(path: Path) -> bool:
+        if path.is_symlink():
+            resolved = path.resolve()
+        else:
+            folder = folders.get(path.parent)
+            if folder is None:
+                folder = folders[path.parent] = path.parent.resolve()
+            resolved = folder / path.name
+        if resolved.parent == base.parent and resolved.name.startswith(base.name):
+            return True
+        return resolved.is_relative_to(copies)
+
+    return inside
 
 
 def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
