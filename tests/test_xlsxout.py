@@ -69,7 +69,7 @@ def test_fast_names_give_what_xlsxwriter_gives(names: list[tuple[str, str]],
 
     def workbook_xml(path: Path) -> bytes:
         with zipfile.ZipFile(path) as archive:
-            return archive.read("xl/workbook.xml") + archive.read("docProps/app.xml")
+            return archive.read("xl/workbook.xml")
 
     results = []
     for fast in (True, False):
@@ -89,3 +89,23 @@ def test_fast_names_give_what_xlsxwriter_gives(names: list[tuple[str, str]],
         workbook.close()
         results.append(workbook_xml(path))
     assert results[:len(results) // 2] == results[len(results) // 2:]
+
+
+def test_app_properties_list_the_sheets_and_print_titles_not_every_name(tmp_path: Path) -> None:
+    import zipfile
+
+    from xltool.xlsxout import define_names
+
+    path = tmp_path / "names.xlsx"
+    workbook = new_workbook(path)
+    sheet = workbook.add_worksheet("01 项目")
+    sheet.repeat_rows(0, 1)
+    define_names(workbook, [("XT_P01_GOAL", "='01 项目'!$C$12"), ("XT_TEMPLATE_ID", '="T1"')])
+    workbook.close()
+    with zipfile.ZipFile(path) as archive:
+        app = archive.read("docProps/app.xml").decode()
+        names = archive.read("xl/workbook.xml").decode()
+    assert "<vt:lpstr>01 项目</vt:lpstr>" in app
+    assert "Print_Titles</vt:lpstr>" in app
+    assert "XT_" not in app
+    assert '<definedName name="XT_P01_GOAL">' in names

@@ -87,6 +87,16 @@ class _Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
             + "</definedNames>")
 
 
+    def _extract_named_ranges(self, defined_names: list[list[Any]]) -> list[str]:
+        """The names listed in docProps/app.xml: print areas and titles only. xlsxwriter
+        lists every name there too; the list is a summary for file browsers, which Excel
+        rewrites on saving, and hundreds of input-cell names made it a third of the
+        workbook's XML to write."""
+        ranges: list[str] = super()._extract_named_ranges(
+            [name for name in defined_names if name[0].startswith("_xlnm.") or name[1] != -1])
+        return ranges
+
+
 def define_names(workbook: xlsxwriter.Workbook, names: Iterable[tuple[str, str]]) -> None:
     """Workbook-level names, as `define_name` adds them; plain names skip its checks."""
     for name, formula in names:
