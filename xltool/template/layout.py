@@ -68,6 +68,11 @@ class Cell(NamedTuple):
         return self.role != "input"
 
 
+# A form has some seventy cells and a batch a thousand forms: made from a plain tuple, a
+# cell skips the named tuple's own constructor, which takes most of the time.
+_new_cell = tuple.__new__
+
+
 @dataclass(frozen=True)
 class CategoryBlock:
     """Where a category's input rows are: used by the cover's completeness formulas."""
@@ -106,10 +111,15 @@ class _Grid:
     row: int = 0
 
     def put(self, col: int, value: str | Decimal | None, role: Role, style: str, *,
-            to_col: int | None = None, to_row: int | None = None, **extra: str) -> None:
-        end = (to_row if to_row is not None else self.row, to_col if to_col is not None else col)
-        merge = end if end != (self.row, col) else None
-        self.cells.append(Cell(self.row, col, value, role, style, merge_to=merge, **extra))
+            to_col: int | None = None, to_row: int | None = None, name: str = "",
+            field: str = "", category: str = "", validation: str = "") -> None:
+        row = self.row
+        merge = None
+        if to_col is not None or to_row is not None:
+            end = (row if to_row is None else to_row, col if to_col is None else to_col)
+            merge = end if end != (row, col) else None
+        self.cells.append(_new_cell(Cell, (row, col, value, role, style, name, field, category,
+                                           merge, validation)))
 
 
 def indicator_columns(profile: FormProfile) -> tuple[int, int | None, int | None, int]:
