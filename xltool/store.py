@@ -393,9 +393,10 @@ def _targets_per_project(db: sqlite3.Connection) -> None:
     for (sha256,) in db.execute("SELECT sha256 FROM accepted_returns ORDER BY rowid").fetchall():
         goals = dict(db.execute("SELECT project_code, goal FROM accepted_goals WHERE sha256 = ? "
                                 "ORDER BY rowid", (sha256,)).fetchall())
-        indicators = tuple(Indicator(*r[:5], _amount(r[5])) for r in db.execute(
+        rows = db.execute(
             "SELECT project_code, level1, level2, name, value, weight FROM accepted_indicators "
-            "WHERE sha256 = ? ORDER BY seq", (sha256,)))
+            "WHERE sha256 = ? ORDER BY seq", (sha256,)).fetchall()
+        indicators = tuple(Indicator(r[0], r[1], r[2], r[3], r[4], _amount(r[5])) for r in rows)
         _insert(db, "accepted_projects", _project_rows(sha256, Targets(goals, indicators)))
     db.execute("DROP TABLE accepted_goals")
     db.execute("DROP TABLE accepted_indicators")
