@@ -505,29 +505,35 @@ def test_a_file_is_recorded_only_once_its_copy_is_durable(issued: list[IssuedWor
     from xltool.targets import Targets
 
     store_path = tmp_path / "x.db"
-    paths = [_fill(workbook, tmp_path, complete_values(store_path, workbook.template_id),
-                   f"r{n}.xlsx") for n, workbook in enumerate(issued)]
+    paths = []
+    for n in range(6):  # each department sends three versions
+        workbook = issued[n % 2]
+        values = complete_values(store_path, workbook.template_id)
+        values["XT_P01_GOAL"] = f"{values['XT_P01_GOAL']}（第{n}稿）"
+        paths.append(_fill(workbook, tmp_path, values, f"r{n}.xlsx"))
     durable: set[str] = set()
-    keep, record = collecting.keep_copy, Store.record_received
+    groups: list[int] = []
+    keep, record = collecting.keep_copies, Store.record_received
 
-    def keep_slowly(target: Path, data: bytes) -> Path:
+    def keep_slowly(copies: Sequence[tuple[Path, bytes]]) -> None:
         import time
 
-        time.sleep(0.05)  # a slow disk: the next file is read meanwhile
-        kept = keep(target, data)
-        durable.add(str(kept))
-        return kept
+        time.sleep(0.2)  # a slow disk: the next files are read meanwhile
+        keep(copies)
+        durable.update(str(target) for target, _ in copies)
+        groups.append(len(copies))
 
     def record_checked(self: Store, received: ReceivedFile, findings: Sequence[Finding],
                        accepted: Targets | None) -> list[str]:
         assert received.stored_path in durable and Path(received.stored_path).exists()
         return record(self, received, findings, accepted)
 
-    monkeypatch.setattr(collecting, "keep_copy", keep_slowly)
+    monkeypatch.setattr(collecting, "keep_copies", keep_slowly)
     monkeypatch.setattr(Store, "record_received", record_checked)
     run = collect(paths, store=store_path)
-    assert [f.status for f in run.files] == ["accepted"] * len(paths)
+    assert [f.status for f in run.files] == ["superseded"] * 4 + ["accepted"] * 2
     assert len(durable) == len(paths)
+    assert sum(groups) == len(paths) and max(groups) > 1  # copies waiting are kept together
 
 
 def test_a_copy_that_cannot_be_kept_stops_the_run_before_its_record(
@@ -537,10 +543,10 @@ def test_a_copy_that_cannot_be_kept_stops_the_run_before_its_record(
     store_path = tmp_path / "x.db"
     path = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id))
 
-    def disk_full(target: Path, data: bytes) -> Path:
+    def disk_full(copies: Sequence[tuple[Path, bytes]]) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(collecting, "keep_copy", disk_full)
+    monkeypatch.setattr(collecting, "keep_copies", disk_full)
     with pytest.raises(OSError, match="No space"):
         collect([path], store=store_path)
     with open_store(store_path) as store:

@@ -14,8 +14,11 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import queue
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +33,7 @@ from xltool.findings import Finding, Severity
 from xltool.profile import FormProfile, load_profile
 from xltool.reader import (
     DEFAULT_LIMITS,
+    MB,
     FileKind,
     Limits,
     Unreadable,
@@ -135,6 +139,10 @@ class _Processed:
         if self.copying is not None:
             self.copying.result()
 
+    def kept(self) -> bool:
+        """Whether the kept copy is done with (made durable, or failed)."""
+        return self.copying is None or self.copying.done()
+
 
 def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
             feedback: Path | str | None = None, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
@@ -209,9 +217,9 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
                    progress: Progress | None) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
     seen = store.received_hashes()  # no other run writes meanwhile: the store is locked
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keep-copy") as copies:
+    with _Keeper() as copies:
         processed = _process_all(store, files, jobs, limits, copies)
-        for done, ready in enumerate(_one_behind(processed), start=1):
+        for done, ready in enumerate(_when_kept(processed), start=1):
             outcomes.append(_record(store, ready, seen))
             if progress:
                 progress(done, len(files))
@@ -219,16 +227,30 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
     return [replace(o, status=SUPERSEDED) if o.sha256 in superseded else o for o in outcomes]
 
 
-def _one_behind(processed: Iterator[_Processed]) -> Iterator[_Processed]:
-    """Each file once the next one has been read: its copy is made durable meanwhile, so
-    recording it seldom waits for the disk."""
-    previous = None
+# Files read ahead of their records while their copies are made durable: enough for the
+# copies to be synced many at a time when the disk is slow, little enough to hold in memory.
+AHEAD_FILES = 32
+AHEAD_BYTES = 64 * MB
+
+
+def _when_kept(processed: Iterator[_Processed]) -> Iterator[_Processed]:
+    """The files in order, each once its kept copy is durable, or once too much is waiting.
+
+    While a copy is being synced the next files are read; their copies then wait
+    together and are synced as one group (`keep_copies`). A fast disk keeps every
+    file one behind the reading; a slow one lets up to AHEAD_FILES wait.
+    """
+    waiting: deque[_Processed] = deque()
+    held = 0
     for current in processed:
-        if previous is not None:
-            yield previous
-        previous = current
-    if previous is not None:
-        yield previous
+        waiting.append(current)
+        held += current.outcome.size
+        while waiting and (waiting[0].kept() or len(waiting) > AHEAD_FILES
+                           or held > AHEAD_BYTES):
+            ready = waiting.popleft()
+            held -= ready.outcome.size
+            yield ready
+    yield from waiting
 
 
 def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
@@ -265,7 +287,7 @@ def _superseded_in_run(store: Store, outcomes: list[FileOutcome]) -> set[str]:
 
 
 def _process_all(store: Store, files: list[Path], jobs: int, limits: Limits,
-                 copies: Executor) -> Iterator[_Processed]:
+                 copies: _Keeper) -> Iterator[_Processed]:
     if jobs <= 1 or len(files) <= 1:
         cache: dict[str, Any] = {}
         yield from (process_file(store, path, limits, cache, copies) for path in files)
@@ -289,7 +311,7 @@ def _worker_process(path: Path) -> _Processed:
 
 def process_file(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS,
                  cache: dict[str, Any] | None = None,
-                 copies: Executor | None = None) -> _Processed:
+                 copies: _Keeper | None = None) -> _Processed:
     """Everything about one file except writing to the store (safe to run in a worker).
 
     The kept copy is made on COPIES when given (see `_Processed.copying`), else at once.
@@ -302,7 +324,7 @@ def process_file(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS,
     if copies is None:
         keep_copy(target, data)
         return processed
-    return replace(processed, copying=copies.submit(keep_copy, target, data))
+    return replace(processed, copying=copies.submit(target, data))
 
 
 def _examine(store: Store, path: Path, limits: Limits,
@@ -419,22 +441,98 @@ def copy_path(store_path: Path, sha: str, suffix: str) -> Path:
 
 
 def keep_copy(target: Path, data: bytes) -> Path:
-    """Written atomically, so a copy is complete or absent, and durable when this returns:
-    its bytes are synced before it is renamed into place, and its folder after."""
-    if not target.exists():
-        draft = target.with_name(f".{target.name}.{os.getpid()}")
-        try:
-            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        except FileNotFoundError:  # the first copy in this folder: make it, once
-            _make_folder(target.parent)
-            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(draft, target)
-    _sync_folder(target.parent)  # the name too (also one an interrupted run left unsynced)
+    """Written atomically, so a copy is complete or absent, and durable when this returns."""
+    keep_copies([(target, data)])
     return target
+
+
+def keep_copies(copies: Sequence[tuple[Path, bytes]]) -> None:
+    """Each copy written atomically (complete or absent) and durable when this returns: its
+    bytes synced before it is renamed into place, and its folder after. The copies go
+    through each step together, so one sync of the disk's journal serves many of them
+    (a group of sixteen costs about a fifth of sixteen copies one at a time)."""
+    drafts: dict[Path, tuple[Path, int]] = {}
+    try:
+        for target, data in copies:
+            if target in drafts or target.exists():
+                continue
+            draft = target.with_name(f".{target.name}.{os.getpid()}")
+            fd = _new_draft(draft)
+            drafts[target] = (draft, fd)
+            _write_all(fd, data)
+        for _, fd in drafts.values():
+            os.fsync(fd)
+    finally:
+        for _, fd in drafts.values():
+            os.close(fd)
+    for target, (draft, _) in drafts.items():
+        os.replace(draft, target)
+    for folder in dict.fromkeys(target.parent for target, _ in copies):
+        _sync_folder(folder)  # the names too (also one an interrupted run left unsynced)
+
+
+def _new_draft(draft: Path) -> int:
+    try:
+        return os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except FileNotFoundError:  # the first copy in this folder: make it, once
+        _make_folder(draft.parent)
+        return os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class _Keeper:
+    """Makes kept copies durable on a thread of its own, taking together all the copies
+    waiting when it turns to them. Leaving the `with` block waits for every copy."""
+
+    def __init__(self, most: int = AHEAD_FILES) -> None:
+        self.most = most
+        self._waiting: queue.SimpleQueue[tuple[Path, bytes, Future[Path]] | None] = \
+            queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="keep-copy", daemon=True)
+
+    def __enter__(self) -> _Keeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._waiting.put(None)
+        self._thread.join()
+
+    def submit(self, target: Path, data: bytes) -> Future[Path]:
+        future: Future[Path] = Future()
+        self._waiting.put((target, data, future))
+        return future
+
+    def _run(self) -> None:
+        ending = False
+        while not ending:
+            group: list[tuple[Path, bytes, Future[Path]]] = []
+            item = self._waiting.get()
+            while item is not None:
+                group.append(item)
+                if len(group) >= self.most or self._waiting.empty():
+                    break
+                item = self._waiting.get()
+            ending = item is None
+            self._keep(group)
+
+    @staticmethod
+    def _keep(group: list[tuple[Path, bytes, Future[Path]]]) -> None:
+        if not group:
+            return
+        try:
+            keep_copies([(target, data) for target, data, _ in group])
+        except BaseException as error:  # each record waiting on one of these re-raises it
+            for _, _, future in group:
+                future.set_exception(error)
+            return
+        for target, _, future in group:
+            future.set_result(target)
 
 
 def _make_folder(folder: Path) -> None:
