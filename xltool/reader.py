@@ -1,14 +1,23 @@
 """Reading a returned file: what it is, and what it holds, within firm limits.
 
 `sniff` decides from the bytes (never the name) whether a file is a workbook
-we can read. `open_xlsx` checks the zip before any real work — entry names,
-declared and actual inflated sizes, XML with a DTD (entity bombs) — then
-inflates every part once, within the limits, reading the structure itself
-(identity, sheet list, defined names, protection, formula cells) and counting
-cells and strings, and leaves the cell values to python-calamine, a Rust
-reader some hundred times faster than openpyxl. python-calamine is handed the
-parts as inflated and checked here, repacked without compression: it reads
-exactly what was bounded, and inflates nothing again.
+we can read. `open_xlsx` checks the zip before any real work — every entry's
+name, declared size and compression ratio — then inflates only the parts that
+are read, each once, within the limits: the actual inflated size, the checksum,
+XML with a DTD (entity bombs), and its cells and strings counted. At opening,
+these are the parts every reading needs: the workbook and its relationships
+(the sheet list, the defined names), the custom properties (the identity) and
+the parts python-calamine opens any workbook with (the package relationships,
+shared strings, styles). A sheet's part is inflated only when that sheet is
+asked for — `XlsxContent.prepare`, or its values, protection or formula cells —
+and a part nobody reads (a cover sheet, a hidden list, the document
+properties, the theme) is never inflated at all: a bomb there costs nothing.
+
+The cell values are left to python-calamine, a Rust reader some hundred times
+faster than openpyxl. It is handed the parts as inflated and checked here —
+those it opens a workbook with, and the prepared sheets — repacked without
+compression: it reads exactly what was bounded, inflates nothing again, and
+finds no other part.
 
 The structure is read with regular expressions over the raw parts (C speed),
 each with a quick path for the way Excel, WPS, LibreOffice and xlsxwriter
@@ -35,7 +44,6 @@ import re
 import struct
 import zipfile
 import zlib
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -73,10 +81,12 @@ MB = 1024 * 1024
 class Limits:
     """Checked before the work, so a hostile file costs seconds and megabytes, not the run.
 
-    Sizes are in bytes. `max_cells` counts every sheet as the rectangle from A1 to
-    its last cell, because that is what the value reader builds in memory;
-    `max_strings` counts the workbook's shared strings; `max_text_chars` is the
-    longest text one input cell may hold.
+    Sizes are in bytes; the declared sizes, the ratio and the number of entries are
+    checked for every entry of the zip, the actual sizes as each part is inflated.
+    `max_cells` counts every sheet read as the rectangle from A1 to its last cell,
+    because that is what the value reader builds in memory; `max_strings` counts the
+    workbook's shared strings; both count over the parts that are read — parts never
+    read are never inflated. `max_text_chars` is the longest text one input cell may hold.
     """
 
     max_file_bytes: int = 50 * MB
@@ -191,40 +201,95 @@ def _utf16(text: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class SheetInfo:
+    """A sheet the workbook lists. Its part is inflated and checked the first time a
+    question needs it, so `xml`, `protected` and `formula_cells` may raise `Unreadable`."""
+
     name: str
     part: str
     state: str
-    protected: bool
-    xml: bytes = field(default=b"", repr=False, compare=False)
-    """The sheet's part, inflated and checked: kept while the file is open, for the few
-    questions only some sheets are asked."""
+    _package: _Package = field(repr=False, compare=False)
+
+    @property
+    def xml(self) -> bytes:
+        """The sheet's part, inflated and checked: kept while the file is open."""
+        return self._package.part(self.part, self.name)
+
+    @functools.cached_property
+    def protected(self) -> bool:
+        return _protected(self.xml)
 
     @functools.cached_property
     def formula_cells(self) -> frozenset[str]:
         return frozenset(_formula_cells(self.xml))
 
 
-@dataclass
+@dataclass(eq=False)
 class XlsxContent:
-    """An opened return: structure parsed, values read on demand, sheet by sheet."""
+    """An opened return: structure parsed, sheets read on demand.
 
-    data: bytes
+    `prepare` the sheets to be read before their values: the value reader then opens the
+    workbook once, with all of them. A sheet read unprepared is prepared then, and the
+    workbook opened again.
+    """
+
     sheets: dict[str, SheetInfo]
     defined_names: dict[str, str]
     properties: dict[str, str]
-    _values: dict[str, list[list[Any]]] = field(default_factory=dict)
-    _book: Any = None
+    _package: _Package = field(repr=False)
+    _opened_with: frozenset[str] = field(default=frozenset(), repr=False)
+    """The parts the value reader opens any workbook with, read at opening."""
+    _names_at: slice | None = field(default=None, repr=False)
+    _prepared: dict[str, None] = field(default_factory=dict, repr=False)
+    _data: bytes | None = field(default=None, repr=False)
+    _values: dict[str, list[list[Any]]] = field(default_factory=dict, repr=False)
+    _book: Any = field(default=None, repr=False)
+
+    def prepare(self, sheets: Iterable[str]) -> None:
+        """Inflate and check the parts of SHEETS, counting their cells and strings, for the
+        value reader; `Unreadable` when one cannot be read within the limits, KeyError for a
+        sheet the workbook does not list."""
+        parts = [(self.sheets[name].part, name) for name in sheets]
+        added = False
+        for part, name in parts:
+            if part not in self._prepared:
+                self._package.part(part, name)
+                self._prepared[part] = None
+                added = True
+        if added and self._data is not None:  # the value reader has to be given them too
+            self._data = None
+            self.close()
+
+    @property
+    def data(self) -> bytes:
+        """The workbook as the value reader is given it: the parts it opens any workbook
+        with and the prepared sheets, as inflated and checked here, stored uncompressed."""
+        if self._data is None:
+            package = self._package
+            given = [(info, package.read[name]) for name, info in package.parts.items()
+                     if name in self._prepared or name in self._opened_with]
+            if self._names_at:
+                given = _without(given, WORKBOOK, self._names_at)
+            stored = stored_zip(given)
+            if stored is None:  # the file itself would let the reader inflate unchecked parts
+                raise Unreadable("file.too_large", "文件解压后过大，超过上限",
+                                 "删除多余内容后重新保存，或联系财政部门")
+            self._data = stored
+        return self._data
 
     def values(self, sheet: str) -> list[list[Any]]:
         """The sheet's values from A1 to its last cell; `Unreadable` when they cannot be read."""
         if sheet not in self._values:
+            info = self.sheets.get(sheet)
+            if info is not None and info.part not in self._prepared:
+                self.prepare([sheet])
             self._values[sheet] = self._read(sheet)
         return self._values[sheet]
 
     def _read(self, sheet: str) -> list[list[Any]]:
+        data = self.data
         try:
             if self._book is None:
-                self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(self.data))
+                self._book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
             rows: list[list[Any]] = self._book.get_sheet_by_name(sheet).to_python(
                 skip_empty_area=False)
         except python_calamine.CalamineError as error:
@@ -274,12 +339,16 @@ def open_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS,
     except Unreadable:
         raise
     except _BROKEN as error:
-        reason = "压缩数据损坏" if isinstance(error, zlib.error) else type(error).__name__
-        raise _corrupt(f"文件已损坏，无法读取（{reason}）") from error
+        raise _broken(error) from error
 
 
 def _corrupt(message: str) -> Unreadable:
     return Unreadable("file.corrupt", message, "用 Excel 或 WPS 打开后另存为 .xlsx 再报送")
+
+
+def _broken(error: BaseException) -> Unreadable:
+    reason = "压缩数据损坏" if isinstance(error, zlib.error) else type(error).__name__
+    return _corrupt(f"文件已损坏，无法读取（{reason}）")
 
 
 def _checked_parts(infos: list[zipfile.ZipInfo], limits: Limits) -> dict[str, zipfile.ZipInfo]:
@@ -367,42 +436,64 @@ WORKBOOK, WORKBOOK_RELS, CUSTOM = "xl/workbook.xml", "xl/_rels/workbook.xml.rels
     "docProps/custom.xml"
 
 
+# The parts python-calamine opens any workbook with, found whatever their case as it finds
+# them: it looks for no other until a sheet is asked for.
+_VALUE_READER_PARTS = frozenset({"_rels/.rels", WORKBOOK, WORKBOOK_RELS, "xl/sharedstrings.xml",
+                                 "xl/styles.xml"})
+
+
+class _Package:
+    """The file's parts, each inflated, checked and counted the first time it is read."""
+
+    def __init__(self, data: bytes, parts: dict[str, zipfile.ZipInfo], limits: Limits) -> None:
+        self.data = data
+        self.parts = parts
+        self.limits = limits
+        self.counted = _Counted(limits, sum(info.file_size for info in parts.values()))
+        self.read: dict[str, bytes] = {}
+
+    def part(self, name: str, where: str = "") -> bytes:
+        """Part NAME, inflated and checked; `Unreadable` when it cannot be read within the
+        limits. WHERE names it in a message: the sheet it holds, if any."""
+        xml = self.read.get(name)
+        if xml is None:
+            try:
+                xml = read_part(self.data, self.parts[name], self.limits)
+                self.counted.add(xml, where or name)
+            except _BROKEN as error:  # asked for after opening, too: no caller to translate
+                raise _broken(error) from error
+            self.read[name] = xml
+        return xml
+
+
 def _structure(parts: dict[str, zipfile.ZipInfo], data: bytes, limits: Limits) -> XlsxContent:
-    """Every part is inflated once, within the limits, and its cells and strings counted
-    (whichever part a reader might take for a sheet); the structure is read on the way."""
+    """The structure, read from the parts every reading needs, each inflated once within the
+    limits and counted; a sheet's part waits until that sheet is asked for."""
     if WORKBOOK not in parts or WORKBOOK_RELS not in parts:
         raise Unreadable("file.not_workbook", "文件不是完整的 Excel 工作簿",
                          "用 Excel 或 WPS 另存为 .xlsx 后重新报送")
-    workbook = read_part(data, parts[WORKBOOK], limits)
-    relations = read_part(data, parts[WORKBOOK_RELS], limits)
-    targets = _relation_targets(relations)
+    package = _Package(data, parts, limits)
+    workbook = package.part(WORKBOOK)
+    targets = _relation_targets(package.part(WORKBOOK_RELS))
     listed = [_attributes(m.group(1)) for m in _sheet_elements(workbook)]
-    named: defaultdict[str, list[str]] = defaultdict(list)
-    for found in listed:
-        named[targets.get(found.get("id"), "")].append(found.get("name", ""))
     _unique_sheet_names(listed)
-    read: dict[str, tuple[bool, bytes]] = {}
-    properties: dict[str, str] = {}
-    counted = _Counted(limits, sum(info.file_size for info in parts.values()))
-    inflated: list[tuple[zipfile.ZipInfo, bytes]] = []
-    for name, info in parts.items():
-        xml = {WORKBOOK: workbook, WORKBOOK_RELS: relations}.get(name)
-        xml = read_part(data, info, limits) if xml is None else xml
-        inflated.append((info, xml))
-        counted.add(xml, named.get(name, [name])[0])
-        if name == CUSTOM:
-            properties = _custom_properties(xml)
-        if name in named:
-            read[name] = (_protected(xml), xml)
+    first_named: dict[str, str] = {}
+    for found in listed:
+        first_named.setdefault(targets.get(found.get("id"), ""), found.get("name", ""))
+    opened_with = frozenset(name for name in parts
+                            if name.isascii() and name.lower() in _VALUE_READER_PARTS)
+    for name in parts:
+        if name in opened_with:
+            package.part(name, first_named.get(name, name))
+    properties = _custom_properties(package.part(CUSTOM)) if CUSTOM in parts else {}
     sheets = {}
     for found in listed:
         path = targets.get(found.get("id"), "")
-        if path in read:
+        if path in parts:
             sheet = found.get("name", "")
-            sheets[sheet] = SheetInfo(sheet, path, found.get("state", "visible"), *read[path])
+            sheets[sheet] = SheetInfo(sheet, path, found.get("state", "visible"), package)
     names, names_at = _defined_names(workbook)
-    for_values = _without(inflated, WORKBOOK, names_at) if names_at else inflated
-    return XlsxContent(stored_zip(for_values) or data, sheets, names, properties)
+    return XlsxContent(sheets, names, properties, package, opened_with, names_at)
 
 
 def _without(parts: list[tuple[zipfile.ZipInfo, bytes]], name: str,
