@@ -11,9 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import chain, compress, repeat
+from operator import add, itemgetter
 from typing import Any, NamedTuple
 
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
@@ -134,7 +136,7 @@ def decimal_or_none(text: str) -> Decimal | None:
     if not text:
         return None
     try:
-        number = Decimal(normalise_text(text).replace(",", ""))
+        number = Decimal(normalised(text).replace(",", ""))  # weights recur: folded once
     except InvalidOperation:
         return None
     if not number.is_finite() or number.adjusted() > MAX_ADJUSTED_EXPONENT:
@@ -276,6 +278,86 @@ class ProjectLayout:
             tuple((c.sheet, c.absolute) for c in named),
         )
 
+    @functools.cached_property
+    def plan(self) -> ReadPlan:
+        """How the form is read (see `ReadPlan`), worked out on first use."""
+        return ReadPlan(self)
+
+
+Getter = Callable[[Sequence[Any]], tuple[Any, ...]]
+
+
+def _getter(indices: Sequence[int]) -> Getter:
+    """`itemgetter`, always giving a tuple (of one index it gives the bare item)."""
+    return itemgetter(*indices) if len(indices) > 1 else functools.partial(_few, tuple(indices))
+
+
+def _few(indices: tuple[int, ...], values: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(values[index] for index in indices)
+
+
+class ReadPlan:
+    """How a layout's cells are read from a sheet's values, worked out once per layout
+    (every template of the layout shares it): each group of cells is picked, converted
+    and compared whole, so a cell costs no step of Python unless something differs.
+
+    The cells are picked locked text cells first, then the locked amounts (a return holds
+    an amount as a number, the store as text: they compare by how they read), then the
+    inputs. A slot's cells are read from the inputs' texts as a name is read (the last input
+    of that name), a cell the form lacks at `len(inputs)`, one past them."""
+
+    def __init__(self, layout: ProjectLayout) -> None:
+        amounts = [n for n, c in enumerate(layout.locked) if c.field.startswith("funding.")]
+        order = [n for n in range(len(layout.locked)) if n not in amounts] + amounts
+        self.at = (*(layout.locked_at[n] for n in order), *layout.inputs_at)
+        self.height = max((row for row, _ in self.at), default=-1) + 1
+        self.breadth = max((col for _, col in self.at), default=-1) + 1
+        self.texts = len(order) - len(amounts)
+        self.locked = len(order)
+        self.issued_texts = _getter([layout.locked_positions[n] for n in order[:self.texts]])
+        self.issued_amounts = _getter([layout.locked_positions[n] for n in amounts])
+        self.in_layout_order = _getter(sorted(range(len(order)), key=order.__getitem__))
+        read_at = {c.name: number for number, c in enumerate(layout.inputs)}
+        missing = len(layout.inputs)
+
+        def at_input(cell: LayoutCell | None) -> int:
+            return read_at.get(cell.name, missing) if cell else missing
+
+        self.goal = at_input(layout.goal)
+        self.slot_names = _getter([at_input(s.name) for s in layout.slots])
+        self.slot_values = _getter([at_input(s.value) for s in layout.slots])
+        self.slot_weights = _getter([at_input(s.weight) for s in layout.slots])
+        self.slot_rows = tuple(s.row for s in layout.slots)
+        self.name_cells = tuple(s.name.cell if s.name else "" for s in layout.slots)
+        self.value_cells = tuple(s.value.cell if s.value else "" for s in layout.slots)
+        self.weight_cells = tuple(s.weight.cell if s.weight else "" for s in layout.slots)
+        self.numbers = tuple(s.number for s in layout.slots)
+        self._widths: dict[int, Getter] = {}
+        self._categories: dict[int, tuple[FormProfile, tuple[Category, ...] | None]] = {}
+
+    def picker(self, width: int) -> Getter:
+        """A getter of the cells from the sheet's rows laid end to end, WIDTH cells each."""
+        found = self._widths.get(width)
+        if found is None:
+            if len(self._widths) >= 16:
+                self._widths.clear()
+            found = self._widths[width] = _getter([row * width + col for row, col in self.at])
+        return found
+
+    def categories(self, profile: FormProfile) -> tuple[Category, ...] | None:
+        """Each slot's category in PROFILE; None when a slot's number is not one of its
+        categories (a profile changed since): then only a filled slot's is looked up."""
+        known = self._categories.get(id(profile))
+        if known is None or known[0] is not profile:  # kept, the profile's id stays its own
+            if len(self._categories) >= 8:
+                self._categories.clear()
+            try:
+                found = tuple(profile.categories[number - 1] for number in self.numbers)
+            except IndexError:
+                found = None
+            known = self._categories[id(profile)] = (profile, found)
+        return known[1]
+
 
 def compiled_layout(key: LayoutKey) -> tuple[ProjectLayout, ...]:
     """Per form, in project order, its layout (see `layout_key`)."""
@@ -355,6 +437,10 @@ class FormMap:
 
 @functools.lru_cache(maxsize=4096)
 def _quoted(sheet: str) -> str:
+    # A project's sheet has a space, which always needs the quotes: known without the
+    # rules quote_sheetname works through for every name.
+    if " " in sheet and not sheet.startswith("'"):
+        return "'" + sheet.replace("'", "''") + "'"
     return str(quote_sheetname(sheet))
 
 
@@ -373,30 +459,33 @@ def read_return(content: XlsxContent, form_map: FormMap, profile: FormProfile,
     template = form_map.template
     findings: list[Finding] = []
     projects = []
+    content.prepare(p.project.sheet for p in form_map.projects if p.project.sheet in content.sheets)
     for mapped in form_map.projects:
         project = mapped.project
         if project.sheet not in content.sheets:
             findings.append(_missing_sheet(template, project))
             continue
         rows = content.values(project.sheet)
-        findings += _structure_findings(content, rows, template, mapped)
-        findings += _outside_findings(rows, template, mapped)
-        projects.append(_read_project(content, rows, template, profile, mapped, findings,
+        cells, width = _picked(rows, mapped.layout.plan)
+        findings += _structure_findings(content, cells, template, mapped)
+        findings += _outside_findings(rows, width, template, mapped)
+        projects.append(_read_project(content, cells, template, profile, mapped, findings,
                                       limits.max_text_chars))
     return ReadReturn(template, profile, tuple(projects), tuple(findings))
 
 
-def _picked(rows: list[list[Any]], layout: ProjectLayout,
-            positions: tuple[tuple[int, int], ...]) -> list[Any]:
-    """The values at POSITIONS (`""` or None where a cell is empty or beyond the sheet).
+def _picked(rows: list[list[Any]], plan: ReadPlan) -> tuple[tuple[Any, ...], int | None]:
+    """The values of the cells in the plan's order (`""` or None where a cell is empty or
+    beyond the sheet), and the sheet's width when all its rows have one.
 
     The value reader gives a rectangle; when it covers the form, no cell needs a bounds test.
     """
-    if len(rows) > layout.last_row and \
-            min(map(len, rows[:layout.last_row + 1])) > layout.last_col:
-        return [rows[row][col] for row, col in positions]
-    return [rows[row][col] if row < len(rows) and col < len(rows[row]) else None
-            for row, col in positions]
+    widths = set(map(len, rows))
+    width = widths.pop() if len(widths) == 1 else None
+    if width is not None and len(rows) >= plan.height and width >= plan.breadth:
+        return plan.picker(width)(list(chain.from_iterable(rows[:plan.height]))), width
+    return tuple(rows[row][col] if row < len(rows) and col < len(rows[row]) else None
+                 for row, col in plan.at), width
 
 
 def _missing_sheet(template: IssuedTemplate, project: IssuedProject) -> Finding:
@@ -407,14 +496,18 @@ def _missing_sheet(template: IssuedTemplate, project: IssuedProject) -> Finding:
                    fix="请使用下发的原模板重新填写，不要删除或重命名工作表")
 
 
-def _structure_findings(content: XlsxContent, rows: list[list[Any]], template: IssuedTemplate,
+def _structure_findings(content: XlsxContent, cells: tuple[Any, ...], template: IssuedTemplate,
                         mapped: ProjectMap) -> list[Finding]:
+    """CELLS: the values `_picked`."""
     project, values, layout = mapped.project, mapped.values, mapped.layout
+    plan = layout.plan
     findings = []
-    found = _picked(rows, layout, layout.locked_at)
-    issued = list(map(values.__getitem__, layout.locked_positions))
-    if found != issued:  # numbers and cleaned text are compared cell by cell
-        for locked, value, text in zip(layout.locked, found, issued, strict=True):
+    found = cells[:plan.locked]
+    if found[:plan.texts] != plan.issued_texts(values) or \
+            tuple(map(cell_text, found[plan.texts:])) != plan.issued_amounts(values):
+        issued = list(map(values.__getitem__, layout.locked_positions))
+        for locked, value, text in zip(layout.locked, plan.in_layout_order(found), issued,
+                                       strict=True):
             if value != text and not _same_locked(locked.field, text, cell_text(value)):
                 findings.append(_locked_changed(template, project, mapped.issued(locked),
                                                 cell_text(value)))
@@ -443,10 +536,13 @@ def _structure_findings(content: XlsxContent, rows: list[list[Any]], template: I
     return findings
 
 
-def _outside_findings(rows: list[list[Any]], template: IssuedTemplate,
+def _outside_findings(rows: list[list[Any]], width: int | None, template: IssuedTemplate,
                       mapped: ProjectMap) -> list[Finding]:
-    """Text beyond the form is never read: say so, rather than drop it without a word."""
+    """Text beyond the form is never read: say so, rather than drop it without a word.
+    WIDTH: the rows' one length, if they have one."""
     last_row, last_col = mapped.layout.last_row, mapped.layout.last_col
+    if len(rows) <= last_row + 1 and width is not None and width <= last_col + 1:
+        return []
     filled = []
     for number, values in enumerate(rows):
         start = 0 if number > last_row else last_col + 1
@@ -498,21 +594,28 @@ def _name_points_at(content: XlsxContent, cell: IssuedCell) -> bool:
     return sheet == cell.sheet and f"{match[3]}{match[4]}" == cell.cell
 
 
-def _read_project(content: XlsxContent, rows: list[list[Any]], template: IssuedTemplate,
+def _read_project(content: XlsxContent, cells: tuple[Any, ...], template: IssuedTemplate,
                   profile: FormProfile, mapped: ProjectMap, findings: list[Finding],
                   max_text: int) -> ReturnedProject:
+    """CELLS: the values `_picked`."""
     project, layout = mapped.project, mapped.layout
+    plan = layout.plan
     formulas = content.sheets[project.sheet].formula_cells
-    texts = list(map(cell_text, _picked(rows, layout, layout.inputs_at)))
-    if formulas or (texts and max(map(len, texts)) > max_text):  # seldom: cell by cell
+    values = cells[plan.locked:]
+    try:  # text cells, nearly all, are only trimmed (`str.strip` trims the full-width space)
+        texts = list(map(str.strip, values))
+    except TypeError:  # a number, a date, a cell beyond the sheet
+        texts = list(map(cell_text, values))
+    # No text is too long when all of them together are not.
+    if formulas or (len("".join(texts)) > max_text and max(map(len, texts)) > max_text):
         findings += _input_findings(template, project, layout.inputs, texts, formulas, max_text)
-    by_name = dict(zip(layout.input_names, texts, strict=True))
+    texts.append("")  # what a cell the form lacks reads as
     goal = layout.goal
     return ReturnedProject(
         code=project.project_code, name=project.project_name, sheet=project.sheet,
-        total=project.total, goal=by_name.get(goal.name, "") if goal else "",
+        total=project.total, goal=texts[plan.goal] if goal else "",
         goal_cell=goal.cell if goal else "",
-        indicators=tuple(_indicators(profile, project, layout.slots, by_name)),
+        indicators=_indicators(profile, project, layout, texts),
         first_cells=layout.first_cells)
 
 
@@ -545,18 +648,30 @@ def _too_long(template: IssuedTemplate, project: IssuedProject, cell: LayoutCell
         fix="请精简为要点；详细材料请另行报送")
 
 
-def _indicators(profile: FormProfile, project: IssuedProject, slots: tuple[Slot, ...],
-                texts: dict[str, str]) -> list[ReturnedIndicator]:
-    indicators = []
-    categories = profile.categories
-    for slot in slots:
-        name = texts.get(slot.name.name, "") if slot.name else ""
-        value = texts.get(slot.value.name, "") if slot.value else ""
-        weight = texts.get(slot.weight.name, "") if slot.weight else ""
-        if not (name or value or weight):
-            continue
-        indicators.append(ReturnedIndicator(
-            project.project_code, categories[slot.number - 1], slot.row, name, value, weight,
-            project.sheet, slot.name.cell if slot.name else "",
-            slot.value.cell if slot.value else "", slot.weight.cell if slot.weight else ""))
-    return indicators
+_indicator = functools.partial(tuple.__new__, ReturnedIndicator)
+
+
+def _indicators(profile: FormProfile, project: IssuedProject, layout: ProjectLayout,
+                texts: list[str]) -> tuple[ReturnedIndicator, ...]:
+    """The filled slots' indicators. TEXTS: the inputs' texts, and a missing cell's last.
+
+    Made column by column (all names, all values, all weights; the filled slots kept),
+    not slot by slot: a return has dozens of slots, and steps of Python per slot were
+    most of the cost of reading it."""
+    plan = layout.plan
+    names, values = plan.slot_names(texts), plan.slot_values(texts)
+    weights = plan.slot_weights(texts)
+    filled = map(add, map(add, names, values), weights)  # empty only when all three are
+    categories = plan.categories(profile)
+    if categories is None:
+        return tuple(_indicator((project.project_code, profile.categories[slot.number - 1],
+                                 slot.row, name, value, weight, project.sheet,
+                                 slot.name.cell if slot.name else "",
+                                 slot.value.cell if slot.value else "",
+                                 slot.weight.cell if slot.weight else ""))
+                     for slot, name, value, weight in compress(
+                         zip(layout.slots, names, values, weights, strict=True), filled))
+    return tuple(map(_indicator, compress(zip(
+        repeat(project.project_code), categories, plan.slot_rows, names, values, weights,
+        repeat(project.sheet), plan.name_cells, plan.value_cells, plan.weight_cells),
+        filled)))
