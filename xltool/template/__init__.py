@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import operator
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Literal
 
@@ -239,15 +241,36 @@ def _records(plan: DepartmentPlan, path: Path, password: str, digest: str,
                       form.project.carryover)
         for form in plan.forms
     ]
-    pairs = [(form, cell) for form in plan.forms for cell in form.cells]
-    cells = CellColumns(
-        sheet=tuple(form.sheet for form, _ in pairs),
-        cell=tuple(_a1(cell.row, cell.col) for _, cell in pairs),
-        locked=tuple(cell.locked for _, cell in pairs),
-        name=tuple(cell.name for _, cell in pairs),
-        project_code=tuple(form.project.code for form, _ in pairs),
-        field=tuple(cell.field for _, cell in pairs),
-        category=tuple(cell.category for _, cell in pairs),
-        value=tuple("" if cell.value is None else str(cell.value) for _, cell in pairs),
-    )
-    return template, projects, form_map_record(projects, cells)
+    return template, projects, form_map_record(projects, _cell_columns(plan))
+
+
+def _cell_columns(plan: DepartmentPlan) -> CellColumns:
+    """Every cell of the plan's forms as columns, each form's cells transposed at C speed."""
+    sheet: list[str] = []
+    cell: list[str] = []
+    locked: list[bool] = []
+    name: list[str] = []
+    code: list[str] = []
+    field: list[str] = []
+    category: list[str] = []
+    value: list[str] = []
+    for form in plan.forms:
+        if not form.cells:
+            continue
+        rows, cols, values, roles, _, names, fields, categories, _, _ = zip(*form.cells,
+                                                                           strict=True)
+        count = len(rows)
+        sheet += repeat(form.sheet, count)
+        cell += map(_a1, rows, cols)
+        locked += map(operator.ne, roles, repeat("input", count))
+        name += names
+        code += repeat(form.project.code, count)
+        field += fields
+        category += categories
+        value += map(_text, values)
+    return CellColumns(tuple(sheet), tuple(cell), tuple(locked), tuple(name), tuple(code),
+                       tuple(field), tuple(category), tuple(value))
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
 from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -165,10 +166,16 @@ def _frame(profile: FormProfile, form: ProjectForm, lists: dict[str, str]) -> Sh
     return _FRAMES[key]
 
 
+# Everything about a cell but its value and name: (row, col, style, merge_to, role,
+# validation, category, field), taken at C speed (a thousand forms, seventy cells each).
+_CELL_SHAPE = itemgetter(Cell._fields.index("row"), Cell._fields.index("col"),
+                         Cell._fields.index("style"), Cell._fields.index("merge_to"),
+                         Cell._fields.index("role"), Cell._fields.index("validation"),
+                         Cell._fields.index("category"), Cell._fields.index("field"))
+
+
 def _shape(form: ProjectForm) -> tuple[Any, ...]:
-    cells = tuple((c.row, c.col, c.style, c.merge_to, c.role, c.validation, c.category,
-                   c.field) for c in form.cells)
-    return form.columns, form.weight_col, cells
+    return form.columns, form.weight_col, tuple(map(_CELL_SHAPE, form.cells))
 
 
 def _prototype_frame(profile: FormProfile, form: ProjectForm,
