@@ -621,12 +621,15 @@ def _plain_defined_names(workbook: bytes) -> tuple[dict[str, str], slice | None]
         return None
     listed = workbook[start:end + len(_LIST_END)]
     try:
-        found = _PLAIN_NAME.findall(listed.decode())
+        text = listed.decode()
     except UnicodeDecodeError:
         return None
+    found = _PLAIN_NAME.findall(text)
     tags = 2 * len(found) + 2  # the names' and the list's own: then the list holds no other
     if listed.count(b"<") != tags or workbook.count(b"definedName") != tags:
         return None
+    if "&" not in text and "localSheetId" not in text:  # as nearly always: nothing to undo
+        return dict(found), slice(start, end + len(_LIST_END))
     names = {name: html.unescape(value) if "&" in value else value
              for name, value in found if "localSheetId" not in name}
     return names, slice(start, end + len(_LIST_END))
