@@ -8,13 +8,11 @@ every cell of its forms in the store, one transaction per template.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import operator
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -24,6 +22,7 @@ from typing import Literal
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from xltool.batch import few_collections, few_collections_for_life
 from xltool.errors import XltoolError
 from xltool.findings import Finding
 from xltool.ledger import Ledger, LedgerProject, load_ledger
@@ -105,38 +104,11 @@ def issue_templates(
         for projects in groups
     ]
     workbooks = []
-    with exclusive(store), open_store(store) as opened, _few_collections():
+    with exclusive(store), open_store(store) as opened, few_collections():
         for issued, (template, projects, cells) in _issue_all(jobs_list, jobs, progress):
             opened.record_template(template, projects, cells)
             workbooks.append(issued)
     return TemplateRun(tuple(workbooks), matched.findings, Path(store), form_profile.name)
-
-
-FEW_COLLECTIONS = 10_000
-"""Objects made between two runs of the cycle collector's youngest generation (Python: 700)."""
-
-
-@contextmanager
-def _few_collections() -> Iterator[None]:
-    """Writing a workbook makes tens of thousands of short-lived objects, so at Python's
-    default thresholds the cycle collector runs hundreds of times in a batch, each older
-    generation walk taking in the ledger: 2.4 ms a workbook of some 13. With the ledger set
-    aside (frozen) and the youngest generation collected less often, 0.6 ms. Both are
-    restored afterwards."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(max(thresholds[0], FEW_COLLECTIONS), *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-def _worker_setup() -> None:
-    """A worker writes workbooks until the batch ends: the same settings, for its life."""
-    gc.freeze()
-    gc.set_threshold(FEW_COLLECTIONS, *gc.get_threshold()[1:])
 
 
 def _checked_ledger(book: Ledger) -> Ledger:
@@ -208,7 +180,7 @@ def _issue_all(jobs: list[_Job], workers: int,
         results: Iterable[tuple[IssuedWorkbook, _Records]] = map(_issue_one, jobs)
         yield from _counted(results, len(jobs), progress)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_setup) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=few_collections_for_life) as pool:
         chunk = max(1, min(16, len(jobs) // (workers * 4)))
         yield from _counted(pool.map(_issue_one, jobs, chunksize=chunk), len(jobs), progress)
 
