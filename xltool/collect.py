@@ -27,6 +27,7 @@ from zipfile import ZipInfo
 
 import pandas as pd
 
+from xltool.batch import few_collections, few_collections_for_life
 from xltool.errors import XltoolError
 from xltool.feedback import write_feedback
 from xltool.findings import Finding, Severity
@@ -40,18 +41,17 @@ from xltool.reader import (
     open_xlsx,
     sniff_entries,
 )
-from xltool.returns import FormMap, NotOurs, ReadReturn, identify, read_return
+from xltool.returns import FormMap, NotOurs, ReadReturn, identify_form, read_return
 from xltool.rules import check_return, is_placeholder
 from xltool.store import (
     DEFAULT_STORE,
-    IssuedTemplate,
     ReceivedFile,
     Store,
     StoreError,
     exclusive,
     open_store,
 )
-from xltool.targets import Indicator, Targets
+from xltool.targets import Targets, new_indicator
 
 Progress = Callable[[int, int], None]
 
@@ -217,7 +217,7 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
                    progress: Progress | None) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
     seen = store.received_hashes()  # no other run writes meanwhile: the store is locked
-    with _Keeper() as copies:
+    with few_collections(), _Keeper() as copies:
         processed = _process_all(store, files, jobs, limits, copies)
         for done, ready in enumerate(_when_kept(processed), start=1):
             outcomes.append(_record(store, ready, seen))
@@ -301,6 +301,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_init(store_path: str, limits: Limits) -> None:
+    few_collections_for_life()
     context = open_store(store_path, create=False)
     _WORKER.update(store=context.__enter__(), context=context, limits=limits, cache={})
 
@@ -364,11 +365,12 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
                       base: FileOutcome, limits: Limits, cache: dict[str, Any]) -> _Processed:
     content = open_xlsx(data, limits, entries)
     try:
-        template, profile, identity_findings = identify(
-            content, store, lambda name: _profile(name, cache))
-        read = read_return(content, _form_map(store, template, cache), profile, limits)
+        form_map, profile, identity_findings = identify_form(
+            content, store, lambda name: _profile(name, cache), _form_maps(cache))
+        read = read_return(content, form_map, profile, limits)
     finally:
         content.close()
+    template = form_map.template
     findings = [*identity_findings, *read.findings, *check_return(read)]
     if base.kind == FileKind.XLSM.value:
         findings.insert(0, Finding(code="file.macros", severity=Severity.WARNING,
@@ -384,15 +386,13 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
     return _Processed(outcome, _received(store, path, data, outcome, template.year), accepted)
 
 
-def _form_map(store: Store, template: IssuedTemplate, cache: dict[str, Any]) -> FormMap:
-    """A batch often holds several files of one template: compile its map once."""
-    key = f"map:{template.template_id}"
-    if key not in cache:
-        if len(cache) > 256:
-            cache.clear()
-        cache[key] = FormMap.load(store, template)
-    form_map: FormMap = cache[key]
-    return form_map
+def _form_maps(cache: dict[str, Any]) -> dict[str, FormMap]:
+    """The form maps made so far, by template: a batch often holds several files of one
+    template, and its map is made once."""
+    maps: dict[str, FormMap] = cache.setdefault("maps", {})
+    if len(maps) > 256:
+        maps.clear()
+    return maps
 
 
 def _profile(name: str, cache: dict[str, Any]) -> FormProfile:
@@ -422,9 +422,13 @@ def _hash_large(path: Path) -> str:
 def accepted_targets(read: ReadReturn) -> Targets:
     """The accepted data: goals and real indicators (placeholders and empty rows left out)."""
     goals = {p.code: p.goal for p in read.projects}
-    indicators = tuple(
-        Indicator(i.project_code, i.category.level1, i.category.level2, i.name, i.value, i.weight)
-        for p in read.projects for i in p.indicators if not is_placeholder(i))
+    # An indicator with a value is no placeholder, and one without a weight has none to
+    # parse: most are both, and a return has seventy-odd, so neither question is asked then.
+    indicators = tuple([
+        new_indicator(i.project_code, category.level1, category.level2, i.name, i.value,
+                      i.weight if i.weight_text else None)
+        for p in read.projects for i in p.indicators if i.value or not is_placeholder(i)
+        for category in (i.category,)])
     return Targets(goals=goals, indicators=indicators)
 
 

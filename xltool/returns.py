@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import chain, compress, repeat
@@ -156,6 +156,36 @@ def identify(content: XlsxContent, store: Store,
              profiles: Callable[[str], FormProfile] = load_profile
              ) -> tuple[IssuedTemplate, FormProfile, list[Finding]]:
     """The issued template this file claims to be; the two identity places must agree."""
+    claimed, findings = _claimed(content)
+    template = store.template(claimed)
+    if template is None:
+        raise _unknown_template(claimed, content, store)
+    return template, _accepted_profile(template, profiles), findings
+
+
+def identify_form(content: XlsxContent, store: Store,
+                  profiles: Callable[[str], FormProfile] = load_profile,
+                  known: MutableMapping[str, FormMap] | None = None
+                  ) -> tuple[FormMap, FormProfile, list[Finding]]:
+    """`identify`, with the template's map (`FormMap.load`) from one query of the store.
+
+    KNOWN keeps the maps by template: a batch often holds several files of one template."""
+    claimed, findings = _claimed(content)
+    form_map = known.get(claimed) if known is not None else None
+    if form_map is not None:
+        return form_map, _accepted_profile(form_map.template, profiles), findings
+    issued = store.issued_form(claimed)
+    if issued is None:
+        raise _unknown_template(claimed, content, store)
+    profile = _accepted_profile(issued.template, profiles)
+    form_map = FormMap.of(store, issued.template, issued.projects, issued.layout)
+    if known is not None:
+        known[claimed] = form_map
+    return form_map, profile, findings
+
+
+def _claimed(content: XlsxContent) -> tuple[str, list[Finding]]:
+    """The template number the file claims, with a finding when its two places disagree."""
     from_property = content.properties.get(IDENTITY_PROPERTY, "").strip()
     from_name = content.defined_names.get(IDENTITY_NAME, "").strip().strip('"')
     claimed = from_property or from_name
@@ -169,15 +199,17 @@ def identify(content: XlsxContent, store: Store,
             value=f"{short(from_property) or '（无）'} / {short(from_name) or '（无）'}",
             message="模板编号在文件中的两处记录不一致，文件可能被改动或拼接",
             fix="请使用下发的原模板重新填写后报送"))
-    template = store.template(claimed)
-    if template is None:
-        raise _unknown_template(claimed, content, store)
+    return claimed, findings
+
+
+def _accepted_profile(template: IssuedTemplate,
+                      profiles: Callable[[str], FormProfile]) -> FormProfile:
     profile = profiles(template.profile)
     if not profile.accepts_version(template.profile_version):
         raise NotOurs("file.profile_version",
                       f"模板使用的表式“{template.profile}”第{template.profile_version}版已停止受理",
                       "请向财政部门索取新版模板重新填写", template.department_code)
-    return template, profile, findings
+    return profile
 
 
 def _unknown_template(claimed: str, content: XlsxContent, store: Store) -> NotOurs:
@@ -423,8 +455,13 @@ class FormMap:
     @classmethod
     def load(cls, store: Store, template: IssuedTemplate) -> FormMap:
         """The template's map: its layout compiled once per layout, its own values added."""
-        projects = store.template_projects(template.template_id)
-        own = store.template_layout(template.template_id)
+        return cls.of(store, template, store.template_projects(template.template_id),
+                      store.template_layout(template.template_id))
+
+    @classmethod
+    def of(cls, store: Store, template: IssuedTemplate, projects: Sequence[IssuedProject],
+           own: TemplateLayout | None) -> FormMap:
+        """The map of TEMPLATE with its PROJECTS and its OWN layout as the store gave them."""
         layouts = LAYOUTS.get(own.layout) if own else None
         if own is None or layouts is None:  # a layout not seen yet: from the cells themselves
             columns = store.template_cell_columns(template.template_id)
