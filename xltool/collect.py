@@ -259,7 +259,7 @@ def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
     SEEN holds the hashes of every file received before and in this run.
 
     The copy is written to a draft, fsynced, renamed into place and its folder fsynced
-    (`keep_copy`) before the transaction that names it begins. The store runs in WAL mode
+    (`keep_copies`) before the transaction that names it begins. The store runs in WAL mode
     with synchronous=NORMAL: a commit is not synced at once, and its WAL pages may reach
     the disk at any moment after it (at a checkpoint, or whenever the system writes them
     back). Since the copy was durable before the commit was even written, whenever the
