@@ -1,0 +1,103 @@
+"""Keeping a copy of every received file: whole or absent, durable, and synced in groups."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import xltool.collect as collecting
+from xltool.collect import copy_path, keep_copies
+
+
+def _copies(store: Path, count: int) -> list[tuple[Path, bytes]]:
+    return [(copy_path(store, f"{n % 16:02x}{n:062x}", ".xlsx"), f"return {n}".encode() * 1000)
+            for n in range(count)]
+
+
+def _on_linux_from_5_8() -> bool:
+    return sys.platform == "linux" and collecting._kernel_release() >= (5, 8)
+
+
+def test_syncfs_is_used_where_it_reports_failed_writes() -> None:
+    assert (collecting._syncfs() is not None) == _on_linux_from_5_8()
+
+
+@pytest.mark.parametrize("way", ["syncfs", "fsync"])
+def test_copies_are_kept_whole_and_no_draft_is_left(tmp_path: Path, way: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    if way == "syncfs" and collecting._syncfs() is None:
+        pytest.skip("syncfs(2) is Linux 5.8 or later")
+    if way == "fsync":
+        monkeypatch.setattr(collecting, "_syncfs", lambda: None)
+    copies = _copies(tmp_path / "x.db", 20)
+    keep_copies(copies + copies[:3])  # a file sent twice in one group is kept once
+    for target, data in copies:
+        assert target.read_bytes() == data
+    kept = [p for p in (tmp_path / "x.files").rglob("*") if p.is_file()]
+    assert sorted(kept) == sorted(target for target, _ in copies)
+
+
+def test_a_group_costs_two_syncs_of_the_disk_not_two_per_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copies = _copies(tmp_path / "x.db", 32)
+    keep_copies(copies[16:])  # the hash folders made (and their parents synced) once
+    calls: list[str] = []
+
+    def syncfs(fd: int) -> int:
+        calls.append("syncfs")
+        return 0
+
+    monkeypatch.setattr(collecting, "_syncfs", lambda: syncfs)
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
+    keep_copies(copies[:16])
+    assert calls == ["syncfs", "syncfs"]  # the copies' contents, then their names
+
+
+def test_a_failed_sync_is_raised_and_no_copy_takes_its_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(fd: int) -> int:
+        ctypes.set_errno(errno.EIO)
+        return -1
+
+    monkeypatch.setattr(collecting, "_syncfs", lambda: failing)
+    copies = _copies(tmp_path / "x.db", 3)
+    with pytest.raises(OSError) as raised:
+        keep_copies(copies)
+    assert raised.value.errno == errno.EIO
+    assert not any(target.exists() for target, _ in copies)
+
+
+def test_copies_waiting_together_are_kept_together(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    groups: list[int] = []
+
+    def counted(copies: Sequence[tuple[Path, bytes]]) -> None:
+        groups.append(len(copies))
+        keep_copies(copies)
+
+    monkeypatch.setattr(collecting, "keep_copies", counted)
+    with collecting._Keeper(most=4, patience=60) as keeper:
+        futures = [keeper.submit(target, data) for target, data in _copies(tmp_path / "x.db", 10)]
+    assert groups == [4, 4, 2]  # the last two kept when the run ends, not after a minute
+    assert all(f.result().exists() for f in futures)
+
+
+def test_a_copy_waits_for_others_only_briefly(tmp_path: Path) -> None:
+    [(target, data)] = _copies(tmp_path / "x.db", 1)
+    with collecting._Keeper(most=16, patience=0.05) as keeper:
+        assert keeper.submit(target, data).result(timeout=30) == target
+        assert target.read_bytes() == data
+
+
+def test_a_copy_kept_before_is_left_as_it_is(tmp_path: Path) -> None:
+    [(target, data)] = _copies(tmp_path / "x.db", 1)
+    keep_copies([(target, data)])
+    before = os.stat(target)
+    keep_copies([(target, data)])
+    assert os.stat(target).st_ino == before.st_ino
