@@ -45,8 +45,6 @@ def test_copies_are_kept_whole_and_no_draft_is_left(tmp_path: Path, way: str,
 
 def test_a_group_costs_two_syncs_of_the_disk_not_two_per_copy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    copies = _copies(tmp_path / "x.db", 32)
-    keep_copies(copies[16:])  # the hash folders made (and their parents synced) once
     calls: list[str] = []
 
     def syncfs(fd: int) -> int:
@@ -55,8 +53,21 @@ def test_a_group_costs_two_syncs_of_the_disk_not_two_per_copy(
 
     monkeypatch.setattr(collecting, "_syncfs", lambda: syncfs)
     monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
-    keep_copies(copies[:16])
+    copies = _copies(tmp_path / "x.db", 32)
+    keep_copies(copies[:16])  # into a new store: its folders are made too
     assert calls == ["syncfs", "syncfs"]  # the copies' contents, then their names
+    keep_copies(copies[16:])
+    assert calls == ["syncfs"] * 4
+
+
+def test_without_syncfs_each_copy_and_each_new_folder_is_fsynced(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(collecting, "_syncfs", lambda: None)
+    monkeypatch.setattr(os, "fsync", synced.append)
+    keep_copies(_copies(tmp_path / "x.db", 16))
+    # 16 copies, their 16 hash folders, and for each new folder its parents
+    assert len(synced) == 16 + 16 + 2 * 16
 
 
 def test_a_failed_sync_is_raised_and_no_copy_takes_its_name(

@@ -495,7 +495,7 @@ def _sync_contents(fds: list[int]) -> None:
 
 def _sync_names(folders: list[Path]) -> None:
     syncfs = _syncfs()
-    if syncfs is None or len(folders) < 2:
+    if syncfs is None or not folders:
         for folder in folders:
             _sync_folder(folder)
         return
@@ -610,8 +610,9 @@ class _Keeper:
 
 def _make_folder(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    _sync_folder(folder.parent)
-    _sync_folder(folder.parent.parent)
+    if _syncfs() is None:  # else the group's one sync of its names makes the folders durable
+        _sync_folder(folder.parent)
+        _sync_folder(folder.parent.parent)
 
 
 def _sync_folder(folder: Path) -> None:
