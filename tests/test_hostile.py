@@ -345,6 +345,8 @@ def test_damage_found_while_working_stops_with_a_message(corpus: Corpus, tmp_pat
     (b'<row r="5"><c/><c/></row>', (5 + 1 + 2) * 2),   # cells placed by their order
     (b'<c r="A30" r="XFD1048576"/>', None),            # two positions: readers differ
     (b'<c t="n" r="A30" s="0" r="XFD1048576"/>', None),
+    (b'<c r="A30" s="0"r="XFD1048576"/>', None),
+    (b'<c r="B2" rs="1"/>', 2 * 2),                   # a name that only begins with r
     (b'<c r="&#65;30"/>', None),
     (b'<c r=""/>', None),
     (b'<c r="A1\nB2"/>', None),
