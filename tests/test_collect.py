@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -495,11 +496,12 @@ def test_two_runs_at_once_take_turns(issued: list[IssuedWorkbook], tmp_path: Pat
     assert current.original_name == "r11.xlsx"
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_a_file_is_recorded_only_once_its_copy_is_durable(issued: list[IssuedWorkbook],
-                                                          tmp_path: Path,
+                                                          tmp_path: Path, jobs: int,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """Copies are made in the background; each record waits for its own copy."""
-    import xltool.collect as collecting
+    """Copies are made durable in the background; each record waits for its own copy."""
+    import xltool.keep as keeping
     from xltool.findings import Finding
     from xltool.store import ReceivedFile, Store
     from xltool.targets import Targets
@@ -513,42 +515,47 @@ def test_a_file_is_recorded_only_once_its_copy_is_durable(issued: list[IssuedWor
         paths.append(_fill(workbook, tmp_path, values, f"r{n}.xlsx"))
     durable: set[str] = set()
     groups: list[int] = []
-    keep, record = collecting.keep_copies, Store.record_received
+    make_durable, record = keeping.make_durable, Store.record_received
 
-    def keep_slowly(copies: Sequence[tuple[Path, bytes]]) -> None:
+    def durable_slowly(drafts: Sequence[keeping.Draft]) -> None:
         import time
 
         time.sleep(0.2)  # a slow disk: the next files are read meanwhile
-        keep(copies)
-        durable.update(str(target) for target, _ in copies)
-        groups.append(len(copies))
+        make_durable(drafts)
+        durable.update(str(draft.target) for draft in drafts)
+        groups.append(len(drafts))
 
     def record_checked(self: Store, received: ReceivedFile, findings: Sequence[Finding],
                        accepted: Targets | None) -> list[str]:
         assert received.stored_path in durable and Path(received.stored_path).exists()
         return record(self, received, findings, accepted)
 
-    monkeypatch.setattr(collecting, "keep_copies", keep_slowly)
+    monkeypatch.setattr(keeping, "make_durable", durable_slowly)
     monkeypatch.setattr(Store, "record_received", record_checked)
-    run = collect(paths, store=store_path)
+    run = collect(paths, store=store_path, jobs=jobs)
     assert [f.status for f in run.files] == ["superseded"] * 4 + ["accepted"] * 2
     assert len(durable) == len(paths)
     assert sum(groups) == len(paths) and max(groups) > 1  # copies waiting are kept together
+    kept = {p.name for p in (tmp_path / "x.files").rglob("*") if p.is_file()}
+    assert kept == {f"{hashlib.sha256(p.read_bytes()).hexdigest()}.xlsx" for p in paths}
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_a_copy_that_cannot_be_kept_stops_the_run_before_its_record(
-        issued: list[IssuedWorkbook], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import xltool.collect as collecting
+        issued: list[IssuedWorkbook], tmp_path: Path, jobs: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import xltool.keep as keeping
 
     store_path = tmp_path / "x.db"
-    path = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id))
+    paths = [_fill(issued[n], tmp_path, complete_values(store_path, issued[n].template_id),
+                   f"r{n}.xlsx") for n in range(2)]
 
-    def disk_full(copies: Sequence[tuple[Path, bytes]]) -> None:
+    def disk_full(drafts: Sequence[keeping.Draft]) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(collecting, "keep_copies", disk_full)
+    monkeypatch.setattr(keeping, "make_durable", disk_full)
     with pytest.raises(OSError, match="No space"):
-        collect([path], store=store_path)
+        collect(paths, store=store_path, jobs=jobs)
     with open_store(store_path) as store:
         assert store.received_files() == []
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import xltool.collect as collecting
-from xltool.collect import copy_path, keep_copies
+import xltool.keep as keeping
+from xltool.keep import Keeper, copy_path, keep_copies, make_durable, write_draft
 
 
 def _copies(store: Path, count: int) -> list[tuple[Path, bytes]]:
@@ -21,20 +21,20 @@ def _copies(store: Path, count: int) -> list[tuple[Path, bytes]]:
 
 
 def _on_linux_from_5_8() -> bool:
-    return sys.platform == "linux" and collecting._kernel_release() >= (5, 8)
+    return sys.platform == "linux" and keeping._kernel_release() >= (5, 8)
 
 
 def test_syncfs_is_used_where_it_reports_failed_writes() -> None:
-    assert (collecting._syncfs() is not None) == _on_linux_from_5_8()
+    assert (keeping._syncfs() is not None) == _on_linux_from_5_8()
 
 
 @pytest.mark.parametrize("way", ["syncfs", "fsync"])
 def test_copies_are_kept_whole_and_no_draft_is_left(tmp_path: Path, way: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    if way == "syncfs" and collecting._syncfs() is None:
+    if way == "syncfs" and keeping._syncfs() is None:
         pytest.skip("syncfs(2) is Linux 5.8 or later")
     if way == "fsync":
-        monkeypatch.setattr(collecting, "_syncfs", lambda: None)
+        monkeypatch.setattr(keeping, "_syncfs", lambda: None)
     copies = _copies(tmp_path / "x.db", 20)
     keep_copies(copies + copies[:3])  # a file sent twice in one group is kept once
     for target, data in copies:
@@ -51,7 +51,7 @@ def test_a_group_costs_two_syncs_of_the_disk_not_two_per_copy(
         calls.append("syncfs")
         return 0
 
-    monkeypatch.setattr(collecting, "_syncfs", lambda: syncfs)
+    monkeypatch.setattr(keeping, "_syncfs", lambda: syncfs)
     monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
     copies = _copies(tmp_path / "x.db", 32)
     keep_copies(copies[:16])  # into a new store: its folders are made too
@@ -63,7 +63,7 @@ def test_a_group_costs_two_syncs_of_the_disk_not_two_per_copy(
 def test_without_syncfs_each_copy_and_each_new_folder_is_fsynced(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     synced: list[int] = []
-    monkeypatch.setattr(collecting, "_syncfs", lambda: None)
+    monkeypatch.setattr(keeping, "_syncfs", lambda: None)
     monkeypatch.setattr(os, "fsync", synced.append)
     keep_copies(_copies(tmp_path / "x.db", 16))
     # 16 copies, their 16 hash folders, and for each new folder its parents
@@ -76,7 +76,7 @@ def test_a_failed_sync_is_raised_and_no_copy_takes_its_name(
         ctypes.set_errno(errno.EIO)
         return -1
 
-    monkeypatch.setattr(collecting, "_syncfs", lambda: failing)
+    monkeypatch.setattr(keeping, "_syncfs", lambda: failing)
     copies = _copies(tmp_path / "x.db", 3)
     with pytest.raises(OSError) as raised:
         keep_copies(copies)
@@ -88,20 +88,22 @@ def test_copies_waiting_together_are_kept_together(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     groups: list[int] = []
 
-    def counted(copies: Sequence[tuple[Path, bytes]]) -> None:
-        groups.append(len(copies))
-        keep_copies(copies)
+    def counted(drafts: Sequence[keeping.Draft]) -> None:
+        groups.append(len(drafts))
+        make_durable(drafts)
 
-    monkeypatch.setattr(collecting, "keep_copies", counted)
-    with collecting._Keeper(most=4, patience=60) as keeper:
-        futures = [keeper.submit(target, data) for target, data in _copies(tmp_path / "x.db", 10)]
+    monkeypatch.setattr(keeping, "make_durable", counted)
+    with Keeper(most=4, patience=60) as keeper:
+        copies = _copies(tmp_path / "x.db", 10)
+        futures = [keeper.submit(target, data) for target, data in copies[:5]]
+        futures += [keeper.submit_draft(write_draft(target, data)) for target, data in copies[5:]]
     assert groups == [4, 4, 2]  # the last two kept when the run ends, not after a minute
     assert all(f.result().exists() for f in futures)
 
 
 def test_a_copy_waits_for_others_only_briefly(tmp_path: Path) -> None:
     [(target, data)] = _copies(tmp_path / "x.db", 1)
-    with collecting._Keeper(most=16, patience=0.05) as keeper:
+    with Keeper(most=16, patience=0.05) as keeper:
         assert keeper.submit(target, data).result(timeout=30) == target
         assert target.read_bytes() == data
 
@@ -110,5 +112,40 @@ def test_a_copy_kept_before_is_left_as_it_is(tmp_path: Path) -> None:
     [(target, data)] = _copies(tmp_path / "x.db", 1)
     keep_copies([(target, data)])
     before = os.stat(target)
+    assert write_draft(target, data).path is None
     keep_copies([(target, data)])
     assert os.stat(target).st_ino == before.st_ino
+
+
+def test_a_draft_is_not_a_copy_until_made_durable(tmp_path: Path) -> None:
+    [(target, data)] = _copies(tmp_path / "x.db", 1)
+    draft = write_draft(target, data)
+    assert draft.path is not None and draft.path.read_bytes() == data
+    assert draft.path.name.startswith(".") and not target.exists()
+    make_durable([draft])
+    assert target.read_bytes() == data and not draft.path.exists()
+
+
+def test_two_drafts_of_one_copy_leave_one_copy(tmp_path: Path) -> None:
+    """Two worker processes may each write a draft of the same file sent twice."""
+    [(target, data)] = _copies(tmp_path / "x.db", 1)
+    first = write_draft(target, data)
+    assert first.path is not None
+    second = first.path.with_name(first.path.name + "-other")
+    second.write_bytes(data)
+    make_durable([first, keeping.Draft(target, second)])
+    assert target.read_bytes() == data
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+
+
+def test_a_draft_that_could_not_be_written_fails_its_group(tmp_path: Path) -> None:
+    store = tmp_path / "x.db"
+    [(target, data)] = _copies(store, 1)
+    keeping.files_dir(store).write_text("a file where the copies' folder should be")
+    failed = write_draft(target, data)
+    assert isinstance(failed.error, OSError)
+    with Keeper(patience=0.01) as keeper:
+        futures = [keeper.submit_draft(failed), keeper.submit(target, data)]
+    for future in futures:  # written here or by a worker, the error reaches the record
+        with pytest.raises(OSError):
+            future.result()

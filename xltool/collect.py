@@ -11,17 +11,8 @@ nothing.
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import glob
 import hashlib
-import os
-import platform
-import queue
-import re
-import sys
-import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -37,10 +28,10 @@ from xltool.batch import few_collections, few_collections_for_life
 from xltool.errors import XltoolError
 from xltool.feedback import write_feedback
 from xltool.findings import Finding, Severity
+from xltool.keep import GROUP_FILES, Draft, Keeper, copy_path, files_dir, keep_copy, write_draft
 from xltool.profile import FormProfile, load_profile
 from xltool.reader import (
     DEFAULT_LIMITS,
-    MB,
     FileKind,
     Limits,
     Unreadable,
@@ -138,7 +129,7 @@ class _Processed:
     received: ReceivedFile | None = None
     accepted: Targets | None = None
     copying: Future[Path] | None = None
-    """The kept copy still being made durable in the background: recorded only once done."""
+    """The kept copy being made durable in the background: recorded only once done."""
 
     def copied(self) -> None:
         """Wait until the kept copy is durable (raising what stopped it)."""
@@ -223,7 +214,7 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
                    progress: Progress | None) -> list[FileOutcome]:
     outcomes: list[FileOutcome] = []
     seen = store.received_hashes()  # no other run writes meanwhile: the store is locked
-    with few_collections(), _Keeper() as copies:
+    with few_collections(), Keeper() as copies:
         processed = _process_all(store, files, jobs, limits, copies)
         for done, ready in enumerate(_when_kept(processed), start=1):
             outcomes.append(_record(store, ready, seen))
@@ -234,33 +225,22 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
 
 
 # Files read ahead of their records while their copies are made durable: enough for the
-# copies to be synced many at a time when the disk is slow, little enough to hold in memory.
-AHEAD_FILES = 32
-AHEAD_BYTES = 64 * MB
-# Copies made durable together: one sync of the disk for a group costs little more than
-# for one copy. A copy waits for others only briefly, and never as long as the reading
-# would take to run AHEAD_FILES ahead.
-GROUP_FILES = 16
-GROUP_WAIT = 0.1
+# copies to be synced many at a time (`Keeper` takes GROUP_FILES together), few enough
+# that a slow disk holds the reading back.
+AHEAD_FILES = 2 * GROUP_FILES
 
 
 def _when_kept(processed: Iterator[_Processed]) -> Iterator[_Processed]:
-    """The files in order, each once its kept copy is durable, or once too much is waiting.
+    """The files in order, each once its kept copy is durable, or once too many are waiting.
 
-    While a copy is being synced the next files are read; their copies then wait
-    together and are synced as one group (`keep_copies`). A fast disk keeps every
-    file one behind the reading; a slow one lets up to AHEAD_FILES wait.
+    While copies are being synced the next files are read; their copies then wait
+    together and are synced as one group.
     """
     waiting: deque[_Processed] = deque()
-    held = 0
     for current in processed:
         waiting.append(current)
-        held += current.outcome.size
-        while waiting and (waiting[0].kept() or len(waiting) > AHEAD_FILES
-                           or held > AHEAD_BYTES):
-            ready = waiting.popleft()
-            held -= ready.outcome.size
-            yield ready
+        while waiting and (waiting[0].kept() or len(waiting) > AHEAD_FILES):
+            yield waiting.popleft()
     yield from waiting
 
 
@@ -269,8 +249,8 @@ def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
 
     SEEN holds the hashes of every file received before and in this run.
 
-    The copy is written to a draft, fsynced, renamed into place and its folder fsynced
-    (`keep_copies`) before the transaction that names it begins. The store runs in WAL mode
+    The copy is written to a draft, synced, renamed into place and its folder synced
+    (`xltool.keep`) before the transaction that names it begins. The store runs in WAL mode
     with synchronous=NORMAL: a commit is not synced at once, and its WAL pages may reach
     the disk at any moment after it (at a checkpoint, or whenever the system writes them
     back). Since the copy was durable before the commit was even written, whenever the
@@ -298,14 +278,43 @@ def _superseded_in_run(store: Store, outcomes: list[FileOutcome]) -> set[str]:
 
 
 def _process_all(store: Store, files: list[Path], jobs: int, limits: Limits,
-                 copies: _Keeper) -> Iterator[_Processed]:
+                 copies: Keeper) -> Iterator[_Processed]:
+    """Each file examined, in order, its kept copy handed to COPIES to be made durable in a
+    group: as its bytes when examined here, as a draft a worker wrote with JOBS workers
+    (workers never wait on the disk, and no bytes travel between processes)."""
     if jobs <= 1 or len(files) <= 1:
         cache: dict[str, Any] = {}
-        yield from (process_file(store, path, limits, cache, copies) for path in files)
+        for path in files:
+            processed, data = _examine(store, path, limits, cache)
+            if processed.received is not None and data:
+                target = Path(processed.received.stored_path)
+                processed = replace(processed, copying=copies.submit(target, data))
+            yield processed
         return
+    for processed, draft in _in_workers(store, files, jobs, limits):
+        yield processed if draft is None else \
+            replace(processed, copying=copies.submit_draft(draft))
+
+
+# Files a worker examines at a time, and chunks done or under way ahead of the records per
+# worker: enough to keep the workers busy, few enough to hold little.
+WORKER_CHUNK = 32
+CHUNKS_AHEAD_PER_JOB = 2
+
+
+def _in_workers(store: Store, files: list[Path], jobs: int,
+                limits: Limits) -> Iterator[tuple[_Processed, Draft | None]]:
+    size = max(1, min(WORKER_CHUNK, len(files) // (jobs * 8)))
+    chunks = [files[i:i + size] for i in range(0, len(files), size)]
     with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                              initargs=(str(store.path), limits)) as pool:
-        yield from pool.map(_worker_process, files, chunksize=max(1, len(files) // (jobs * 8)))
+        pending: deque[Future[list[tuple[_Processed, Draft | None]]]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_worker_examine, chunk))
+            if len(pending) > jobs * CHUNKS_AHEAD_PER_JOB:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
 
 
 _WORKER: dict[str, Any] = {}
@@ -317,26 +326,26 @@ def _worker_init(store_path: str, limits: Limits) -> None:
     _WORKER.update(store=context.__enter__(), context=context, limits=limits, cache={})
 
 
-def _worker_process(path: Path) -> _Processed:
-    return process_file(_WORKER["store"], path, _WORKER["limits"], _WORKER["cache"])
+def _worker_examine(paths: list[Path]) -> list[tuple[_Processed, Draft | None]]:
+    """Each file's outcome and the draft of its kept copy (none when it was not read)."""
+    examined = []
+    for path in paths:
+        processed, data = _examine(_WORKER["store"], path, _WORKER["limits"], _WORKER["cache"])
+        draft = None
+        if processed.received is not None and data:
+            draft = write_draft(Path(processed.received.stored_path), data)
+        examined.append((processed, draft))
+    return examined
 
 
 def process_file(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS,
-                 cache: dict[str, Any] | None = None,
-                 copies: _Keeper | None = None) -> _Processed:
-    """Everything about one file except writing to the store (safe to run in a worker).
-
-    The kept copy is made on COPIES when given (see `_Processed.copying`), else at once.
-    """
+                 cache: dict[str, Any] | None = None) -> _Processed:
+    """Everything about one file but its record: its copy is kept (durably) before this
+    returns."""
     processed, data = _examine(store, path, limits, cache if cache is not None else {})
-    received = processed.received
-    if received is None or not data:
-        return processed
-    target = Path(received.stored_path)
-    if copies is None:
-        keep_copy(target, data)
-        return processed
-    return replace(processed, copying=copies.submit(target, data))
+    if processed.received is not None and data:
+        keep_copy(Path(processed.received.stored_path), data)
+    return processed
 
 
 def _examine(store: Store, path: Path, limits: Limits,
@@ -443,187 +452,7 @@ def accepted_targets(read: ReadReturn) -> Targets:
     return Targets(goals=goals, indicators=indicators)
 
 
-# -- keeping the file ----------------------------------------------------------------------
-
-
-def files_dir(store_path: Path) -> Path:
-    return store_path.with_name(store_path.stem + ".files")
-
-
-def copy_path(store_path: Path, sha: str, suffix: str) -> Path:
-    """Where the copy of a file with hash SHA is kept: by content, so never twice."""
-    return files_dir(store_path) / sha[:2] / f"{sha}{suffix}"
-
-
-def keep_copy(target: Path, data: bytes) -> Path:
-    """Written atomically, so a copy is complete or absent, and durable when this returns."""
-    keep_copies([(target, data)])
-    return target
-
-
-def keep_copies(copies: Sequence[tuple[Path, bytes]]) -> None:
-    """Each copy written atomically (complete or absent) and durable when this returns: its
-    bytes synced before it is renamed into place, and its folder after. The copies go
-    through each step together, so one sync of the disk serves many of them."""
-    drafts: dict[Path, tuple[Path, int]] = {}
-    try:
-        for target, data in copies:
-            if target in drafts or target.exists():
-                continue
-            draft = target.with_name(f".{target.name}.{os.getpid()}")
-            fd = _new_draft(draft)
-            drafts[target] = (draft, fd)
-            _write_all(fd, data)
-        _sync_contents([fd for _, fd in drafts.values()])
-    finally:
-        for _, fd in drafts.values():
-            os.close(fd)
-    for target, (draft, _) in drafts.items():
-        os.replace(draft, target)
-    # the names too (also those an interrupted run renamed into place but left unsynced)
-    _sync_names(list(dict.fromkeys(target.parent for target, _ in copies)))
-
-
-def _sync_contents(fds: list[int]) -> None:
-    syncfs = _syncfs()
-    if syncfs is not None and fds:
-        _check(syncfs(fds[0]))
-        return
-    for fd in fds:
-        os.fsync(fd)
-
-
-def _sync_names(folders: list[Path]) -> None:
-    syncfs = _syncfs()
-    if syncfs is None or not folders:
-        for folder in folders:
-            _sync_folder(folder)
-        return
-    fd = os.open(folders[0], os.O_RDONLY)
-    try:
-        _check(syncfs(fd))
-    finally:
-        os.close(fd)
-
-
-@functools.cache
-def _syncfs() -> Callable[[int], int] | None:
-    """Linux's syncfs(2), which makes everything written to one file system durable in one
-    commit of its journal: a group of copies costs about a third of syncing each one (and
-    its folder) in turn. Used from Linux 5.8 only, the first to report a failed write-back
-    through it as fsync does; elsewhere, and where the C library lacks it, None."""
-    if sys.platform != "linux" or _kernel_release() < (5, 8):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).syncfs
-    except (OSError, AttributeError):
-        return None
-    function.argtypes, function.restype = [ctypes.c_int], ctypes.c_int
-    return function
-
-
-def _kernel_release() -> tuple[int, int]:
-    found = re.match(r"(\d+)\.(\d+)", platform.release())
-    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
-
-
-def _check(result: int) -> None:
-    if result != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code))
-
-
-def _new_draft(draft: Path) -> int:
-    try:
-        return os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except FileNotFoundError:  # the first copy in this folder: make it, once
-        _make_folder(draft.parent)
-        return os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-class _Keeper:
-    """Makes kept copies durable on a thread of its own, GROUP_FILES at a time: a copy
-    waits at most GROUP_WAIT seconds for others to join it. Leaving the `with` block waits
-    for every copy."""
-
-    def __init__(self, most: int = GROUP_FILES, patience: float = GROUP_WAIT) -> None:
-        self.most = most
-        self.patience = patience
-        self._waiting: queue.SimpleQueue[tuple[Path, bytes, Future[Path]] | None] = \
-            queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="keep-copy", daemon=True)
-
-    def __enter__(self) -> _Keeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._waiting.put(None)
-        self._thread.join()
-
-    def submit(self, target: Path, data: bytes) -> Future[Path]:
-        future: Future[Path] = Future()
-        self._waiting.put((target, data, future))
-        return future
-
-    def _run(self) -> None:
-        ending = False
-        while not ending:
-            group, ending = self._group()
-            self._keep(group)
-
-    def _group(self) -> tuple[list[tuple[Path, bytes, Future[Path]]], bool]:
-        """The copies to keep together, and whether the run has ended."""
-        group: list[tuple[Path, bytes, Future[Path]]] = []
-        item = self._waiting.get()
-        until = time.monotonic() + self.patience
-        while item is not None:
-            group.append(item)
-            left = until - time.monotonic()
-            if len(group) >= self.most or left <= 0:
-                return group, False
-            try:
-                item = self._waiting.get(timeout=left)
-            except queue.Empty:
-                return group, False
-        return group, True
-
-    @staticmethod
-    def _keep(group: list[tuple[Path, bytes, Future[Path]]]) -> None:
-        if not group:
-            return
-        try:
-            keep_copies([(target, data) for target, data, _ in group])
-        except BaseException as error:  # each record waiting on one of these re-raises it
-            for _, _, future in group:
-                future.set_exception(error)
-            return
-        for target, _, future in group:
-            future.set_result(target)
-
-
-def _make_folder(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    if _syncfs() is None:  # else the group's one sync of its names makes the folders durable
-        _sync_folder(folder.parent)
-        _sync_folder(folder.parent.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the names in FOLDER durable (POSIX; Windows journals them with the file)."""
-    if os.name != "posix":  # pragma: no cover - Windows offices
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+# -- the record of a file ---------------------------------------------------------------
 
 
 def _received(store: Store, path: Path, data: bytes, outcome: FileOutcome,

@@ -1,0 +1,267 @@
+"""Kept copies: every received file, kept beside the store under its content hash.
+
+A copy is complete or absent, and durable before the record that names it is
+written. It is made in two steps: `write_draft` writes its bytes under a hidden
+name beside the copy's place, and `make_durable` syncs drafts, renames them
+into place and syncs their folders. The second step takes many drafts together: one sync of the disk
+serves them all, and `Keeper` runs it on a thread of its own while the next
+files are read.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import platform
+import queue
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+# Copies made durable together: one sync of the disk for a group costs little more than
+# for one copy. A copy waits for others only briefly.
+GROUP_FILES = 16
+GROUP_WAIT = 0.1
+
+
+def files_dir(store_path: Path) -> Path:
+    return store_path.with_name(store_path.stem + ".files")
+
+
+def copy_path(store_path: Path, sha: str, suffix: str) -> Path:
+    """Where the copy of a file with hash SHA is kept: by content, so never twice."""
+    return files_dir(store_path) / sha[:2] / f"{sha}{suffix}"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A copy written but not yet durable: its bytes at PATH, beside TARGET. No path when
+    the copy was kept before; ERROR when the writing failed (raised by `make_durable`)."""
+
+    target: Path
+    path: Path | None = None
+    error: OSError | None = None
+
+
+def write_draft(target: Path, data: bytes) -> Draft:
+    """DATA written under a hidden name beside TARGET, unless TARGET is kept already."""
+    if target.exists():
+        return Draft(target)
+    draft = target.with_name(f".{target.name}.{os.getpid()}")
+    try:
+        fd = _new_draft(draft)
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        return Draft(target, error=error)
+    return Draft(target, draft)
+
+
+def make_durable(drafts: Sequence[Draft]) -> None:
+    """Each draft's bytes synced, the draft renamed into place, and its folder synced: a copy
+    is complete or absent, and durable when this returns. A failed draft raises its error
+    and leaves the group's copies unplaced."""
+    for draft in drafts:
+        if draft.error is not None:
+            raise draft.error
+    placed: dict[Path, Path] = {}
+    spare: list[Path] = []  # a second draft of one copy (two processes wrote it)
+    for draft in drafts:
+        if draft.path is None:
+            continue
+        if placed.setdefault(draft.target, draft.path) != draft.path:
+            spare.append(draft.path)
+    _sync_contents(list(placed.values()))
+    for target, path in placed.items():
+        os.replace(path, target)
+    for path in spare:
+        path.unlink(missing_ok=True)
+    # the names too (also those an interrupted run renamed into place but left unsynced)
+    _sync_names(list(dict.fromkeys(draft.target.parent for draft in drafts)))
+
+
+def keep_copies(copies: Sequence[tuple[Path, bytes]]) -> None:
+    """Each copy written and made durable, together."""
+    make_durable([write_draft(target, data) for target, data in copies])
+
+
+def keep_copy(target: Path, data: bytes) -> Path:
+    keep_copies([(target, data)])
+    return target
+
+
+_Copy = Draft | tuple[Path, bytes]  # a draft written already, or a copy's place and bytes
+
+
+class Keeper:
+    """Makes copies durable on a thread of its own, GROUP_FILES at a time: a copy waits at
+    most GROUP_WAIT seconds for others to join it. Leaving the `with` block waits for every
+    copy handed over.
+
+    A copy is handed over as its bytes (`submit`: the thread writes the draft, so the
+    reading never waits on the disk's journal while a group is being synced) or as a
+    draft another process wrote (`submit_draft`)."""
+
+    def __init__(self, most: int = GROUP_FILES, patience: float = GROUP_WAIT) -> None:
+        self.most = most
+        self.patience = patience
+        self._waiting: queue.SimpleQueue[tuple[_Copy, Future[Path]] | None] = \
+            queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="keep-copy", daemon=True)
+
+    def __enter__(self) -> Keeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._waiting.put(None)
+        self._thread.join()
+
+    def submit(self, target: Path, data: bytes) -> Future[Path]:
+        """TARGET, once its copy of DATA is durable."""
+        return self._put((target, data))
+
+    def submit_draft(self, draft: Draft) -> Future[Path]:
+        """The draft's target, once the draft is made durable there."""
+        return self._put(draft)
+
+    def _put(self, copy: _Copy) -> Future[Path]:
+        future: Future[Path] = Future()
+        self._waiting.put((copy, future))
+        return future
+
+    def _run(self) -> None:
+        ending = False
+        while not ending:
+            group, ending = self._group()
+            self._keep(group)
+
+    def _group(self) -> tuple[list[tuple[_Copy, Future[Path]]], bool]:
+        """The copies to make durable together, and whether the run has ended."""
+        group: list[tuple[_Copy, Future[Path]]] = []
+        item = self._waiting.get()
+        until = time.monotonic() + self.patience
+        while item is not None:
+            group.append(item)
+            left = until - time.monotonic()
+            if len(group) >= self.most or left <= 0:
+                return group, False
+            try:
+                item = self._waiting.get(timeout=left)
+            except queue.Empty:
+                return group, False
+        return group, True
+
+    @staticmethod
+    def _keep(group: list[tuple[_Copy, Future[Path]]]) -> None:
+        if not group:
+            return
+        try:
+            drafts = [copy if isinstance(copy, Draft) else write_draft(*copy)
+                      for copy, _ in group]
+            make_durable(drafts)
+        except BaseException as error:  # each record waiting on one of these re-raises it
+            for _, future in group:
+                future.set_exception(error)
+            return
+        for draft, (_, future) in zip(drafts, group, strict=True):
+            future.set_result(draft.target)
+
+
+def _new_draft(draft: Path) -> int:
+    try:
+        return os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except FileNotFoundError:  # the first copy in this folder: make it, once
+        _make_folder(draft.parent)
+        return os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _sync_contents(paths: list[Path]) -> None:
+    if not paths:
+        return
+    syncfs = _syncfs()
+    if syncfs is not None:
+        _on_folder(paths[0].parent, syncfs)
+        return
+    for path in paths:
+        fd = os.open(path, os.O_RDWR)  # written to: Windows flushes only a writable handle
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _sync_names(folders: list[Path]) -> None:
+    syncfs = _syncfs()
+    if syncfs is None or not folders:
+        for folder in folders:
+            _sync_folder(folder)
+        return
+    _on_folder(folders[0], syncfs)
+
+
+def _on_folder(folder: Path, syncfs: Callable[[int], int]) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        _check(syncfs(fd))
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def _syncfs() -> Callable[[int], int] | None:
+    """Linux's syncfs(2), which makes everything written to one file system durable in one
+    commit of its journal: a group of copies costs about a third of syncing each one (and
+    its folder) in turn. Used from Linux 5.8 only, the first to report a failed write-back
+    through it as fsync does; elsewhere, and where the C library lacks it, None."""
+    if sys.platform != "linux" or _kernel_release() < (5, 8):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes, function.restype = [ctypes.c_int], ctypes.c_int
+    return function
+
+
+def _kernel_release() -> tuple[int, int]:
+    found = re.match(r"(\d+)\.(\d+)", platform.release())
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
+def _check(result: int) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def _make_folder(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if _syncfs() is None:  # else the group's one sync of its names makes the folders durable
+        _sync_folder(folder.parent)
+        _sync_folder(folder.parent.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the names in FOLDER durable (POSIX; Windows journals them with the file)."""
+    if os.name != "posix":  # pragma: no cover - Windows offices
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
