@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -370,9 +371,13 @@ def test_a_killed_run_is_completed_by_a_rerun(issued: list[IssuedWorkbook],
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     values = complete_values(tmp_path / "x.db", issued[0].template_id)
-    for number in range(24):
-        values["XT_P01_C01_R01_VALUE"] = f"≥{number + 1}次"
-        path = fill_with_openpyxl(issued[0].path, values, inbox / f"r{number:02d}.xlsx")
+    filled = fill_with_openpyxl(issued[0].path, values, tmp_path / "filled.xlsx").read_bytes()
+    count = 240  # long enough a batch for the kill to land in it: records come in groups
+    for number in range(count):  # the same return sent again and again, each file distinct
+        path = inbox / f"r{number:03d}.xlsx"
+        path.write_bytes(filled)
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.comment = f"第{number + 1}次报送".encode()
         os.utime(path, (1_700_000_000 + number, 1_700_000_000 + number))
     reference, killed = tmp_path / "reference.db", tmp_path / "killed.db"
     for target in (reference, killed):
@@ -391,7 +396,7 @@ def test_a_killed_run_is_completed_by_a_rerun(issued: list[IssuedWorkbook],
     process.wait()
     with sqlite3.connect(killed) as db:
         partial = db.execute("SELECT count(*) FROM received_files").fetchone()[0]
-    assert 0 < partial < 24, "the kill must land mid-batch"
+    assert 0 < partial < count, "the kill must land mid-batch"
     collect([inbox], store=killed)
     assert _state(killed) == _state(reference)
 

@@ -108,6 +108,14 @@ def test_a_copy_waits_for_others_only_briefly(tmp_path: Path) -> None:
         assert target.read_bytes() == data
 
 
+def test_a_flush_keeps_what_is_waiting_at_once(tmp_path: Path) -> None:
+    copies = _copies(tmp_path / "x.db", 3)
+    with Keeper(most=16, patience=600) as keeper:
+        futures = [keeper.submit(target, data) for target, data in copies]
+        keeper.flush()  # the reading is done: no use waiting for more
+        assert [f.result(timeout=30) for f in futures] == [target for target, _ in copies]
+
+
 def test_a_copy_kept_before_is_left_as_it_is(tmp_path: Path) -> None:
     [(target, data)] = _copies(tmp_path / "x.db", 1)
     keep_copies([(target, data)])

@@ -216,7 +216,7 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
     seen = store.received_hashes()  # no other run writes meanwhile: the store is locked
     with few_collections(), Keeper() as copies:
         processed = _process_all(store, files, jobs, limits, copies)
-        for done, ready in enumerate(_when_kept(processed), start=1):
+        for done, ready in enumerate(_when_kept(processed, copies.flush), start=1):
             outcomes.append(_record(store, ready, seen))
             if progress:
                 progress(done, len(files))
@@ -230,17 +230,19 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
 AHEAD_FILES = 2 * GROUP_FILES
 
 
-def _when_kept(processed: Iterator[_Processed]) -> Iterator[_Processed]:
+def _when_kept(processed: Iterator[_Processed],
+               read_all: Callable[[], None]) -> Iterator[_Processed]:
     """The files in order, each once its kept copy is durable, or once too many are waiting.
 
     While copies are being synced the next files are read; their copies then wait
-    together and are synced as one group.
+    together and are synced as one group. READ_ALL says no more are coming.
     """
     waiting: deque[_Processed] = deque()
     for current in processed:
         waiting.append(current)
         while waiting and (waiting[0].kept() or len(waiting) > AHEAD_FILES):
             yield waiting.popleft()
+    read_all()
     yield from waiting
 
 

@@ -101,6 +101,13 @@ def keep_copy(target: Path, data: bytes) -> Path:
 _Copy = Draft | tuple[Path, bytes]  # a draft written already, or a copy's place and bytes
 
 
+class _Flush:
+    """Handed to the keeping thread: keep what is waiting now."""
+
+
+_FLUSH = _Flush()
+
+
 class Keeper:
     """Makes copies durable on a thread of its own, GROUP_FILES at a time: a copy waits at
     most GROUP_WAIT seconds for others to join it. Leaving the `with` block waits for every
@@ -113,7 +120,7 @@ class Keeper:
     def __init__(self, most: int = GROUP_FILES, patience: float = GROUP_WAIT) -> None:
         self.most = most
         self.patience = patience
-        self._waiting: queue.SimpleQueue[tuple[_Copy, Future[Path]] | None] = \
+        self._waiting: queue.SimpleQueue[tuple[_Copy, Future[Path]] | _Flush | None] = \
             queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="keep-copy", daemon=True)
 
@@ -133,6 +140,10 @@ class Keeper:
         """The draft's target, once the draft is made durable there."""
         return self._put(draft)
 
+    def flush(self) -> None:
+        """Keep the copies handed over so far without waiting for more: none are coming."""
+        self._waiting.put(_FLUSH)
+
     def _put(self, copy: _Copy) -> Future[Path]:
         future: Future[Path] = Future()
         self._waiting.put((copy, future))
@@ -150,6 +161,8 @@ class Keeper:
         item = self._waiting.get()
         until = time.monotonic() + self.patience
         while item is not None:
+            if isinstance(item, _Flush):
+                return group, False
             group.append(item)
             left = until - time.monotonic()
             if len(group) >= self.most or left <= 0:
