@@ -36,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_template import best_of, make_ledger, peak_mb
+from bench_template import best_of, make_ledger, peak_mb, print_runs
 
 
 def make_targets(ledger: Path, out: Path) -> Path:
@@ -135,6 +135,7 @@ def report(title: str, results: dict[str, dict[str, Any]], floor: float) -> None
         print(f"{name:34} {r['seconds']:8.2f} {r['cpu']:7.2f} "
               f"{1000 * r['seconds'] / r['files']:8.2f} {r['files'] / r['seconds']:8.1f} "
               f"{r['peak_mb']:8.0f} {r['seconds'] / floor:8.2f}")
+    print_runs(results)
 
 
 def verdict(results: dict[str, dict[str, Any]], scaled: dict[str, Any] | None) -> None:

@@ -109,12 +109,23 @@ def best_of(repeat: int, runs: dict[str, Callable[[], Result]]) -> dict[str, Res
     """Each variant REPEAT times, in interleaved rounds, keeping its fastest run: on a shared
     machine a slow run is the machine's noise, and interleaving spreads it over all variants."""
     best: dict[str, Result] = {}
+    every: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeat):
         for name, run in runs.items():
             result = run()
+            every[name].append(result["seconds"])
             if name not in best or result["seconds"] < best[name]["seconds"]:
                 best[name] = result
+    for name, result in best.items():
+        result["runs"] = every[name]  # in the order run: the spread shows the machine's noise
     return best
+
+
+def print_runs(results: dict[str, Result]) -> None:
+    """Every run's seconds of each variant measured more than once."""
+    for name, r in results.items():
+        if len(r.get("runs", ())) > 1:
+            print(f"  {name}: every run " + " / ".join(f"{s:.2f}" for s in r["runs"]) + " s")
 
 
 def main() -> None:
@@ -146,6 +157,7 @@ def main() -> None:
         seconds = r["seconds"]
         print(f"{name:34} {seconds:8.2f} {r['files'] / seconds:8.1f} {r['peak_mb']:8.0f} "
               f"{seconds / default:10.2f} {seconds / in_memory:12.2f}")
+    print_runs(results)
 
 
 if __name__ == "__main__":
