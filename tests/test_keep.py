@@ -5,6 +5,8 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,13 +30,30 @@ def test_syncfs_is_used_where_it_reports_failed_writes() -> None:
     assert (keeping._syncfs() is not None) == _on_linux_from_5_8()
 
 
+@pytest.mark.skipif(shutil.which("findmnt") is None, reason="findmnt names the file system")
+def test_the_file_system_is_told_from_the_mount_table(tmp_path: Path) -> None:
+    told = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--target", str(tmp_path)],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert keeping._file_system(os.stat(tmp_path).st_dev) == told
+
+
+def test_a_network_file_system_gets_an_fsync_per_copy(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """syncfs there may write the data back without making it durable on the server."""
+    monkeypatch.setattr(keeping, "_syncfs", lambda: lambda fd: 0)
+    monkeypatch.setattr(keeping, "_file_system", lambda device: "nfs4")
+    assert keeping._syncfs_for(tmp_path) is None
+    monkeypatch.setattr(keeping, "_file_system", lambda device: "ext4")
+    assert keeping._syncfs_for(tmp_path) is not None
+
+
 @pytest.mark.parametrize("way", ["syncfs", "fsync"])
 def test_copies_are_kept_whole_and_no_draft_is_left(tmp_path: Path, way: str,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    if way == "syncfs" and keeping._syncfs() is None:
-        pytest.skip("syncfs(2) is Linux 5.8 or later")
+    if way == "syncfs" and keeping._syncfs_for(tmp_path) is None:
+        pytest.skip("syncfs(2) is Linux 5.8 or later, on a local file system")
     if way == "fsync":
-        monkeypatch.setattr(keeping, "_syncfs", lambda: None)
+        monkeypatch.setattr(keeping, "_syncfs_for", lambda folder: None)
     copies = _copies(tmp_path / "x.db", 20)
     keep_copies(copies + copies[:3])  # a file sent twice in one group is kept once
     for target, data in copies:
@@ -51,7 +70,7 @@ def test_a_group_costs_two_syncs_of_the_disk_not_two_per_copy(
         calls.append("syncfs")
         return 0
 
-    monkeypatch.setattr(keeping, "_syncfs", lambda: syncfs)
+    monkeypatch.setattr(keeping, "_syncfs_for", lambda folder: syncfs)
     monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync"))
     copies = _copies(tmp_path / "x.db", 32)
     keep_copies(copies[:16])  # into a new store: its folders are made too
@@ -63,7 +82,7 @@ def test_a_group_costs_two_syncs_of_the_disk_not_two_per_copy(
 def test_without_syncfs_each_copy_and_each_new_folder_is_fsynced(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     synced: list[int] = []
-    monkeypatch.setattr(keeping, "_syncfs", lambda: None)
+    monkeypatch.setattr(keeping, "_syncfs_for", lambda folder: None)
     monkeypatch.setattr(os, "fsync", synced.append)
     keep_copies(_copies(tmp_path / "x.db", 16))
     # 16 copies, their 16 hash folders, and for each new folder its parents
@@ -76,7 +95,7 @@ def test_a_failed_sync_is_raised_and_no_copy_takes_its_name(
         ctypes.set_errno(errno.EIO)
         return -1
 
-    monkeypatch.setattr(keeping, "_syncfs", lambda: failing)
+    monkeypatch.setattr(keeping, "_syncfs_for", lambda folder: failing)
     copies = _copies(tmp_path / "x.db", 3)
     with pytest.raises(OSError) as raised:
         keep_copies(copies)

@@ -206,7 +206,7 @@ def _write_all(fd: int, data: bytes) -> None:
 def _sync_contents(paths: list[Path]) -> None:
     if not paths:
         return
-    syncfs = _syncfs()
+    syncfs = _syncfs_for(paths[0].parent)
     if syncfs is not None:
         _on_folder(paths[0].parent, syncfs)
         return
@@ -219,8 +219,8 @@ def _sync_contents(paths: list[Path]) -> None:
 
 
 def _sync_names(folders: list[Path]) -> None:
-    syncfs = _syncfs()
-    if syncfs is None or not folders:
+    syncfs = _syncfs_for(folders[0]) if folders else None
+    if syncfs is None:
         for folder in folders:
             _sync_folder(folder)
         return
@@ -233,6 +233,37 @@ def _on_folder(folder: Path, syncfs: Callable[[int], int]) -> None:
         _check(syncfs(fd))
     finally:
         os.close(fd)
+
+
+# Local file systems whose syncfs commits their journal (or tree) as fsync does. A network or
+# user-space one (NFS, SMB, 9p, FUSE) may write its data back without making it durable on
+# the server, so there every copy is fsynced.
+SYNCFS_FILE_SYSTEMS = frozenset({"ext3", "ext4", "xfs", "btrfs", "f2fs", "overlay"})
+
+
+def _syncfs_for(folder: Path) -> Callable[[int], int] | None:
+    """syncfs for the file system FOLDER lies on, when it can stand in for fsync there."""
+    syncfs = _syncfs()
+    if syncfs is None or _file_system(os.stat(folder).st_dev) not in SYNCFS_FILE_SYSTEMS:
+        return None
+    return syncfs
+
+
+@functools.cache
+def _file_system(device: int) -> str:
+    """The type of the file system mounted from DEVICE, as /proc/self/mountinfo names it
+    ("" when it cannot be told)."""
+    wanted = f"{os.major(device)}:{os.minor(device)}"
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) > 7 and fields[2] == wanted and "-" in fields[6:]:
+                    separator = fields.index("-", 6)
+                    return fields[separator + 1] if separator + 1 < len(fields) else ""
+    except OSError:
+        pass
+    return ""
 
 
 @functools.cache
@@ -264,7 +295,7 @@ def _check(result: int) -> None:
 
 def _make_folder(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    if _syncfs() is None:  # else the group's one sync of its names makes the folders durable
+    if _syncfs_for(folder) is None:  # else the group's sync of its names makes them durable
         _sync_folder(folder.parent)
         _sync_folder(folder.parent.parent)
 
