@@ -288,10 +288,9 @@ def _process_all(store: Store, files: list[Path], jobs: int, limits: Limits,
         cache: dict[str, Any] = {}
         for path in files:
             processed, data = _examine(store, path, limits, cache)
-            if processed.received is not None and data:
-                target = Path(processed.received.stored_path)
-                processed = replace(processed, copying=copies.submit(target, data))
-            yield processed
+            target = _copy_target(processed, data)
+            yield processed if target is None else \
+                replace(processed, copying=copies.submit(target, data))
         return
     for processed, draft in _in_workers(store, files, jobs, limits):
         yield processed if draft is None else \
@@ -333,10 +332,8 @@ def _worker_examine(paths: list[Path]) -> list[tuple[_Processed, Draft | None]]:
     examined = []
     for path in paths:
         processed, data = _examine(_WORKER["store"], path, _WORKER["limits"], _WORKER["cache"])
-        draft = None
-        if processed.received is not None and data:
-            draft = write_draft(Path(processed.received.stored_path), data)
-        examined.append((processed, draft))
+        target = _copy_target(processed, data)
+        examined.append((processed, None if target is None else write_draft(target, data)))
     return examined
 
 
@@ -345,9 +342,16 @@ def process_file(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS,
     """Everything about one file but its record: its copy is kept (durably) before this
     returns."""
     processed, data = _examine(store, path, limits, cache if cache is not None else {})
-    if processed.received is not None and data:
-        keep_copy(Path(processed.received.stored_path), data)
+    target = _copy_target(processed, data)
+    if target is not None:
+        keep_copy(target, data)
     return processed
+
+
+def _copy_target(processed: _Processed, data: bytes) -> Path | None:
+    """Where the file's copy is kept; None when it was not even read (a re-run tries again)."""
+    received = processed.received
+    return Path(received.stored_path) if received is not None and data else None
 
 
 def _examine(store: Store, path: Path, limits: Limits,
