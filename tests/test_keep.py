@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,3 +177,24 @@ def test_a_draft_that_could_not_be_written_fails_its_group(tmp_path: Path) -> No
     for future in futures:  # written here or by a worker, the error reaches the record
         with pytest.raises(OSError):
             future.result()
+
+
+def test_drafts_are_opened_binary_where_the_system_has_text_mode(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows translates line ends on a descriptor opened without O_BINARY: a copy would
+    differ from the file received."""
+    binary = 0x8000  # Windows' value
+    monkeypatch.setattr(os, "O_BINARY", binary, raising=False)
+    opened: list[int] = []
+    real_open = os.open
+
+    def recording_open(path: Any, flags: int, mode: int = 0o777) -> int:
+        opened.append(flags)
+        return real_open(path, flags & ~binary, mode)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    [(target, data)] = _copies(tmp_path / "x.db", 1)
+    draft = write_draft(target, data)
+    assert draft.path is not None and draft.path.read_bytes() == data
+    created = [flags for flags in opened if flags & os.O_CREAT]  # not the folders synced
+    assert created and all(flags & binary for flags in created)

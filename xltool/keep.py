@@ -190,11 +190,13 @@ class Keeper:
 
 
 def _new_draft(draft: Path) -> int:
+    # binary on Windows, where a descriptor opened without it turns every \n written into \r\n
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     try:
-        return os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        return os.open(draft, flags, 0o600)
     except FileNotFoundError:  # the first copy in this folder: make it, once
         _make_folder(draft.parent)
-        return os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        return os.open(draft, flags, 0o600)
 
 
 def _write_all(fd: int, data: bytes) -> None:
