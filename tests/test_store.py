@@ -69,6 +69,24 @@ def test_a_store_from_a_newer_xltool_is_refused(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
+def test_a_store_is_created_where_there_are_no_hard_links(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FAT and exFAT drives, and some network shares, refuse a hard link."""
+    import errno
+    import os
+
+    def no_links(source: object, target: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = tmp_path / "x.db"
+    with open_store(path) as store:
+        assert store.received_files() == []
+    with open_store(path, create=False) as store:  # a store, not a draft left behind
+        assert store.templates() == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.db"]
+
+
 def test_a_missing_store_is_not_created_when_not_asked(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="xltool template"), open_store(tmp_path / "no.db",
                                                                           create=False):

@@ -868,10 +868,23 @@ def _create(path: Path) -> None:
             _migrate(connection, 0)
         finally:
             connection.close()
-        with contextlib.suppress(FileExistsError):  # another process created it meanwhile
-            os.link(draft, path)
+        _place_new(draft, path)
     finally:
         draft.unlink(missing_ok=True)
+
+
+def _place_new(draft: Path, path: Path) -> None:
+    """DRAFT at PATH, unless another process created PATH meanwhile."""
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return
+    except OSError:  # no hard links here: FAT and exFAT drives, some network shares
+        # on Windows a rename never replaces a file; elsewhere `template` creates a store
+        # holding `exclusive`, so no other run can be creating it meanwhile
+        if not path.exists():
+            with contextlib.suppress(FileExistsError):
+                os.rename(draft, path)
 
 
 def _check(connection: sqlite3.Connection, path: Path) -> None:
