@@ -198,3 +198,34 @@ def test_drafts_are_opened_binary_where_the_system_has_text_mode(
     assert draft.path is not None and draft.path.read_bytes() == data
     created = [flags for flags in opened if flags & os.O_CREAT]  # not the folders synced
     assert created and all(flags & binary for flags in created)
+
+
+def test_a_draft_held_open_for_a_moment_is_placed_when_let_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A virus scanner on Windows holds each new file open for a moment."""
+    [(target, data)] = _copies(tmp_path / "x.db", 1)
+    real_replace, refusals = os.replace, [2]
+
+    def held(source: Any, destination: Any) -> None:
+        if refusals[0]:
+            refusals[0] -= 1
+            raise PermissionError(13, "The process cannot access the file")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", held)
+    keep_copies([(target, data)])
+    assert target.read_bytes() == data and refusals == [0]
+
+
+def test_a_draft_held_for_good_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    [(target, data)] = _copies(tmp_path / "x.db", 1)
+    tries: list[float] = []
+
+    def held(source: Any, destination: Any) -> None:
+        raise PermissionError(13, "The process cannot access the file")
+
+    monkeypatch.setattr(os, "replace", held)
+    monkeypatch.setattr(keeping.time, "sleep", tries.append)
+    with pytest.raises(PermissionError):
+        keep_copies([(target, data)])
+    assert tries == list(keeping.RENAME_WAITS) and not target.exists()

@@ -81,11 +81,27 @@ def make_durable(drafts: Sequence[Draft]) -> None:
             spare.append(draft.path)
     _sync_contents(list(placed.values()))
     for target, path in placed.items():
-        os.replace(path, target)
+        _place(path, target)
     for path in spare:
         path.unlink(missing_ok=True)
     # the names too (also those an interrupted run renamed into place but left unsynced)
     _sync_names(list(dict.fromkeys(draft.target.parent for draft in drafts)))
+
+
+# Waits between tries to rename a draft that another program holds open: on Windows a virus
+# scanner opens each new file as it is written, and the rename fails until it lets go.
+RENAME_WAITS = (0.01, 0.03, 0.1, 0.3, 0.6)
+
+
+def _place(draft: Path, target: Path) -> None:
+    for wait in (*RENAME_WAITS, None):
+        try:
+            os.replace(draft, target)
+            return
+        except PermissionError:
+            if wait is None:
+                raise
+            time.sleep(wait)
 
 
 def keep_copies(copies: Sequence[tuple[Path, bytes]]) -> None:
