@@ -15,7 +15,8 @@ Each row gives wall seconds and CPU seconds (the process and its workers), so a 
 uses more than one core shows it; the last lines set each target against its measure.
 
 The floor and collect run --repeat times in interleaved rounds and the best run of
-each counts (the naive script, minutes long, runs once).
+each counts (the naive script, minutes long, runs once); every run is printed too, for
+the spread.
 
 With --scale N it also collects N times as many files, to show whether peak
 memory stays flat as the batch grows.

@@ -8,7 +8,8 @@ workbooks, with no formats, merges, validations, names or protection; its
 cell lists are prepared before the clock starts. It runs twice: with
 xlsxwriter's default options (each part through a temporary file) and in
 memory, as xltool writes; the ratio that counts is against the in-memory one.
-Each variant runs --repeat times in interleaved rounds and its best run counts.
+Each variant runs --repeat times in interleaved rounds and its best run counts; every
+run is printed too, for the spread.
 The full run is timed end to end: ledger load and checks, planning, writing,
 and recording in the store.
 """
