@@ -399,6 +399,19 @@ def test_a_killed_run_is_completed_by_a_rerun(issued: list[IssuedWorkbook],
     assert 0 < partial < count, "the kill must land mid-batch"
     collect([inbox], store=killed)
     assert _state(killed) == _state(reference)
+    assert not [p.name for p in (tmp_path / "killed.files").rglob(".*")]  # no draft left
+
+
+def test_a_draft_left_by_a_killed_run_is_removed_by_the_next(issued: list[IssuedWorkbook],
+                                                             tmp_path: Path) -> None:
+    store_path = tmp_path / "x.db"
+    path = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id))
+    folder = tmp_path / "x.files" / "ab"
+    folder.mkdir(parents=True)
+    left = folder / f".{'ab' * 32}.xlsx.4242"
+    left.write_bytes(b"half a return")
+    [outcome] = collect([path], store=store_path).files
+    assert outcome.status == "accepted" and not left.exists()
 
 
 def _issue(tmp_path: Path, profile: str) -> IssuedWorkbook:

@@ -229,3 +229,19 @@ def test_a_draft_held_for_good_raises(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(PermissionError):
         keep_copies([(target, data)])
     assert tries == list(keeping.RENAME_WAITS) and not target.exists()
+
+
+def test_drafts_a_killed_run_left_are_removed_and_nothing_else(tmp_path: Path) -> None:
+    store = tmp_path / "x.db"
+    copies = _copies(store, 3)
+    keep_copies(copies[:1])
+    stale = [write_draft(target, data).path for target, data in copies[1:]]
+    folder = copies[0][0].parent
+    others = [folder / "notes.txt", folder / ".hidden", folder / f".{'a' * 64}.xlsx"]
+    for other in others:
+        other.write_text("not a draft")
+    assert keeping.remove_stale_drafts(store) == 2
+    assert not any(path is not None and path.exists() for path in stale)
+    assert copies[0][0].read_bytes() == copies[0][1]
+    assert all(other.exists() for other in others)
+    assert keeping.remove_stale_drafts(tmp_path / "none.db") == 0

@@ -28,7 +28,16 @@ from xltool.batch import few_collections, few_collections_for_life
 from xltool.errors import XltoolError
 from xltool.feedback import write_feedback
 from xltool.findings import Finding, Severity
-from xltool.keep import GROUP_FILES, Draft, Keeper, copy_path, files_dir, keep_copy, write_draft
+from xltool.keep import (
+    GROUP_FILES,
+    Draft,
+    Keeper,
+    copy_path,
+    files_dir,
+    keep_copy,
+    remove_stale_drafts,
+    write_draft,
+)
 from xltool.profile import FormProfile, load_profile
 from xltool.reader import (
     DEFAULT_LIMITS,
@@ -151,6 +160,7 @@ def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
     if not store_path.exists():
         raise StoreError(f"{store_path}: 没有这个存储文件（先用 xltool template 下发模板）")
     with exclusive(store_path, on_wait), open_store(store_path, create=False) as opened:
+        remove_stale_drafts(store_path)
         outcomes = _collect_files(opened, files, jobs, limits, progress)
         departments = department_status(opened)
         written: tuple[Path, ...] = ()

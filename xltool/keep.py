@@ -39,6 +39,27 @@ def copy_path(store_path: Path, sha: str, suffix: str) -> Path:
     return files_dir(store_path) / sha[:2] / f"{sha}{suffix}"
 
 
+# A draft's name: the copy's name (its hash and suffix) behind a dot, and the writer's pid.
+_DRAFT_NAME = re.compile(r"\.[0-9a-f]{64}[^/\\]*\.[0-9]+")
+
+
+def remove_stale_drafts(store_path: Path) -> int:
+    """Remove the drafts a killed run left beside the copies; how many there were. Call it
+    only holding the store (`exclusive`): no other run can be writing drafts then."""
+    removed = 0
+    folder = files_dir(store_path)
+    if not folder.is_dir():
+        return 0
+    for sub in os.scandir(folder):
+        if not sub.is_dir(follow_symlinks=False):
+            continue
+        for entry in os.scandir(sub.path):
+            if _DRAFT_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
 @dataclass(frozen=True)
 class Draft:
     """A copy written but not yet durable: its bytes at PATH, beside TARGET. No path when
