@@ -3,9 +3,9 @@
 A copy is complete or absent, and durable before the record that names it is
 written. It is made in two steps: `write_draft` writes its bytes under a hidden
 name beside the copy's place, and `make_durable` syncs drafts, renames them
-into place and syncs their folders. The second step takes many drafts together: one sync of the disk
-serves them all, and `Keeper` runs it on a thread of its own while the next
-files are read.
+into place and syncs their folders. The second step takes many drafts
+together: one sync of the disk serves them all, and `Keeper` runs it on a
+thread of its own while the next files are read.
 """
 
 from __future__ import annotations
@@ -39,25 +39,31 @@ def copy_path(store_path: Path, sha: str, suffix: str) -> Path:
     return files_dir(store_path) / sha[:2] / f"{sha}{suffix}"
 
 
-# A draft's name: the copy's name (its hash and suffix) behind a dot, and the writer's pid.
-_DRAFT_NAME = re.compile(r"\.[0-9a-f]{64}[^/\\]*\.[0-9]+")
+def _draft_path(target: Path) -> Path:
+    """The copy's name behind a dot, and the writing process's id (two workers may write
+    drafts of one file at once)."""
+    return target.with_name(f".{target.name}.{os.getpid()}")
+
+
+_DRAFT_NAME = re.compile(r"\.[0-9a-f]{64}[^/\\]*\.[0-9]+")  # as `_draft_path` makes them
 
 
 def remove_stale_drafts(store_path: Path) -> int:
     """Remove the drafts a killed run left beside the copies; how many there were. Call it
     only holding the store (`exclusive`): no other run can be writing drafts then."""
-    removed = 0
     folder = files_dir(store_path)
     if not folder.is_dir():
         return 0
-    for sub in os.scandir(folder):
-        if not sub.is_dir(follow_symlinks=False):
-            continue
-        for entry in os.scandir(sub.path):
-            if _DRAFT_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-                Path(entry.path).unlink(missing_ok=True)
-                removed += 1
-    return removed
+    with os.scandir(folder) as entries:
+        subfolders = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+    stale = []
+    for subfolder in subfolders:
+        with os.scandir(subfolder) as entries:
+            stale += [e.path for e in entries
+                      if _DRAFT_NAME.fullmatch(e.name) and e.is_file(follow_symlinks=False)]
+    for path in stale:
+        Path(path).unlink(missing_ok=True)
+    return len(stale)
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def write_draft(target: Path, data: bytes) -> Draft:
     """DATA written under a hidden name beside TARGET, unless TARGET is kept already."""
     if target.exists():
         return Draft(target)
-    draft = target.with_name(f".{target.name}.{os.getpid()}")
+    draft = _draft_path(target)
     try:
         fd = _new_draft(draft)
         try:
