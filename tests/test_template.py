@@ -281,6 +281,40 @@ def test_cli_refuses_a_ledger_with_errors(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
+def test_a_template_that_cannot_be_written_is_named_without_a_traceback(
+        small_ledger: Path, tmp_path: Path) -> None:
+    """As when the clerk still has last run's template open in Excel (here: a folder stands
+    where the file must go, which even an administrator cannot replace with a file)."""
+    out = tmp_path / "out"
+    [first, *_] = issue_templates(small_ledger, out, store=tmp_path / "x.db").workbooks
+    first.path.unlink()
+    first.path.mkdir()
+    result = CliRunner().invoke(main, ["template", str(small_ledger), "-o", str(out),
+                                       "--store", str(tmp_path / "x.db")])
+    assert result.exit_code == 1 and not isinstance(result.exception, Exception), result.output
+    assert "无法读写" in result.output and "Traceback" not in result.output
+    assert first.path.name in result.output and ".part" not in result.output
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no draft left
+
+
+def test_a_template_is_written_whole_or_not_at_all(small_ledger: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import xltool.template.writer as writer
+
+    out = tmp_path / "out"
+    [first, *_] = issue_templates(small_ledger, out, store=tmp_path / "x.db").workbooks
+    before = first.path.read_bytes()
+
+    def disk_full(self: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "_write_identity", lambda workbook, plan: disk_full(workbook))
+    with pytest.raises(OSError, match="No space"):
+        issue_templates(small_ledger, out, store=tmp_path / "x.db")
+    assert first.path.read_bytes() == before  # not replaced by a half-written one
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
 def test_cli_refuses_an_unknown_department(small_ledger: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["template", str(small_ledger), "-o", str(tmp_path / "o"),
                                        "--store", str(tmp_path / "x.db"), "--department", "999"])

@@ -109,3 +109,13 @@ def test_app_properties_list_the_sheets_and_print_titles_not_every_name(tmp_path
     assert "Print_Titles</vt:lpstr>" in app
     assert "XT_" not in app
     assert '<definedName name="XT_P01_GOAL">' in names
+
+
+def test_a_workbook_that_cannot_be_saved_says_which_and_why(tmp_path: Path) -> None:
+    from xltool.atomic import draft_path
+    from xltool.xlsxout import WorkbookNotSaved
+
+    workbook = new_workbook(draft_path(tmp_path / "no such folder" / "反馈表.xlsx"))
+    workbook.add_worksheet()
+    with pytest.raises(WorkbookNotSaved, match=r"无法写入“反馈表\.xlsx”：No such file"):
+        workbook.close()

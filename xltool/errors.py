@@ -1,7 +1,8 @@
 """One exception hierarchy for everything xltool refuses to do.
 
-The CLI turns every `XltoolError` into a clean message and exit code; anything
-else escaping the library is a bug.
+The CLI turns every `XltoolError` into a clean message and exit code, and so
+every `OSError` (a file open in Excel, a full disk: the machine's, not xltool's);
+anything else escaping the library is a bug.
 """
 
 from __future__ import annotations

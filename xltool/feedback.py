@@ -18,7 +18,6 @@ byte-identical file.
 from __future__ import annotations
 
 import math
-import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
+from xltool.atomic import written_whole
 from xltool.findings import Finding, Severity
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Store
 from xltool.xlsxout import check, new_workbook
@@ -181,16 +181,14 @@ def _unique(name: str, taken: list[Path]) -> str:
 
 
 def _save(path: Path, build: Callable[[Any], None], **properties: Any) -> Path:
-    """Written beside PATH and renamed into place: a workbook is complete or absent."""
-    draft = path.with_name(f".{path.name}.{os.getpid()}.new")
-    try:
+    """A workbook BUILD fills, at PATH complete or not at all."""
+    def write(draft: Path) -> Path:
         workbook = new_workbook(draft, **properties)
         build(workbook)
         workbook.close()
-        os.replace(draft, path)
-    finally:
-        draft.unlink(missing_ok=True)
-    return path
+        return path
+
+    return written_whole(path, write)
 
 
 # -- what each department is told -----------------------------------------------------------

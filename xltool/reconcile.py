@@ -85,7 +85,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import os
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -96,9 +95,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import pandas as pd
-from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from xltool.atomic import written_whole
 from xltool.errors import XltoolError
 from xltool.feedback import shown
 from xltool.findings import Finding
@@ -116,7 +115,7 @@ from xltool.store import (
 from xltool.targets import Indicator
 from xltool.text import normalise_key, normalise_text
 from xltool.values import parse_value
-from xltool.xlsxout import check, new_workbook
+from xltool.xlsxout import WorkbookNotSaved, check, new_workbook
 
 __all__ = ["DIFFERENCE_COLUMNS", "JSON_KEYS", "KINDS", "SUMMARY_COLUMNS", "Difference", "Kind",
            "Reconciliation", "ReportUnwritable", "cost_in_wan", "reconcile", "write_report"]
@@ -837,9 +836,8 @@ _STYLES: dict[str, dict[str, Any]] = {
 def write_report(result: Reconciliation, path: Path | str) -> Path:
     """The summary sheet, then one sheet per kind present; complete or absent, never half."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.name}.{os.getpid()}.new")
-    try:
+
+    def write(draft: Path) -> Path:
         workbook = new_workbook(draft, title="绩效目标核对报告",
                                 subject=f"{result.ledger.name} 与已接受报送的核对")
         formats = {name: workbook.add_format({"font_name": "宋体", **spec})
@@ -849,12 +847,12 @@ def write_report(result: Reconciliation, path: Path | str) -> Path:
             rows = result.differences[result.differences["kind"] == code]
             _write_kind(workbook, formats, KINDS[code], _records(rows))
         workbook.close()
-        os.replace(draft, path)
-    except (FileCreateError, OSError) as error:
+        return path
+
+    try:
+        return written_whole(path, write)
+    except (WorkbookNotSaved, OSError) as error:
         raise ReportUnwritable(f"无法写出核对报告 {path}：{error}") from error
-    finally:
-        draft.unlink(missing_ok=True)
-    return path
 
 
 def _write_summary(workbook: Any, formats: dict[str, Any], result: Reconciliation) -> None:

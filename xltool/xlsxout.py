@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.worksheet import Worksheet
 
+from xltool.atomic import shown_name
 from xltool.errors import XltoolError
 
 # A fixed timestamp: the same input must give a byte-identical file.
@@ -28,6 +30,10 @@ FIXED_CREATED = datetime(2000, 1, 1)
 
 class XlsxWriteError(XltoolError):
     """xlsxwriter refused a call: a bug in xltool or an input beyond Excel's limits."""
+
+
+class WorkbookNotSaved(XltoolError):
+    """The workbook could not be written where it was to go."""
 
 
 # Functions every Excel version knows: a formula made only of these needs none of the
@@ -74,6 +80,17 @@ class _Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
     """
 
     worksheet_class = _Worksheet
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except FileCreateError as error:  # a file open in Excel, a read-only or full disk
+            cause = error.args[0] if error.args else error
+            reason = getattr(cause, "strerror", None) or str(cause)
+            raise WorkbookNotSaved(
+                f"无法写入“{shown_name(Path(self.filename))}”：{reason}。"
+                f"如果同名文件正在 Excel 或 WPS 中打开，请先关闭；也请检查磁盘空间和写入权限。"
+            ) from error
 
     def _write_defined_names(self) -> None:
         names = self.defined_names

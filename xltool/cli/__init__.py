@@ -7,15 +7,18 @@ in one place.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
+from xltool.atomic import shown_name
 from xltool.errors import XltoolError
 
 
 class XltoolGroup(click.Group):
-    """Turns every `XltoolError` into a click error: a message and exit code 1, no traceback."""
+    """Turns every `XltoolError`, and every error of the file system, into a click error: a
+    message and exit code 1, no traceback."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """In the order of the year's work, not the alphabet."""
@@ -26,6 +29,16 @@ class XltoolGroup(click.Group):
             return super().invoke(ctx)
         except XltoolError as error:
             raise click.ClickException(str(error)) from error
+        except OSError as error:  # a file open in Excel, a full disk, a folder not allowed
+            raise click.ClickException(file_system_message(error)) from error
+
+
+def file_system_message(error: OSError) -> str:
+    """What a clerk is told when a file cannot be read or written."""
+    where = f"“{shown_name(Path(error.filename))}”" if error.filename else "文件"
+    reason = error.strerror or type(error).__name__
+    return (f"无法读写{where}：{reason}。如果它正在 Excel 或 WPS 中打开，请先关闭；"
+            "也请检查磁盘空间和读写权限，然后重新运行（已完成的部分不受影响）。")
 
 
 @click.group(cls=XltoolGroup)

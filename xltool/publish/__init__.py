@@ -24,16 +24,16 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 
+from xltool.atomic import written_whole
 from xltool.errors import XltoolError
 from xltool.publish.book import Cover, write_publication
 from xltool.publish.gather import Edition, MissingProject, NothingToPublish, gather
@@ -131,9 +131,9 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
     with open_store(store, create=False) as opened:
         edition = gather(opened, departments)
     cover = make_cover(edition, title=title, issuer=issuer, date=date, basis=basis)
-    names = _atomic(out, lambda draft: write_publication(edition, cover, draft))
+    names = written_whole(out, lambda draft: write_publication(edition, cover, draft))
     if targets_path is not None:
-        _atomic(targets_path, lambda draft: write_targets(edition.targets, draft))
+        written_whole(targets_path, lambda draft: write_targets(edition.targets, draft))
     pdf_path = _pdf(edition, cover, out, soffice) if soffice else None
     counts = tuple(DepartmentCount(d.code, d.name, names[d.code], len(d.projects),
                                    d.indicator_count, d.amount("total"))
@@ -188,20 +188,6 @@ def cover_date(given: str | None, edition: Edition) -> str:
 
 
 # -- writing files ------------------------------------------------------------------------
-
-T = TypeVar("T")
-
-
-def _atomic(path: Path, write: Callable[[Path], T]) -> T:
-    """Write beside PATH, then rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    draft = path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
-    try:
-        result = write(draft)
-        os.replace(draft, path)
-    finally:
-        draft.unlink(missing_ok=True)
-    return result
 
 
 def _pdf(edition: Edition, cover: Cover, output: Path, soffice: str) -> Path:

@@ -18,6 +18,7 @@ from typing import Any
 
 from xlsxwriter.utility import quote_sheetname, xl_range, xl_rowcol_to_cell
 
+from xltool.atomic import written_whole
 from xltool.profile import Category, FormProfile
 from xltool.stamp import Formula, FrameMismatch, SheetFrame, StampedSheet, frame_of
 from xltool.template.cover import write_cover
@@ -63,9 +64,13 @@ PROTECTION = {
 
 def write_workbook(plan: DepartmentPlan, path: Path, password: str, *,
                    stamped: bool = True) -> None:
-    """`stamped=False` writes every form through xlsxwriter's API: the same bytes, slower."""
-    with strict():
-        _write_workbook(plan, path, password, stamped)
+    """The workbook at PATH, complete or not at all (a clerk may email whatever is there).
+    `stamped=False` writes every form through xlsxwriter's API: the same bytes, slower."""
+    def write(draft: Path) -> None:
+        with strict():
+            _write_workbook(plan, draft, password, stamped)
+
+    written_whole(path, write)
 
 
 def _write_workbook(plan: DepartmentPlan, path: Path, password: str, stamped: bool) -> None:

@@ -1,0 +1,44 @@
+"""Files written whole or not at all.
+
+Every file xltool writes for people (templates, feedback, reports, the
+disclosure) is written under a draft name beside its place and renamed into
+place once complete: a reader, an email client or a crash never meets half a
+file, and a file that could not be replaced keeps what it held.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def draft_path(path: Path) -> Path:
+    """Where PATH is written before it is complete: hidden, with the writer's process id, and
+    its own suffix (writers that look at the suffix see the real one)."""
+    return path.with_name(f".{path.stem}.{os.getpid()}.part{path.suffix}")
+
+
+_DRAFT = re.compile(r"\.(.+)\.[0-9]+\.part(\.[^.]*)?")
+
+
+def shown_name(path: Path) -> str:
+    """The name to tell a clerk: the file's own, for a draft."""
+    found = _DRAFT.fullmatch(path.name)
+    return f"{found.group(1)}{found.group(2) or ''}" if found else path.name
+
+
+def written_whole(path: Path, write: Callable[[Path], T]) -> T:
+    """WRITE the file at a draft of PATH, then rename it into place; what WRITE returns."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = draft_path(path)
+    try:
+        result = write(draft)
+        os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+    return result
