@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from click.testing import CliRunner
@@ -32,3 +33,23 @@ def test_python_dash_m_runs_the_cli() -> None:
                           text=True, check=False)
     assert done.returncode == 0
     assert "ledger" in done.stdout
+
+
+def test_a_name_the_system_code_page_lacks_never_ends_a_command(tmp_path: Path) -> None:
+    """A Chinese Windows writes into pipes and files in GBK, which lacks rarer characters of
+    place names: JSON goes out as UTF-8 regardless, tables show the character as ?."""
+    import json
+    import os
+
+    from tests.conftest import ledger_row, write_ledger
+
+    rare = "\U0002123c城局"  # not in GBK
+    ledger = write_ledger(tmp_path / "l.csv", [ledger_row("A-1", "改造", department=("001", rare))])
+    env = {**os.environ, "PYTHONIOENCODING": "gbk"}
+    command = [sys.executable, "-m", "xltool", "ledger", str(ledger)]
+    as_json = subprocess.run([*command, "--json"], capture_output=True, env=env, check=False)
+    assert as_json.returncode == 0, as_json.stderr.decode("utf-8", "replace")
+    assert json.loads(as_json.stdout.decode("utf-8"))["departments"][0]["name"] == rare
+    as_table = subprocess.run(command, capture_output=True, env=env, check=False)
+    assert as_table.returncode == 0, as_table.stderr.decode("gbk", "replace")
+    assert "?城局" in as_table.stdout.decode("gbk")

@@ -7,6 +7,8 @@ in one place.
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,16 @@ def main() -> None:
 
     ledger → template → collect → reconcile → publish.
     """
+    _text_never_fails()
+
+
+def _text_never_fails() -> None:
+    """Tables and messages go out in the system's encoding; a character it lacks (a rare one
+    in a name, on a GBK Windows) is shown as ? rather than ending the command."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if isinstance(stream, io.TextIOWrapper) and not encoding.startswith("utf"):
+            stream.reconfigure(errors="replace")
 
 
 def _register() -> None:

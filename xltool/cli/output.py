@@ -43,7 +43,17 @@ def to_jsonable(value: Any) -> Any:
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(to_jsonable(data), ensure_ascii=False, indent=2))
+    """JSON on stdout: UTF-8 bytes into a pipe or file whatever the system's code page (on a
+    Chinese Windows that is GBK, which lacks rarer characters of names), text on a terminal."""
+    text = json.dumps(to_jsonable(data), ensure_ascii=False, indent=2) + "\n"
+    stdout = click.get_text_stream("stdout")
+    if stdout.isatty():
+        click.echo(text, nl=False)
+        return
+    stdout.flush()
+    binary = click.get_binary_stream("stdout")
+    binary.write(text.encode("utf-8"))
+    binary.flush()
 
 
 def console() -> Console:
