@@ -198,6 +198,40 @@ def test_collecting_the_same_file_twice_changes_nothing(issued: list[IssuedWorkb
     assert _dump(store_path) == before
 
 
+def test_scratch_files_in_a_folder_are_left_out_and_listed(issued: list[IssuedWorkbook],
+                                                           tmp_path: Path) -> None:
+    """Excel and WPS leave ~$ owner files beside an open workbook; folders gather more."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    good = _fill(issued[0], inbox, complete_values(tmp_path / "x.db", issued[0].template_id),
+                 "第一局.xlsx")
+    scratch = [inbox / "~$第一局.xlsx", inbox / ".~lock.第一局.xlsx#", inbox / "Thumbs.db",
+               inbox / "desktop.ini", inbox / ".DS_Store", inbox / "._第一局.xlsx"]
+    for path in scratch:
+        path.write_bytes(b"\x0fowner" + bytes(150))
+    run = collect([inbox], store=tmp_path / "x.db")
+    assert [f.path for f in run.files] == [good] and run.exit_code == 0
+    assert sorted(run.skipped) == sorted(scratch)
+    assert run.summary()["skipped_files"] == [str(p) for p in sorted(scratch)]
+    with open_store(tmp_path / "x.db") as store:
+        assert [r.original_name for r in store.received_files()] == [good.name]
+    result = CliRunner().invoke(main, ["collect", str(inbox), "--store", str(tmp_path / "x.db")])
+    assert "已跳过 6 个临时或系统文件" in result.output
+    named = collect([scratch[0]], store=tmp_path / "x.db")  # named itself: collected
+    assert [f.status for f in named.files] == ["rejected"]
+
+
+def test_a_file_name_with_brackets_is_a_name_and_a_glob_matching_nothing_an_error(
+        issued: list[IssuedWorkbook], tmp_path: Path) -> None:
+    from xltool.collect import NoInput
+
+    path = _fill(issued[0], tmp_path, complete_values(tmp_path / "x.db", issued[0].template_id),
+                 "报送[第2次].xlsx")
+    assert [f.path for f in collect([path], store=tmp_path / "x.db").files] == [path]
+    with pytest.raises(NoInput, match="匹配"):
+        collect([tmp_path / "*.xls"], store=tmp_path / "x.db")
+
+
 def test_the_store_and_its_copies_are_never_collected(issued: list[IssuedWorkbook],
                                                       tmp_path: Path) -> None:
     store_path = tmp_path / "x.db"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import re
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -117,6 +118,8 @@ class CollectRun:
     departments: pd.DataFrame
     store: Path
     feedback: tuple[Path, ...] = ()
+    skipped: tuple[Path, ...] = ()
+    """Scratch files left out of the folders given (`is_scratch_file`)."""
 
     @property
     def exit_code(self) -> int:
@@ -126,7 +129,8 @@ class CollectRun:
         counts = {s: sum(f.status == s for f in self.files)
                   for s in (ACCEPTED, REJECTED, DUPLICATE, SUPERSEDED)}
         missing = self.departments.loc[self.departments["已接受"] == 0, "主管部门编码"]
-        return {"files": len(self.files), **counts, "missing_departments": list(missing)}
+        return {"files": len(self.files), **counts, "missing_departments": list(missing),
+                "skipped_files": [str(p) for p in self.skipped]}
 
     def to_dict(self) -> dict[str, Any]:
         return {"files": [f.to_dict() for f in self.files], "summary": self.summary()}
@@ -156,7 +160,8 @@ def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
             on_wait: Callable[[str], None] | None = None) -> CollectRun:
     """Collect the returns among PATHS (files, folders, globs) into the store."""
     store_path = Path(store)
-    files = expand_paths(paths, exclude=store_path)
+    inputs = find_inputs(paths, exclude=store_path)
+    files = inputs.files
     if not store_path.exists():
         raise StoreError(f"{store_path}: 没有这个存储文件（先用 xltool template 下发模板）")
     with exclusive(store_path, on_wait), open_store(store_path, create=False) as opened:
@@ -166,33 +171,66 @@ def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
         written: tuple[Path, ...] = ()
         if feedback is not None:
             written = tuple(write_feedback(outcomes, opened, Path(feedback)))
-    return CollectRun(tuple(outcomes), departments, store_path, written)
+    return CollectRun(tuple(outcomes), departments, store_path, written, tuple(inputs.skipped))
 
 
-def expand_paths(paths: Sequence[Path | str], *, exclude: Path | None = None) -> list[Path]:
-    """Files, folders (recursively) and globs; oldest first, as returns arrived.
+# Files the programs around a return leave beside it, never returns themselves: the owner
+# file Excel and WPS write while a workbook is open (~$name.xlsx), LibreOffice's lock, and
+# the folder files of Windows and macOS.
+_SCRATCH = re.compile(r"~\$.*|\.~lock\..*#|Thumbs\.db|desktop\.ini|\.DS_Store|\._.*",
+                      re.IGNORECASE)
 
-    The store itself and its kept copies are never collected, even when they lie in
-    the folder given.
+
+def is_scratch_file(path: Path) -> bool:
+    return _SCRATCH.fullmatch(path.name) is not None
+
+
+@dataclass(frozen=True)
+class Inputs:
+    files: list[Path]
+    """To collect, oldest first, as returns arrived."""
+    skipped: list[Path]
+    """Scratch files found in the folders and globs given (see `is_scratch_file`)."""
+
+
+def find_inputs(paths: Sequence[Path | str], *, exclude: Path | None = None) -> Inputs:
+    """The files among PATHS (files, folders searched recursively, globs).
+
+    A file named itself is always collected. In a folder or a glob, the scratch files
+    of Excel, WPS, LibreOffice and the system are left out and listed. The store
+    itself and its kept copies are never collected, even when they lie in the folder.
     """
     found: dict[Path, None] = {}
     for given in paths:
-        path = Path(given)
-        matches = [Path(m) for m in glob.glob(str(given), recursive=True)] \
-            if glob.has_magic(str(given)) else [path]
-        for match in matches:
+        for match in _matches(Path(given)):
             if match.is_dir():
                 found.update((p, None) for p in sorted(match.rglob("*")) if p.is_file())
             elif match.is_file():
                 found[match] = None
             else:
                 raise NoInput(f"找不到文件或文件夹：{given}")
+    named = set(map(Path, paths))
+    skipped = {p for p in found if p not in named and is_scratch_file(p)}
+    found = {p: None for p in found if p not in skipped}
     if exclude is not None:
         inside = _store_files(exclude)
         found = {p: None for p in found if not inside(p)}
     if not found:
-        raise NoInput("没有可收取的文件：" + "、".join(str(p) for p in paths))
-    return sorted(found, key=lambda p: (p.stat().st_mtime, str(p)))
+        raise NoInput("没有可收取的文件：" + "、".join(str(p) for p in paths)
+                      + (f"（已跳过 {len(skipped)} 个临时或系统文件）" if skipped else ""))
+    files = sorted(found, key=lambda p: (p.stat().st_mtime, str(p)))
+    return Inputs(files, sorted(skipped))
+
+
+def _matches(given: Path) -> list[Path]:
+    """GIVEN itself when it exists (a name may hold [ ] or *), else what it matches as a
+    glob (Windows' shell leaves globs to the program); none is an error, as a missing file."""
+    if given.exists() or not glob.has_magic(str(given)):
+        return [given]
+    matches = [Path(m) for m in glob.glob(str(given), recursive=True)]
+    if not matches:
+        raise NoInput(f"没有与 {given} 匹配的文件或文件夹")
+    return matches
 
 
 def _store_files(store: Path) -> Callable[[Path], bool]:

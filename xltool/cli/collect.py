@@ -73,5 +73,9 @@ def _print(run: CollectRun) -> None:
         departments.add_row(row[0], plain(row[1]), str(row[2]), str(row[3]), str(row[4]),
                             "是" if row[6] else "")
     out.print(departments)
+    if run.skipped:
+        names = "、".join(p.name for p in run.skipped[:5]) + ("等" if len(run.skipped) > 5 else "")
+        out.print(plain(f"已跳过 {len(run.skipped)} 个临时或系统文件（Excel/WPS 打开文件时"
+                        f"生成的 ~$ 锁定文件、Thumbs.db 等），它们不是报送文件：{names}"))
     for path in run.feedback:
         out.print(f"已写出反馈表：{path}")
