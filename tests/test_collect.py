@@ -198,6 +198,18 @@ def test_collecting_the_same_file_twice_changes_nothing(issued: list[IssuedWorkb
     assert _dump(store_path) == before
 
 
+def test_the_issued_template_itself_is_told_apart(issued: list[IssuedWorkbook],
+                                                  tmp_path: Path) -> None:
+    """Forwarded untouched, or the office's own folder of templates collected by mistake."""
+    [same] = collect([issued[0].path], store=tmp_path / "x.db").files
+    assert same.findings[0].code == "file.unchanged_template"
+    assert same.findings[0].severity.value == "warning"
+    filled = _fill(issued[1], tmp_path, complete_values(tmp_path / "x.db", issued[1].template_id))
+    [returned] = collect([filled], store=tmp_path / "x.db").files
+    assert returned.status == "accepted"
+    assert "file.unchanged_template" not in {f.code for f in returned.findings}
+
+
 def test_scratch_files_in_a_folder_are_left_out_and_listed(issued: list[IssuedWorkbook],
                                                            tmp_path: Path) -> None:
     """Excel and WPS leave ~$ owner files beside an open workbook; folders gather more."""

@@ -450,6 +450,8 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
         findings.insert(0, Finding(code="file.macros", severity=Severity.WARNING,
                                    message="文件含有宏，宏已忽略，未被运行",
                                    fix="今后请保存为不含宏的 .xlsx"))
+    if base.sha256 == template.sha256:
+        findings.insert(0, _UNCHANGED)
     findings = [replace(f, file=path.name, department=template.department_code)
                 for f in findings]
     has_errors = any(f.is_error for f in findings)
@@ -458,6 +460,14 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
                       findings=tuple(findings))
     accepted = None if has_errors else accepted_targets(read)
     return _Processed(outcome, _received(store, path, data, outcome, template.year), accepted)
+
+
+# The very file that was sent out: a department that forwarded it untouched, or the
+# office's own folder of templates collected by mistake.
+_UNCHANGED = Finding(
+    code="file.unchanged_template", severity=Severity.WARNING,
+    message="文件与下发的模板完全相同，未经任何修改（是否误把下发的模板当作报送文件收取？）",
+    fix="如部门确认无需修改可不处理；否则请部门填写后重新报送")
 
 
 def _form_maps(cache: dict[str, Any]) -> dict[str, FormMap]:
