@@ -53,3 +53,13 @@ def test_a_name_the_system_code_page_lacks_never_ends_a_command(tmp_path: Path) 
     as_table = subprocess.run(command, capture_output=True, env=env, check=False)
     assert as_table.returncode == 0, as_table.stderr.decode("gbk", "replace")
     assert "?城局" in as_table.stdout.decode("gbk")
+
+
+def test_a_file_system_error_is_told_with_the_file_it_concerns() -> None:
+    from xltool.cli import file_system_message
+
+    named = file_system_message(PermissionError(13, "Permission denied",
+                                                "/x/.反馈表.123.part.xlsx"))
+    assert "“反馈表.xlsx”" in named and "Permission denied" in named and "Excel" in named
+    assert "“" not in file_system_message(OSError(9, "Bad file descriptor", 3))
+    assert "“" not in file_system_message(OSError(28, "No space left on device"))

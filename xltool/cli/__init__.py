@@ -8,6 +8,7 @@ in one place.
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ class XltoolGroup(click.Group):
 
 def file_system_message(error: OSError) -> str:
     """What a clerk is told when a file cannot be read or written."""
-    where = f"“{shown_name(Path(error.filename))}”" if error.filename else "文件"
+    named = isinstance(error.filename, str | os.PathLike)  # it may be a descriptor, or none
+    where = f"“{shown_name(Path(error.filename))}”" if named else "文件"
     reason = error.strerror or type(error).__name__
     return (f"无法读写{where}：{reason}。如果它正在 Excel 或 WPS 中打开，请先关闭；"
             "也请检查磁盘空间和读写权限，然后重新运行（已完成的部分不受影响）。")
