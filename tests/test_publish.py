@@ -565,6 +565,7 @@ def test_targets_survive_template_return_collect_publish(tmp_path: Path) -> None
 def test_pdf_without_libreoffice_fails_before_writing(tmp_path: Path, samples_store: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("xltool.publish.pdf.shutil.which", lambda name: None)
+    monkeypatch.setattr("xltool.publish.pdf._install_places", lambda: [])
     result = CliRunner().invoke(main, ["publish", "--store", str(samples_store), "-o",
                                        str(tmp_path / "p.xlsx"), "--pdf"])
     assert result.exit_code == 1
@@ -584,3 +585,22 @@ def test_the_workbook_converts_to_pdf(tmp_path: Path, samples_store: Path) -> No
     # cover, contents, one page or two per project, summary: not the flat data sheets
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert 16 + 3 <= pages <= 40, pages
+
+
+def test_libreoffice_is_found_where_its_installer_puts_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows' installer does not put soffice on the PATH."""
+    import shutil
+
+    from xltool.publish import pdf
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    for variable in ("ProgramFiles", "ProgramW6432", "ProgramFiles(x86)"):
+        monkeypatch.delenv(variable, raising=False)
+    if not Path("/Applications/LibreOffice.app/Contents/MacOS/soffice").is_file():
+        assert pdf.find_soffice() is None
+    installed = tmp_path / "LibreOffice" / "program" / "soffice.exe"
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"")
+    monkeypatch.setenv("ProgramFiles", str(tmp_path))
+    assert pdf.find_soffice() == str(installed)

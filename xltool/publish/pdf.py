@@ -18,8 +18,8 @@ from pathlib import Path
 from xltool.errors import XltoolError
 
 TIMEOUT = 300.0
-INSTALL_HINT = ("安装 LibreOffice 后重试（Debian/Ubuntu：apt-get install -y "
-                "libreoffice-calc-nogui），或去掉 --pdf 只生成工作簿")
+INSTALL_HINT = ("安装 LibreOffice 后重试（Windows：从 libreoffice.org 下载安装；Debian/Ubuntu："
+                "apt-get install -y libreoffice-calc-nogui），或去掉 --pdf 只生成工作簿")
 
 
 class PdfUnavailable(XltoolError):
@@ -31,7 +31,19 @@ class PdfFailed(XltoolError):
 
 
 def find_soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
+    """soffice on the PATH, or where LibreOffice's installers put it (on Windows and macOS
+    it is not put on the PATH)."""
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found:
+        return found
+    return next((str(place) for place in _install_places() if place.is_file()), None)
+
+
+def _install_places() -> list[Path]:
+    places = [Path(os.environ[variable]) / "LibreOffice" / "program" / "soffice.exe"
+              for variable in ("ProgramFiles", "ProgramW6432", "ProgramFiles(x86)")
+              if os.environ.get(variable)]
+    return [*places, Path("/Applications/LibreOffice.app/Contents/MacOS/soffice")]
 
 
 def require_soffice() -> str:
@@ -71,6 +83,11 @@ def _run(command: list[str], timeout: float) -> str:
 
 def _end_group(process: subprocess.Popen[str]) -> None:
     """soffice starts soffice.bin as a child: end the whole group it was started in."""
+    if os.name == "nt":  # pragma: no cover - no process groups there: end the tree
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)],
+                       capture_output=True, check=False)
+        process.communicate(timeout=10)
+        return
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
