@@ -8,6 +8,7 @@ recalculate still shows the truth of the file as issued.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from xlsxwriter.utility import quote_sheetname, xl_range
@@ -27,30 +28,76 @@ VALUE_RULES = (
 )
 
 
+@dataclass(frozen=True)
+class CoverCell:
+    """One cell of the cover. A `link` value jumps to that sheet; a `cached` value
+    makes the text a formula with that result; `merge_to` spans to that column."""
+
+    row: int
+    col: int
+    value: str | float
+    style: str
+    merge_to: int | None = None
+    link: str | None = None
+    cached: str | None = None
+
+
+@dataclass(frozen=True)
+class CoverLayout:
+    cells: tuple[CoverCell, ...]
+    row_heights: dict[int, float]
+
+
+def cover_layout(plan: DepartmentPlan) -> CoverLayout:
+    """Every cell of the cover, in the order written."""
+    cells: list[CoverCell] = []
+    heights: dict[int, float] = {}
+    row = _heading(cells, heights, plan)
+    row = _project_list(cells, plan, row + 1)
+    row = _instructions(cells, heights, plan, row + 1)
+    _categories(cells, heights, plan, row + 1)
+    return CoverLayout(tuple(cells), heights)
+
+
 def write_cover(workbook: Any, plan: DepartmentPlan, formats: dict[str, Any],
                 password: str) -> None:
     sheet = workbook.add_worksheet(COVER_SHEET)
     for col, width in enumerate(WIDTHS):
         check(sheet.set_column(col, col, width), "cover width")
-    row = _heading(sheet, plan, formats)
-    row = _project_list(sheet, plan, formats, row + 1)
-    row = _instructions(sheet, plan, formats, row + 1)
-    _categories(sheet, plan, formats, row + 1)
+    layout = cover_layout(plan)
+    for cell in layout.cells:
+        _write(sheet, cell, formats[cell.style])
+    for row, height in layout.row_heights.items():
+        check(sheet.set_row(row, height), "cover row")
     sheet.set_paper(9)
     sheet.fit_to_pages(1, 0)
     sheet.activate()
     sheet.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True})
 
 
-def _line(sheet: Any, row: int, text: str, fmt: Any, height: float | None = None) -> None:
-    check(sheet.merge_range(row, 0, row, len(WIDTHS) - 1, "", fmt), "cover merge")
-    check(sheet.write_string(row, 0, text, fmt), "cover text")
-    if height:
-        check(sheet.set_row(row, height), "cover row")
+def _write(sheet: Any, cell: CoverCell, fmt: Any) -> None:
+    if cell.merge_to is not None:
+        check(sheet.merge_range(cell.row, cell.col, cell.row, cell.merge_to, "", fmt),
+              "cover merge")
+    if isinstance(cell.value, float):
+        check(sheet.write_number(cell.row, cell.col, cell.value, fmt), "cover number")
+    elif cell.link is not None:
+        link = f"internal:{quote_sheetname(cell.link)}!A1"
+        check(sheet.write_url(cell.row, cell.col, link, fmt, cell.value), "cover link")
+    elif cell.cached is not None:
+        check(sheet.write_formula(cell.row, cell.col, cell.value, fmt, cell.cached),
+              "cover formula")
+    else:
+        check(sheet.write_string(cell.row, cell.col, cell.value, fmt), "cover text")
 
 
-def _heading(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any]) -> int:
-    _line(sheet, 0, plan.title, formats["title"], 32)
+def _line(cells: list[CoverCell], row: int, text: str, style: str) -> None:
+    cells.append(CoverCell(row, 0, text, style, merge_to=len(WIDTHS) - 1))
+
+
+def _heading(cells: list[CoverCell], heights: dict[int, float], plan: DepartmentPlan) -> int:
+    _line(cells, 0, plan.title, "title")
+    heights[0] = 32
     lines = [
         f"主管部门：{plan.department}（{plan.department_code}）",
         f"填报年度：{plan.year or ''}　　表式：{plan.profile.name}（第{plan.profile.version}版）",
@@ -63,25 +110,25 @@ def _heading(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any]) -> int:
         lines.append(f"联系方式：{plan.cover.contact}")
     lines.append(f"模板编号：{plan.template_id}（请勿修改本工作簿的结构，黄色单元格为填写区域）")
     for row, text in enumerate(lines, start=1):
-        _line(sheet, row, text, formats["note"])
+        _line(cells, row, text, "note")
     return len(lines) + 1
 
 
-def _project_list(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any], row: int) -> int:
+def _project_list(cells: list[CoverCell], plan: DepartmentPlan, row: int) -> int:
     headers = ("序号", "项目编码", "项目名称", "年度资金总额（万元）", "填报状态")
-    for col, text in enumerate(headers):
-        check(sheet.write_string(row, col, text, formats["label_center"]), "cover header")
+    cells.extend(CoverCell(row, col, text, "label_center") for col, text in enumerate(headers))
     for form in plan.forms:
         row += 1
         project = form.project
-        check(sheet.write_number(row, 0, form.position, formats["label_center"]), "position")
-        check(sheet.write_string(row, 1, project.code, formats["ledger_text"]), "code")
-        link = f"internal:{quote_sheetname(form.sheet)}!A1"
-        check(sheet.write_url(row, 2, link, formats["ledger_text"], project.name), "link")
         amount = float(project.total) if project.total is not None else 0.0
-        check(sheet.write_number(row, 3, amount, formats["amount"]), "amount")
         formula, cached = status_formula(form)
-        check(sheet.write_formula(row, 4, formula, formats["ledger_text"], cached), "status")
+        cells.extend((
+            CoverCell(row, 0, float(form.position), "label_center"),
+            CoverCell(row, 1, project.code, "ledger_text"),
+            CoverCell(row, 2, project.name, "ledger_text", link=form.sheet),
+            CoverCell(row, 3, amount, "amount"),
+            CoverCell(row, 4, formula, "ledger_text", cached=cached),
+        ))
     return row + 1
 
 
@@ -105,8 +152,9 @@ def status_formula(form: ProjectForm) -> tuple[str, str]:
     return formula, cached
 
 
-def _instructions(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any], row: int) -> int:
-    _line(sheet, row, "填报说明", formats["label"])
+def _instructions(cells: list[CoverCell], heights: dict[int, float], plan: DepartmentPlan,
+                  row: int) -> int:
+    _line(cells, row, "填报说明", "label")
     steps = (
         "1. 每个项目一张工作表，点击上表中的项目名称可直接跳转；只需填写黄色单元格。",
         "2. 项目名称、编码、资金等来自预算台账，已锁定；如有错误请联系财政部门，不要自行修改。",
@@ -122,19 +170,18 @@ def _instructions(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any], row
                           f"不适用的二级指标写“{w.not_applicable}”，{w.label}填0或留空。")
     for text in steps:
         row += 1
-        _line(sheet, row, text, formats["note"], 30)
+        _line(cells, row, text, "note")
+        heights[row] = 30
     return row + 1
 
 
-def _categories(sheet: Any, plan: DepartmentPlan, formats: dict[str, Any], row: int) -> None:
+def _categories(cells: list[CoverCell], heights: dict[int, float], plan: DepartmentPlan,
+                row: int) -> None:
     headers = ("一级", "二级指标", "说明", "是否必填", "示例（摘自已公开的目标表）")
-    for col, text in enumerate(headers):
-        check(sheet.write_string(row, col, text, formats["label_center"]), "category header")
+    cells.extend(CoverCell(row, col, text, "label_center") for col, text in enumerate(headers))
     for category in plan.profile.categories:
         row += 1
         values = (category.level1, category.level2, category.help,
                   "必填" if category.required else "选填", "、".join(category.examples))
-        for col, text in enumerate(values):
-            check(sheet.write_string(row, col, text, formats["ledger_text"]), "category")
-        check(sheet.set_row(row, 36), "category row")
-
+        cells.extend(CoverCell(row, col, text, "ledger_text") for col, text in enumerate(values))
+        heights[row] = 36
