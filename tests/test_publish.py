@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +25,8 @@ from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
 from xltool.profile import load_profile
-from xltool.publish import Publication, publish
+from xltool.publish import PdfUnavailable, Publication, publish
+from xltool.publish.pdf import require_cjk_font
 from xltool.store import open_store
 from xltool.targets import Indicator, Targets, read_targets, write_targets
 from xltool.template import issue_templates
@@ -479,7 +483,7 @@ def test_the_cli_prints_json_and_refuses_an_empty_store(tmp_path: Path) -> None:
     run = issue_templates(ledger, tmp_path / "templates", store=store)
     runner = CliRunner()
     empty = runner.invoke(main, ["publish", "--store", str(store), "-o", str(tmp_path / "e.xlsx")])
-    assert empty.exit_code == 1 and "没有已接受的报送表" in empty.output
+    assert empty.exit_code == 2 and "没有已接受的报送表" in empty.output
     assert not (tmp_path / "e.xlsx").exists()
     w = run.workbooks[0]
     collect([fill_with_openpyxl(w.path, complete_values(store, w.template_id),
@@ -568,23 +572,116 @@ def test_pdf_without_libreoffice_fails_before_writing(tmp_path: Path, samples_st
     monkeypatch.setattr("xltool.publish.pdf._install_places", lambda: [])
     result = CliRunner().invoke(main, ["publish", "--store", str(samples_store), "-o",
                                        str(tmp_path / "p.xlsx"), "--pdf"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "未找到 LibreOffice（soffice），无法生成 PDF" in result.output
     assert not (tmp_path / "p.xlsx").exists()
 
 
-@pytest.mark.libreoffice
-def test_the_workbook_converts_to_pdf(tmp_path: Path, samples_store: Path) -> None:
+def require_in_ci(present: bool, what: str) -> None:
+    """In CI .ci/run installs these, so their absence is a failure there, not a skip."""
+    if not present:
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} is missing: .ci/run must install it")
+        pytest.skip(f"{what} is not installed")
+
+
+def has_cjk_font() -> bool:
+    try:
+        require_cjk_font()
+    except PdfUnavailable:
+        return False
+    return True
+
+
+def silent_tool(folder: Path, name: str) -> None:
+    """An executable that prints nothing and succeeds, as fc-list does when no font matches."""
+    tool = folder / name
+    tool.write_text("#!/bin/sh\nexit 0\n")
+    tool.chmod(0o755)
+
+
+def chinese_font_names() -> tuple[str, ...]:
+    """PostScript names of the Chinese fonts fontconfig lists; none where there is no fc-list."""
+    if shutil.which("fc-list") is None:
+        return ()
+    listed = subprocess.run(["fc-list", ":lang=zh", "postscriptname"], capture_output=True,
+                            text=True, timeout=60, check=True).stdout
+    return tuple(line.split("=", 1)[1] for line in listed.splitlines() if "=" in line)
+
+
+def embedded_fonts(pdf: Path) -> list[str]:
+    """The PDF's font names without the subset tag: BAAAAA+NotoSansCJKjp-Regular → NotoSans…"""
+    listed = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, timeout=60,
+                            check=True).stdout
+    return [line.split()[0].split("+")[-1] for line in listed.splitlines()[2:] if line.strip()]
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"),
+                    reason="a Chinese font ships with the system: not checked there")
+def test_pdf_without_a_chinese_font_fails_before_writing(
+        tmp_path: Path, samples_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in ("fc-list", "soffice"):  # soffice is found, and must never be run
+        silent_tool(tools, name)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(PdfUnavailable, match="fonts-noto-cjk") as raised:
+        publish(store=samples_store, output=out / "公开.xlsx", targets_out=out / "t.xlsx",
+                pdf=True)
+    assert "未找到中文字体" in str(raised.value) and "去掉 --pdf" in str(raised.value)
+    assert list(out.iterdir()) == []
+
+
+def test_the_font_is_not_checked_where_it_cannot_or_need_not_be(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fc-list: nothing to ask. Windows and macOS: a Chinese font ships with the system."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    require_cjk_font()
+    silent_tool(tmp_path, "fc-list")
+    for platform in ("win32", "darwin"):
+        monkeypatch.setattr(sys, "platform", platform)
+        require_cjk_font()
+
+
+@pytest.fixture(scope="module")
+def published_pdf(samples_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Publication:
+    """One real conversion, shared: LibreOffice takes seconds per run."""
     from tests.libreoffice import require_soffice
 
     require_soffice()
-    publication = publish(store=samples_store, output=tmp_path / "公开.xlsx", pdf=True)
-    assert publication.pdf == tmp_path / "公开.pdf"
+    require_in_ci(has_cjk_font(), "A Chinese font (fonts-noto-cjk)")
+    output = tmp_path_factory.mktemp("pdf") / "公开.xlsx"
+    return publish(store=samples_store, output=output, pdf=True)
+
+
+@pytest.mark.libreoffice
+def test_the_workbook_converts_to_pdf(published_pdf: Publication) -> None:
+    publication = published_pdf
+    assert publication.pdf == publication.output.with_suffix(".pdf")
     data = publication.pdf.read_bytes()
     assert data.startswith(b"%PDF")
     # cover, contents, one page or two per project, summary: not the flat data sheets
     pages = len(re.findall(rb"/Type\s*/Page[^s]", data))
     assert 16 + 3 <= pages <= 40, pages
+
+
+@pytest.mark.libreoffice
+def test_the_pdf_shows_the_chinese_text(published_pdf: Publication) -> None:
+    require_in_ci(bool(shutil.which("pdftotext") and shutil.which("pdffonts")),
+                  "pdftotext and pdffonts (poppler-utils)")
+    pdf = published_pdf.pdf
+    assert pdf is not None
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          timeout=60, check=True).stdout.decode()
+    assert published_pdf.title == "2023年项目支出预算绩效目标"
+    assert published_pdf.title in text
+    assert published_pdf.departments[0].department in text
+    # the text is extractable even when drawn as empty boxes: the glyphs need a Chinese font
+    chinese = chinese_font_names()
+    if chinese:
+        assert any(font.startswith(chinese) for font in embedded_fonts(pdf)), embedded_fonts(pdf)
 
 
 def test_libreoffice_is_found_where_its_installer_puts_it(

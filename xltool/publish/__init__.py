@@ -34,11 +34,18 @@ from typing import Any
 import pandas as pd
 
 from xltool.atomic import written_whole
+from xltool.defaults import DEFAULT_STORE
 from xltool.errors import XltoolError
 from xltool.publish.book import Cover, write_publication
 from xltool.publish.gather import Edition, MissingProject, NothingToPublish, gather
-from xltool.publish.pdf import PdfFailed, PdfUnavailable, convert_to_pdf, require_soffice
-from xltool.store import DEFAULT_STORE, open_store
+from xltool.publish.pdf import (
+    PdfFailed,
+    PdfUnavailable,
+    convert_to_pdf,
+    require_cjk_font,
+    require_soffice,
+)
+from xltool.store import open_store
 from xltool.targets import write_targets
 
 __all__ = ["DepartmentCount", "MissingProject", "NothingToPublish", "PdfFailed",
@@ -128,6 +135,8 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
     targets_path = Path(targets_out) if targets_out is not None else None
     _check_paths(Path(store), out, targets_path)
     soffice = require_soffice() if pdf else None  # before any work: fail fast, write nothing
+    if pdf:
+        require_cjk_font()  # else the PDF's Chinese is empty boxes
     with open_store(store, create=False) as opened:
         edition = gather(opened, departments)
     cover = make_cover(edition, title=title, issuer=issuer, date=date, basis=basis)

@@ -4,6 +4,9 @@ Each conversion gets a private user profile in a temporary folder, so it never
 touches (or waits for) the user's running LibreOffice, and runs in its own
 process group with a timeout, so a hung soffice is ended with all its children.
 The PDF is produced in the temporary folder and moved into place complete.
+Without a Chinese font LibreOffice draws every Chinese character as an empty box
+and still reports success, so a PDF is refused up front where no such font is
+found (`require_cjk_font`).
 """
 
 from __future__ import annotations
@@ -12,18 +15,22 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 from xltool.errors import XltoolError
 
 TIMEOUT = 300.0
+FONT_TIMEOUT = 30.0  # fc-list may first have to build fontconfig's cache
 INSTALL_HINT = ("安装 LibreOffice 后重试（Windows：从 libreoffice.org 下载安装；Debian/Ubuntu："
                 "apt-get install -y libreoffice-calc-nogui），或去掉 --pdf 只生成工作簿")
+FONT_HINT = ("安装中文字体后重试（Debian/Ubuntu：apt-get install -y fonts-noto-cjk，"
+             "或 apt-get install -y fonts-wqy-zenhei），或去掉 --pdf 只生成工作簿")
 
 
 class PdfUnavailable(XltoolError):
-    """LibreOffice (soffice) is not installed, so no PDF can be made."""
+    """LibreOffice (soffice) or a Chinese font for it is missing, so no PDF can be made."""
 
 
 class PdfFailed(XltoolError):
@@ -51,6 +58,30 @@ def require_soffice() -> str:
     if soffice is None:
         raise PdfUnavailable(f"未找到 LibreOffice（soffice），无法生成 PDF：{INSTALL_HINT}")
     return soffice
+
+
+def require_cjk_font(timeout: float = FONT_TIMEOUT) -> None:
+    """Refuse when fontconfig, which LibreOffice uses for fonts, lists no Chinese font.
+
+    Windows and macOS always ship a Chinese font, so they are not checked. Nothing is
+    refused either where the check cannot be made: fc-list is absent, fails or hangs.
+    """
+    if _fc_list_finds_no_chinese(timeout):
+        raise PdfUnavailable("未找到中文字体，LibreOffice 生成的 PDF 中的中文会显示为空白方框："
+                             f"{FONT_HINT}")
+
+
+def _fc_list_finds_no_chinese(timeout: float) -> bool:
+    fc_list = shutil.which("fc-list")
+    if sys.platform in ("win32", "darwin") or fc_list is None:
+        return False
+    try:
+        done = subprocess.run([fc_list, ":lang=zh", "family"], stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    # fc-list exits 0 when nothing matches: only an empty answer means no font
+    return done.returncode == 0 and not done.stdout.strip()
 
 
 def convert_to_pdf(source: Path, target: Path, *, soffice: str,
