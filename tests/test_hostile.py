@@ -46,7 +46,8 @@ from tests.corpus import (
 from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
-from xltool.reader import MB, Limits, grid_size, limit_settings, with_limits
+from xltool.limits import MB, Limits, limit_settings, with_limits
+from xltool.reader import grid_size
 from xltool.store import StoreError, open_store
 from xltool.template import issue_templates
 
@@ -323,7 +324,7 @@ def test_a_damaged_store_is_refused_and_left_untouched(corpus: Corpus, tmp_path:
     before = store.read_bytes()
     result = CliRunner().invoke(main, ["collect", str(case_path(corpus, "good-001.xlsx")),
                                        "--store", str(store)])
-    assert result.exit_code == 1 and not isinstance(result.exception, Exception), result.output
+    assert result.exit_code == 2 and not isinstance(result.exception, Exception), result.output
     assert ("更新版本" if damage == "newer" else "不是可用的 xltool 存储文件") in result.output
     assert store.read_bytes() == before
     assert not (tmp_path / "x.files").exists()

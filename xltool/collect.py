@@ -26,6 +26,7 @@ from zipfile import ZipInfo
 import pandas as pd
 
 from xltool.batch import few_collections, few_collections_for_life
+from xltool.defaults import DEFAULT_STORE
 from xltool.errors import XltoolError
 from xltool.feedback import write_feedback
 from xltool.findings import Finding, Severity
@@ -39,11 +40,10 @@ from xltool.keep import (
     remove_stale_drafts,
     write_draft,
 )
+from xltool.limits import DEFAULT_LIMITS, Limits
 from xltool.profile import FormProfile, load_profile
 from xltool.reader import (
-    DEFAULT_LIMITS,
     FileKind,
-    Limits,
     Unreadable,
     open_xlsx,
     sniff_entries,
@@ -51,7 +51,6 @@ from xltool.reader import (
 from xltool.returns import FormMap, NotOurs, ReadReturn, identify_form, read_return
 from xltool.rules import check_return, is_placeholder
 from xltool.store import (
-    DEFAULT_STORE,
     ReceivedFile,
     Store,
     StoreError,

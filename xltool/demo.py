@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xltool.collect import CollectRun, collect
+from xltool.defaults import DEFAULT_STORE
 from xltool.errors import XltoolError
 from xltool.ledger import load_ledger
 from xltool.publish import Publication, publish
 from xltool.reconcile import Reconciliation, reconcile
-from xltool.store import DEFAULT_STORE
 from xltool.template import TemplateRun, issue_templates
 from xltool.template.fill import fill_by_name
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class Severity(StrEnum):
@@ -63,6 +64,8 @@ FINDING_COLUMNS = [field.name for field in fields(Finding)]
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     """The findings as a tidy table with fixed columns (empty table included)."""
+    import pandas as pd  # here, not above: a command that shows no table starts without it
+
     return pd.DataFrame([f.to_dict() for f in findings], columns=FINDING_COLUMNS)
 
 

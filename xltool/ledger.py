@@ -24,20 +24,20 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import openpyxl
-import pandas as pd
-from openpyxl.utils import get_column_letter
+if TYPE_CHECKING:
+    import pandas as pd
 
 from xltool.errors import LedgerUnreadable
 from xltool.findings import Finding, Severity
+from xltool.money import TOLERANCE
 from xltool.text import code_text, normalise_key, normalise_text
 
 AmountUnit = Literal["万元", "元"]
 _T = TypeVar("_T")
 
-AMOUNT_TOLERANCE = Decimal("0.005")
+AMOUNT_TOLERANCE = TOLERANCE
 """万元. Ledgers print amounts rounded to 0.01 万元; differences below half of that are rounding."""
 
 HEADER_SEARCH_ROWS = 10
@@ -378,6 +378,8 @@ class Ledger:
 
     def frame(self) -> pd.DataFrame:
         """One row per project, Chinese headers; codes as text, amounts as `Decimal`."""
+        import pandas as pd  # loaded by the call that needs it: `xltool ledger` shows no frame
+
         data: dict[str, pd.Series[Any]] = {
             "行号": pd.Series([p.row for p in self.projects], dtype="int64")}
         for column in LEDGER_COLUMNS:
@@ -387,6 +389,8 @@ class Ledger:
 
     def summary(self) -> pd.DataFrame:
         """Per department, in ledger order: project count and amount sums (`Decimal`)."""
+        import pandas as pd
+
         rows = [(t.code, t.name, t.projects, t.total, t.fiscal, t.other, t.carryover)
                 for t in self.department_totals()]
         return pd.DataFrame(rows, columns=list(_SUMMARY_COLUMNS)).astype(
@@ -447,6 +451,8 @@ def _read_rows(path: Path, encoding: str | None) -> _Rows:
 
 
 def _read_xlsx(path: Path) -> _Rows:
+    import openpyxl  # a CSV ledger, and the command line's help, do without it
+
     workbook = _guard_xlsx(path, lambda: openpyxl.load_workbook(
         path, read_only=True, data_only=True))
     try:
@@ -819,6 +825,8 @@ def _check_layout(ctx: _Context) -> Iterator[Finding]:
             yield ctx.finding(MISSING_COLUMN, row=layout.header_row, key=column.key,
                               spellings="、".join(column.spellings))
     for key, first, again in layout.duplicates:
+        from openpyxl.utils import get_column_letter  # only a faulty header pays for it
+
         yield ctx.finding(DUPLICATE_COLUMN, row=layout.header_row, key=key,
                           first=get_column_letter(first + 1), again=get_column_letter(again + 1))
     for key, stated in layout.units.items():

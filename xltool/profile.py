@@ -412,7 +412,8 @@ def available_profiles() -> list[str]:
     return sorted(names)
 
 
-def _profile_path(name_or_path: str | Path) -> Path:
+def profile_path(name_or_path: str | Path) -> Path:
+    """The file of a shipped profile NAME, or the profile file at a path; UnknownProfile if none."""
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.is_file():
         if not candidate.is_file():
@@ -428,7 +429,7 @@ def _profile_path(name_or_path: str | Path) -> Path:
 
 def load_profile(name_or_path: str | Path) -> FormProfile:
     """A shipped profile by name (`ningxia-2021`) or any profile file by path."""
-    path = _profile_path(name_or_path)
+    path = profile_path(name_or_path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
@@ -447,5 +448,3 @@ def candidate_name(name_or_path: str | Path) -> str | None:
     text = str(name_or_path)
     return None if text.endswith(".toml") or "/" in text or "\\" in text else text
 
-
-DEFAULT_PROFILE = "ningxia-2021"

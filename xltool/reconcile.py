@@ -98,14 +98,15 @@ import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
+from xltool.defaults import DEFAULT_STORE
 from xltool.errors import XltoolError
 from xltool.feedback import shown
 from xltool.findings import Finding
 from xltool.ledger import COLUMNS_BY_KEY, AmountUnit, Ledger, LedgerProject, load_ledger
+from xltool.money import TOLERANCE
 from xltool.profile import FormProfile, load_profile
 from xltool.rules import MONEY_IN_TEXT
 from xltool.store import (
-    DEFAULT_STORE,
     IssuedProject,
     IssuedTemplate,
     ReceivedFile,
@@ -120,7 +121,7 @@ from xltool.xlsxout import WorkbookNotSaved, check, new_workbook
 __all__ = ["DIFFERENCE_COLUMNS", "JSON_KEYS", "KINDS", "SUMMARY_COLUMNS", "Difference", "Kind",
            "Reconciliation", "ReportUnwritable", "cost_in_wan", "reconcile", "write_report"]
 
-DEFAULT_TOLERANCE = Decimal("0.005")
+DEFAULT_TOLERANCE = TOLERANCE
 """万元: ledgers print 0.01 万元; less than half of that is rounding."""
 COST_SHORT_SHARE = Decimal("0.5")
 """Costs below this share of the total fall "far short" (less than half)."""

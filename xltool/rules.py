@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from xltool.findings import Finding, Severity
+from xltool.money import TOLERANCE
 from xltool.profile import FormProfile
 from xltool.returns import (
     ReadReturn,
@@ -23,7 +24,7 @@ from xltool.returns import (
 )
 from xltool.text import normalise_text
 
-COST_TOLERANCE = Decimal("0.005")
+COST_TOLERANCE = TOLERANCE
 PLACEHOLDER = re.compile(r"^指标\s*\d+\s*[:：]?\s*$")
 ANY_DIGIT = re.compile(r"[0-9０-９]")
 MONEY_IN_TEXT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)")

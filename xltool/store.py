@@ -35,7 +35,6 @@ from xltool.targets import Indicator, Targets
 
 SCHEMA_VERSION = 6
 APPLICATION_ID = 0x58544F4C  # "XTOL": marks the file as an xltool store
-DEFAULT_STORE = "xltool.db"
 
 _SCHEMA_V1 = """
 CREATE TABLE templates (

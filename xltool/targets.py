@@ -18,16 +18,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-from openpyxl import load_workbook
+from typing import TYPE_CHECKING, Any
 
 from xltool.errors import XltoolError
 from xltool.findings import Finding, Severity
 from xltool.text import code_text, normalise_key, normalise_text
 from xltool.values import TargetValue, parse_value
-from xltool.xlsxout import check, new_workbook
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas, openpyxl and xlsxwriter are imported by the functions that use them: the store
+# needs the records below, and the command line must start without those libraries.
 
 GOALS_SHEET = "总体目标"
 INDICATORS_SHEET = "绩效指标"
@@ -86,6 +88,8 @@ class Targets:
         return tuple(i for i in self.indicators if i.project_code == code)
 
     def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = [
             {
                 "项目编码": i.project_code,
@@ -105,6 +109,8 @@ class Targets:
 
 def write_targets(targets: Targets, path: Path | str) -> Path:
     """Write the targets workbook; every text as a string, never a formula."""
+    from xltool.xlsxout import check, new_workbook
+
     path = Path(path)
     workbook = new_workbook(path, title="绩效目标")
     bold = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
@@ -125,6 +131,8 @@ def write_targets(targets: Targets, path: Path | str) -> Path:
 
 def _write_rows(sheet: Any, headers: tuple[str, ...], rows: Iterable[list[Any]],
                 header_format: Any, text_format: Any) -> None:
+    from xltool.xlsxout import check
+
     for col, header in enumerate(headers):
         check(sheet.write_string(0, col, header, header_format), "header")
     last_row = 0
@@ -136,6 +144,8 @@ def _write_rows(sheet: Any, headers: tuple[str, ...], rows: Iterable[list[Any]],
 
 
 def _write_cell(sheet: Any, row: int, col: int, value: Any, text_format: Any) -> None:
+    from xltool.xlsxout import check
+
     if value is None or value == "":
         return
     if isinstance(value, Decimal):
@@ -149,6 +159,8 @@ def _write_cell(sheet: Any, row: int, col: int, value: Any, text_format: Any) ->
 
 def read_targets(path: Path | str) -> Targets:
     """Read a targets workbook; rows it cannot use become problems, not exceptions."""
+    from openpyxl import load_workbook
+
     path = Path(path)
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)

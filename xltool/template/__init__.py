@@ -23,12 +23,12 @@ from typing import Literal
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool.batch import few_collections, few_collections_for_life
+from xltool.defaults import DEFAULT_PROFILE, DEFAULT_STORE
 from xltool.errors import XltoolError
 from xltool.findings import Finding
 from xltool.ledger import Ledger, LedgerProject, load_ledger
-from xltool.profile import DEFAULT_PROFILE, FormProfile, load_profile
+from xltool.profile import FormProfile, load_profile
 from xltool.store import (
-    DEFAULT_STORE,
     CellColumns,
     FormMapRecord,
     IssuedProject,
