@@ -76,3 +76,48 @@ def test_any_values_stamp_to_the_api_bytes(data: st.DataObject, tmp_path: Path) 
     writer.write_workbook(plan, stamped, "pw")  # type: ignore[arg-type]
     writer.write_workbook(plan, plain, "pw", stamped=False)  # type: ignore[arg-type]
     assert _parts(stamped) == _parts(plain)
+
+
+def test_xlsxwriter_is_a_release_stamping_was_verified_against() -> None:
+    """pyproject.toml allows exactly the releases the stamping code was compared under, and
+    the one installed is among them: a new xlsxwriter cannot silently change every form."""
+    import tomllib
+
+    import xlsxwriter
+    from packaging.requirements import Requirement
+
+    from tests.conftest import ROOT
+    from xltool.stamp import STAMPING, VERIFIED_XLSXWRITER
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    [declared] = [Requirement(r) for r in project["dependencies"] if r.startswith("xlsxwriter")]
+    lowest, beyond = (".".join(map(str, release)) for release in VERIFIED_XLSXWRITER)
+    assert set(map(str, declared.specifier)) == {f">={lowest}", f"<{beyond}"}
+    assert declared.specifier.contains(xlsxwriter.__version__), xlsxwriter.__version__
+    assert STAMPING
+
+
+def test_under_an_unverified_xlsxwriter_every_form_is_written_through_the_api(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xltool import stamp
+
+    assert not stamp.verified("3.4.0") and not stamp.verified("3.2.9")
+    assert stamp.verified("3.3.0") and stamp.verified("3.3.1")
+    monkeypatch.setattr(stamp, "STAMPING", False)
+    refused: list[str] = []
+    original = stamp.StampedSheet.stamp
+
+    def watched(*args: object) -> None:
+        try:
+            original(*args)  # type: ignore[arg-type]
+        except stamp.FrameMismatch as error:
+            refused.append(str(error))
+            raise
+
+    monkeypatch.setattr(stamp.StampedSheet, "stamp", watched)
+    plan = _plans("ningxia-2021", True)[0]
+    fallback, plain = tmp_path / "fallback.xlsx", tmp_path / "plain.xlsx"
+    writer.write_workbook(plan, fallback, "pw")  # type: ignore[arg-type]
+    writer.write_workbook(plan, plain, "pw", stamped=False)  # type: ignore[arg-type]
+    assert len(refused) == len(plan.forms) and "verified" in refused[0]  # type: ignore[attr-defined]
+    assert _parts(fallback) == _parts(plain)

@@ -20,10 +20,12 @@ here too: strings longer than Excel's limit and numbers that are not finite
 are refused, formulas other than classic ones are not stamped.
 
 This module leans on xlsxwriter internals (the shared string table, format
-indices, the worksheet's section writers); `xlsxwriter` is pinned to the
-versions the equality test has seen, and a frame that cannot be made, or a
-sheet it does not fit, raises `FrameMismatch` so the caller writes that sheet
-the ordinary way instead.
+indices, the worksheet's section writers). It stamps only under the xlsxwriter
+releases it was verified against (`VERIFIED_XLSXWRITER`, which pyproject.toml's
+range for xlsxwriter repeats and a test holds to it); under any other release,
+as for a frame that cannot be made or a sheet it does not fit, it raises
+`FrameMismatch` and the caller writes that sheet through the API instead:
+slower, never different.
 """
 
 from __future__ import annotations
@@ -35,12 +37,28 @@ from decimal import Decimal
 from io import StringIO
 from typing import Any
 
+import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool.xlsxout import XlsxWriteError, _Worksheet, check, is_classic
 
 # Excel's cell text limit; xlsxwriter warns and cuts longer strings.
 STRING_LIMIT = 32767
+
+
+# From 3.3 (the row records stamping reads) up to, not including, the next minor release,
+# whose internals nobody has compared yet.
+VERIFIED_XLSXWRITER = ((3, 3), (3, 4))
+
+
+def verified(version: str) -> bool:
+    """Whether xlsxwriter VERSION is one this module stamps under."""
+    release = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+    lowest, beyond = VERIFIED_XLSXWRITER
+    return lowest <= release < beyond
+
+
+STAMPING = verified(xlsxwriter.__version__)
 
 
 class FrameMismatch(XlsxWriteError):
@@ -141,6 +159,8 @@ class StampedSheet(_Worksheet):
         that could make the sheet not fit is checked before anything is registered.
         Row heights are not kept as the API keeps them: the row tags they give are.
         """
+        if not STAMPING:
+            raise FrameMismatch(f"xlsxwriter {xlsxwriter.__version__} is no verified release")
         cells = list(values)
         positions = frame.positions
         for row, col, value in cells:
