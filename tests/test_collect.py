@@ -328,7 +328,7 @@ def test_the_cli_exit_codes_and_json(issued: list[IssuedWorkbook], tmp_path: Pat
     assert rejected.exit_code == 1 and "rule.goal_empty" in rejected.output
     assert runner.invoke(main, ["collect", "--store", str(store_path)]).exit_code == 2
     missing = runner.invoke(main, ["collect", str(tmp_path / "nope"), "--store", str(store_path)])
-    assert missing.exit_code == 1 and "找不到" in missing.output
+    assert missing.exit_code == 2 and "找不到" in missing.output
 
 
 def test_jobs_give_the_same_outcomes(issued: list[IssuedWorkbook], tmp_path: Path) -> None:

@@ -442,7 +442,7 @@ def test_cli_unreadable_file_is_a_clean_error(tmp_path: Path) -> None:
     path = tmp_path / "坏文件.xlsx"
     path.write_bytes(b"\x00\x01not a zip")
     code, output = run(str(path))
-    assert code == 1
+    assert code == 2
     assert output.startswith("Error: 无法读取总账 坏文件.xlsx")
 
 

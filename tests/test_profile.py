@@ -135,5 +135,5 @@ def test_profiles_command_lists_and_shows() -> None:
     shown = runner.invoke(xltool.cli.main, ["profiles", "national-2021"])
     assert shown.exit_code == 0 and "经济成本指标" in shown.output
     missing = runner.invoke(xltool.cli.main, ["profiles", "nowhere"])
-    assert missing.exit_code == 1 and "unknown profile" in missing.output
+    assert missing.exit_code == 2 and "No profile 'nowhere'" in missing.output
     assert "Traceback" not in missing.output

@@ -403,11 +403,12 @@ def test_the_command_line(trip: RoundTrip, tmp_path: Path) -> None:
     assert shown.exit_code == 1 and "预算调整 2" in shown.output
     assert "已写出核对报告" in shown.output
     bad = runner.invoke(main, ["reconcile", str(same), "--store", str(store), "-o",
-                               str(tmp_path / "x.xlsx"), "--tolerance", "abc"])
+                               str(tmp_path / "x.xlsx"), "--tolerance", "abc"],
+                     env={"LANG": "zh_CN.UTF-8", "LANGUAGE": None, "LC_ALL": None})
     assert bad.exit_code == 2 and "不是数字" in bad.output
     nostore = runner.invoke(main, ["reconcile", str(same), "--store", str(tmp_path / "no.db"),
                                    "-o", str(tmp_path / "x.xlsx")])
-    assert nostore.exit_code == 1 and "没有这个存储文件" in nostore.output
+    assert nostore.exit_code == 2 and "没有这个存储文件" in nostore.output
     assert not (tmp_path / "no.db").exists()
 
 

@@ -276,7 +276,7 @@ def test_cli_refuses_a_ledger_with_errors(tmp_path: Path) -> None:
     ledger = write_ledger(tmp_path / "l.csv", [ledger_row("A", "甲"), ledger_row("A", "乙")])
     result = CliRunner().invoke(main, ["template", str(ledger), "-o", str(tmp_path / "out"),
                                        "--store", str(tmp_path / "x.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "未生成模板" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
@@ -291,7 +291,7 @@ def test_a_template_that_cannot_be_written_is_named_without_a_traceback(
     first.path.mkdir()
     result = CliRunner().invoke(main, ["template", str(small_ledger), "-o", str(out),
                                        "--store", str(tmp_path / "x.db")])
-    assert result.exit_code == 1 and not isinstance(result.exception, Exception), result.output
+    assert result.exit_code == 2 and not isinstance(result.exception, Exception), result.output
     assert "无法读写" in result.output and "Traceback" not in result.output
     assert first.path.name in result.output and ".part" not in result.output
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no draft left
@@ -318,7 +318,7 @@ def test_a_template_is_written_whole_or_not_at_all(small_ledger: Path, tmp_path:
 def test_cli_refuses_an_unknown_department(small_ledger: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["template", str(small_ledger), "-o", str(tmp_path / "o"),
                                        "--store", str(tmp_path / "x.db"), "--department", "999"])
-    assert result.exit_code == 1 and "999" in result.output
+    assert result.exit_code == 2 and "999" in result.output
 
 
 @pytest.mark.parametrize("profile", ["ningxia-2021", "ningxia-2023", "weighted", "national-2021"])

@@ -11,7 +11,12 @@ from pathlib import Path
 
 
 class XltoolError(Exception):
-    """Base class: a condition the user can fix, with a message that says how."""
+    """Base class: a condition the user can fix, with a message that says how.
+
+    `exit_code` is what the command line exits with: 2, the command could not run as
+    asked (1 is kept for "done, and problems found", which is a result, not an error)."""
+
+    exit_code = 2
 
 
 class ProfileError(XltoolError):

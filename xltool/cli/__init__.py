@@ -3,6 +3,14 @@
 Each command lives in its own module, parses its options, calls one library
 function and formats what it returns. Library errors become clean messages here,
 in one place.
+
+Exit codes mean the same for every command: 0 done and all good, 1 done and
+problems found (findings, differences, ledger errors), 2 the command could not
+run as asked (a usage error, missing or unreadable input, output refused).
+
+The command modules import only click and light modules of xltool at the top;
+each command imports the library (pandas, openpyxl, xlsxwriter, rich) when it
+runs, so `--help` and usage errors answer at once.
 """
 
 from __future__ import annotations
@@ -10,30 +18,76 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from xltool.atomic import shown_name
+from xltool.cli.i18n import clerks_language, localize
 from xltool.errors import XltoolError
+
+USAGE_EXIT = 2
+# What a shell reports for a program that SIGPIPE ended: `xltool … | head -1` ends as `yes` does.
+CLOSED_PIPE_EXIT = 128 + 13
 
 
 class XltoolGroup(click.Group):
-    """Turns every `XltoolError`, and every error of the file system, into a click error: a
-    message and exit code 1, no traceback."""
+    """Turns every `XltoolError`, and every error of the file system, into a message and its
+    exit code, no traceback; shows help and usage errors in the clerk's language."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """In the order of the year's work, not the alphabet."""
         return list(self.commands)
 
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        return localize(command) if command is not None else None
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        with clerks_language():
+            localize(self)
+            try:
+                try:
+                    return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+                finally:
+                    sys.stdout.flush()  # here, where a closed pipe can still be told apart
+            except BrokenPipeError:
+                _end_quietly()
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            _end_quietly()  # before click's handler, which would exit 1: "problems found"
         except XltoolError as error:
-            raise click.ClickException(str(error)) from error
+            raise Refused(str(error), exit_code=error.exit_code) from error
         except OSError as error:  # a file open in Excel, a full disk, a folder not allowed
-            raise click.ClickException(file_system_message(error)) from error
+            raise Refused(file_system_message(error), exit_code=USAGE_EXIT) from error
+
+
+class Refused(click.ClickException):
+    """What the library refused, with the exit code its error carries."""
+
+    def __init__(self, message: str, *, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]  # click declares one per class
+
+
+def _end_quietly() -> NoReturn:
+    """The reader of our output went away (`| head`): nothing more to say to anyone.
+
+    stdout is pointed at the null device first, so the interpreter's last flush at exit
+    does not complain about the closed pipe either."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # no real stdout (a test runner)
+        pass
+    sys.exit(CLOSED_PIPE_EXIT)
 
 
 def file_system_message(error: OSError) -> str:
@@ -51,6 +105,10 @@ def main() -> None:
     """xltool: the yearly round trip of budget performance-target forms (项目支出预算绩效目标表).
 
     ledger → template → collect → reconcile → publish.
+
+    Exit codes: 0 done and all good; 1 done, and problems found (findings,
+    differences, ledger errors); 2 the command could not run as asked (a usage
+    error, missing or unreadable input, output refused).
     """
     _text_never_fails()
 
@@ -73,13 +131,9 @@ def _register() -> None:
     from xltool.cli.reconcile import reconcile_command
     from xltool.cli.template import template_command
 
-    main.add_command(ledger_command)
-    main.add_command(template_command)
-    main.add_command(collect_command)
-    main.add_command(reconcile_command)
-    main.add_command(publish_command)
-    main.add_command(profiles_command)
-    main.add_command(demo_command)
+    for command in (ledger_command, template_command, collect_command, reconcile_command,
+                    publish_command, profiles_command, demo_command):
+        main.add_command(command)
 
 
 _register()

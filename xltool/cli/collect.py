@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from xltool.cli.output import console, emit_json, plain, progress_bar, show_findings
-from xltool.collect import CollectRun, collect
-from xltool.reader import Limits, limit_settings, with_limits
-from xltool.store import DEFAULT_STORE
+from xltool.cli.i18n import _
+from xltool.cli.output import emit_json
+from xltool.cli.params import store_option
+from xltool.limits import BadLimit, Limits, limit_settings, with_limits
+
+if TYPE_CHECKING:
+    from xltool.collect import CollectRun
 
 STATUS_TEXT = {"accepted": "已接受", "rejected": "退回修改", "duplicate": "重复报送（已忽略）",
                "superseded": "已被新版替代"}
@@ -20,14 +22,18 @@ STATUS_TEXT = {"accepted": "已接受", "rejected": "退回修改", "duplicate":
 def _limits(_ctx: click.Context, _param: click.Parameter, settings: tuple[str, ...]) -> Limits:
     try:
         return with_limits(settings)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from error
+    except BadLimit as error:
+        if error.unknown_key:
+            message = _("Unknown limit {key} (known: {known}).")
+        else:
+            message = _("Write the limit {setting} as {key}=a positive number.")
+        raise click.BadParameter(message.format(key=repr(error.key), setting=repr(error.setting),
+                                                known=", ".join(error.known))) from error
 
 
 @click.command("collect")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STORE,
-              show_default=True, help="The SQLite store the templates were issued into.")
+@store_option("The SQLite store the templates were issued into.")
 @click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
               help="Write a feedback workbook per department and an office-wide status "
                    "workbook into this folder.")
@@ -46,6 +52,9 @@ def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, 
     template, checked cell by cell, copied beside the store and recorded.
     Exit code 0 when every file was accepted, 1 when any file has errors.
     """
+    from xltool.cli.show import progress_bar
+    from xltool.collect import collect
+
     with progress_bar("收取报送文件", enabled=not as_json) as advance:
         run = collect(list(paths), store=store, feedback=feedback, jobs=jobs,
                       limits=limits, progress=advance,
@@ -58,24 +67,25 @@ def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, 
 
 
 def _print(run: CollectRun) -> None:
+    from xltool.cli.show import DataTable, console, plain, say, show_findings
+
     out = console()
-    files = Table("文件", "主管部门", "结果", "错误", "提醒", title="收到的文件")
+    files = DataTable("文件", "主管部门", "结果", "错误", "提醒", title="收到的文件")
     for f in run.files:
         style = {"accepted": "green", "rejected": "red"}.get(f.status, "yellow")
-        files.add_row(plain(f.path.name), plain(f.department),
-                      Text(STATUS_TEXT[f.status], style=style),
+        files.add_row(f.path.name, f.department, plain(STATUS_TEXT[f.status], style),
                       str(f.errors), str(len(f.findings) - f.errors))
     out.print(files)
     show_findings([x for f in run.files for x in f.findings], title="需要修改的问题")
-    departments = Table("主管部门编码", "主管部门", "已收到", "已接受", "有错误", "未报送",
+    departments = DataTable("主管部门编码", "主管部门", "已收到", "已接受", "有错误", "未报送",
                         title="各部门报送情况")
     for row in run.departments.itertuples(index=False):
-        departments.add_row(row[0], plain(row[1]), str(row[2]), str(row[3]), str(row[4]),
+        departments.add_row(row[0], row[1], str(row[2]), str(row[3]), str(row[4]),
                             "是" if row[6] else "")
     out.print(departments)
     if run.skipped:
         names = "、".join(p.name for p in run.skipped[:5]) + ("等" if len(run.skipped) > 5 else "")
-        out.print(plain(f"已跳过 {len(run.skipped)} 个临时或系统文件（Excel/WPS 打开文件时"
-                        f"生成的 ~$ 锁定文件、Thumbs.db 等），它们不是报送文件：{names}"))
+        say(f"已跳过 {len(run.skipped)} 个临时或系统文件（Excel/WPS 打开文件时"
+            f"生成的 ~$ 锁定文件、Thumbs.db 等），它们不是报送文件：{names}")
     for path in run.feedback:
-        out.print(f"已写出反馈表：{path}")
+        say(f"已写出反馈表：{path}")

@@ -5,11 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.table import Table
-from rich.text import Text
-
-from xltool.cli.output import console
-from xltool.demo import run_demo
 
 
 @click.command("demo")
@@ -22,9 +17,11 @@ def demo_command(folder: Path) -> None:
     returns (as sent, then as corrected), reconciles and publishes. Running it
     again replaces the demo's own files in FOLDER and nothing else.
     """
-    out = console()
-    result = run_demo(folder, say=lambda line: out.print(Text(line)))
-    table = Table("文件", "说明", title=f"示例输出：{result.folder}")
+    from xltool.cli.show import DataTable, console, say
+    from xltool.demo import run_demo
+
+    result = run_demo(folder, say=say)
+    table = DataTable("文件", "说明", title=f"示例输出：{result.folder}")
     for path, what in result.files:
-        table.add_row(Text(path), Text(what))
-    out.print(table)
+        table.add_row(path, what)
+    console().print(table)

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from xltool.cli.output import console, emit_json
-from xltool.publish import Publication, publish
-from xltool.store import DEFAULT_STORE
+from xltool.cli.output import emit_json
+from xltool.cli.params import store_option
+
+if TYPE_CHECKING:
+    from xltool.publish import Publication
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 
 
 @click.command("publish")
-@click.option("--store", type=_PATH, default=DEFAULT_STORE, show_default=True,
-              help="The SQLite store holding the collected returns.")
+@store_option("The SQLite store holding the collected returns.")
 @click.option("-o", "--output", type=_PATH, required=True,
               help="The disclosure workbook to write (.xlsx).")
 @click.option("--targets-out", type=_PATH,
@@ -33,7 +33,8 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 @click.option("--department", "departments", multiple=True, metavar="CODE",
               help="Only this department code (repeatable). Default: every department.")
 @click.option("--pdf", is_flag=True, help="Also convert the workbook to PDF with LibreOffice "
-                                          "(exit 1 before writing anything if it is missing).")
+                                          "(exit 2 before writing anything if it, or a Chinese "
+                                          "font, is missing).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was published as JSON.")
 def publish_command(store: Path, output: Path, targets_out: Path | None, title: str | None,
                     issuer: str | None, date: str | None, basis: str | None,
@@ -44,6 +45,8 @@ def publish_command(store: Path, output: Path, targets_out: Path | None, title: 
     are listed with the reason (未报送, 退回修改（有错误）, 未下发). The same store
     and options always give a byte-identical workbook.
     """
+    from xltool.publish import publish
+
     publication = publish(store=store, output=output, targets_out=targets_out, title=title,
                           issuer=issuer, date=date, basis=basis, departments=departments,
                           pdf=pdf)
@@ -54,24 +57,26 @@ def publish_command(store: Path, output: Path, targets_out: Path | None, title: 
 
 
 def _print(publication: Publication) -> None:
+    from xltool.cli.show import DataTable, console, plain, say
+
     out = console()
-    table = Table("主管部门编码", "主管部门", "项目数", "指标数", "年度资金总额（万元）",
+    table = DataTable("主管部门编码", "主管部门", "项目数", "指标数", "年度资金总额（万元）",
                   title=f"已公开：{publication.title}")
     for d in publication.departments:
-        table.add_row(d.department_code, Text(d.department), str(d.projects), str(d.indicators),
+        table.add_row(d.department_code, d.department, str(d.projects), str(d.indicators),
                       f"{d.total.normalize():f}")
     table.add_row("合计", "", str(publication.projects), str(publication.indicators),
                   f"{publication.total.normalize():f}", style="bold")
     out.print(table)
     if publication.missing:
-        missing = Table("主管部门编码", "主管部门", "项目编码", "项目名称", "原因",
+        missing = DataTable("主管部门编码", "主管部门", "项目编码", "项目名称", "原因",
                         title=f"未公开的项目（{len(publication.missing)} 个）")
         for m in publication.missing:
-            missing.add_row(m.department_code, Text(m.department), m.project_code,
-                            Text(m.project_name), Text(m.reason, style="yellow"))
+            missing.add_row(m.department_code, m.department, m.project_code, m.project_name,
+                            plain(m.reason, "yellow"))
         out.print(missing)
     else:
-        out.print("下发的项目均已公开。")
+        say("下发的项目均已公开。")
     for path in (publication.output, publication.targets_out, publication.pdf):
         if path is not None:
-            out.print(Text(f"已写出：{path}"))
+            say(f"已写出：{path}")

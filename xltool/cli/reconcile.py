@@ -4,35 +4,38 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from xltool.cli.output import console, emit_json
-from xltool.reconcile import DEFAULT_TOLERANCE, KINDS, Reconciliation, reconcile
-from xltool.store import DEFAULT_STORE
+from xltool.cli.i18n import _
+from xltool.cli.output import emit_json
+from xltool.cli.params import store_option
+from xltool.money import TOLERANCE
+
+if TYPE_CHECKING:
+    from xltool.reconcile import Reconciliation
 
 _STATUS_STYLE = {"一致": "green", "有差异": "red", "未报送": "yellow"}
 
 
-def _tolerance(_: click.Context, __: click.Parameter, value: str) -> Decimal:
+def _tolerance(_ctx: click.Context, _param: click.Parameter, value: str) -> Decimal:
     try:
         tolerance = Decimal(value)
     except InvalidOperation:
-        raise click.BadParameter(f"“{value}”不是数字（单位：万元）") from None
+        raise click.BadParameter(_("{value} is not a number (in 万元).").format(
+            value=repr(value))) from None
     if not tolerance.is_finite() or tolerance < 0:
-        raise click.BadParameter("容差须为不小于 0 的数（单位：万元）")
+        raise click.BadParameter(_("The tolerance must be a number of at least 0 (in 万元)."))
     return tolerance
 
 
 @click.command("reconcile")
 @click.argument("ledger_path", metavar="LEDGER", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STORE,
-              show_default=True, help="The SQLite store the templates were issued into.")
+@store_option("The SQLite store the templates were issued into.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The report workbook to write (REPORT.xlsx).")
-@click.option("--tolerance", metavar="万元", default=str(DEFAULT_TOLERANCE), show_default=True,
+@click.option("--tolerance", metavar="万元", default=str(TOLERANCE), show_default=True,
               callback=_tolerance, help="Amounts closer than this (万元) count as equal.")
 @click.option("--yuan", is_flag=True, help="Amounts in the ledger are in 元 (default: 万元).")
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
@@ -44,6 +47,8 @@ def reconcile_command(ledger_path: Path, store: Path, output: Path, tolerance: D
     of difference (未报送, 新增项目, 已撤销, 部门变更, 预算调整, 名称变更, …).
     Exit code 0 when everything matches, 1 when there are differences.
     """
+    from xltool.reconcile import reconcile
+
     result = reconcile(ledger_path, store=store, output=output, tolerance=tolerance,
                        amounts_in="元" if yuan else "万元")
     if as_json:
@@ -54,22 +59,24 @@ def reconcile_command(ledger_path: Path, store: Path, output: Path, tolerance: D
 
 
 def _print(result: Reconciliation) -> None:
+    from xltool.cli.show import DataTable, console, plain, say
+    from xltool.reconcile import KINDS
+
     out = console()
-    table = Table("主管部门编码", "主管部门", title=f"{result.ledger.name} 与已接受报送核对")
+    table = DataTable("主管部门编码", "主管部门", title=f"{result.ledger.name} 与已接受报送核对")
     for header in ("总账项目数", "已接受项目数", "差额（万元）", "差异数"):
         table.add_column(header, justify="right")
     table.add_column("状态")
     for row in result.summary.to_dict("records"):
-        # Text(): ledger text is data, and rich would read "[...]" in it as markup.
-        table.add_row(Text(row["department"]), Text(row["department_name"]),
+        table.add_row(row["department"], row["department_name"],
                       str(row["ledger_projects"]), str(row["accepted_projects"]),
                       f"{row['total_difference']:,.2f}", str(row["differences"]),
-                      Text(row["status"], style=_STATUS_STYLE.get(row["status"], "")))
+                      plain(row["status"], _STATUS_STYLE.get(row["status"], "")))
     out.print(table)
     kinds = "，".join(f"{KINDS[code].sheet} {count}" for code, count in result.kinds().items())
     if kinds:
-        out.print(Text(f"发现 {len(result.differences)} 处差异：{kinds}。", style="bold red"))
+        say(f"发现 {len(result.differences)} 处差异：{kinds}。", "bold red")
     else:
-        out.print(Text("总账与已接受的报送完全一致。", style="bold green"))
+        say("总账与已接受的报送完全一致。", "bold green")
     if result.report is not None:
-        out.print(Text(f"已写出核对报告：{result.report}"))
+        say(f"已写出核对报告：{result.report}")

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
-from rich.table import Table
 
-from xltool.cli.output import console, emit_json, progress_bar, show_findings
-from xltool.profile import DEFAULT_PROFILE
-from xltool.store import DEFAULT_STORE
-from xltool.template import TemplateRun, issue_templates
+from xltool.cli.output import emit_json
+from xltool.cli.params import profile_option, store_option
+
+if TYPE_CHECKING:
+    from xltool.template import TemplateRun
 
 
 @click.command("template")
 @click.argument("ledger", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the workbooks into (created if missing).")
-@click.option("--profile", default=DEFAULT_PROFILE, show_default=True,
-              help="Form profile: a shipped name (see `xltool profiles`) or a .toml path.")
-@click.option("--store", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_STORE,
-              show_default=True, help="The SQLite store that records what was issued.")
+@profile_option()
+@store_option("The SQLite store that records what was issued.")
 @click.option("--prefill", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Targets workbook whose goals and indicators prefill the input cells.")
 @click.option("--department", "departments", multiple=True, metavar="CODE",
@@ -44,6 +42,9 @@ def template_command(ledger: Path, outdir: Path, profile: str, store: Path,
     Every issued template is recorded in the store, so `xltool collect` can
     check each return against exactly what was sent.
     """
+    from xltool.cli.show import progress_bar
+    from xltool.template import issue_templates
+
     amounts_in: Literal["万元", "元"] = "元" if yuan else "万元"
     with progress_bar("生成模板", enabled=not as_json) as advance:
         run = issue_templates(ledger, outdir, profile=profile, store=store, prefill=prefill,
@@ -71,10 +72,12 @@ def run_summary(run: TemplateRun) -> dict[str, object]:
 
 
 def _print(run: TemplateRun) -> None:
-    table = Table("主管部门编码", "主管部门", "项目数", "文件",
-                  title=f"已生成模板（表式 {run.profile}）")
+    from xltool.cli.show import DataTable, console, say, show_findings
+
+    table = DataTable("主管部门编码", "主管部门", "项目数", "文件",
+                      title=f"已生成模板（表式 {run.profile}）")
     for w in run.workbooks:
         table.add_row(w.department_code, w.department, str(w.projects), w.path.name)
     console().print(table)
     show_findings(run.findings, title="预填问题")
-    console().print(f"共 {len(run.workbooks)} 个模板，已记录到 {run.store}。")
+    say(f"共 {len(run.workbooks)} 个模板，已记录到 {run.store}。")

@@ -1,0 +1,45 @@
+"""Options several commands share, and the parameter types that check them before any work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from xltool.cli.i18n import _
+from xltool.defaults import DEFAULT_PROFILE, DEFAULT_STORE
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ProfileName(click.ParamType):  # type: ignore[type-arg,unused-ignore]  # generic from 8.2
+    """A shipped profile's name, or the path of a profile .toml file: checked as a usage error."""
+
+    name = "profile"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        from xltool.errors import UnknownProfile
+        from xltool.profile import available_profiles, profile_path
+
+        try:
+            profile_path(value)
+        except UnknownProfile:
+            known = ", ".join(available_profiles())
+            self.fail(_("No profile {name}: it is neither a shipped profile ({known}) nor a "
+                        ".toml file.").format(name=repr(str(value)), known=known), param, ctx)
+        return str(value)
+
+
+def profile_option() -> Callable[[F], F]:
+    return click.option(
+        "--profile", type=ProfileName(), default=DEFAULT_PROFILE, show_default=True,
+        help="Form profile: a shipped name (see `xltool profiles`) or a .toml path.")
+
+
+def store_option(help_text: str) -> Callable[[F], F]:
+    """The `--store` option, with what the store holds for this command."""
+    return click.option("--store", type=click.Path(dir_okay=False, path_type=Path),
+                        default=DEFAULT_STORE, show_default=True, help=help_text)
