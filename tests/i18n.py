@@ -74,16 +74,30 @@ def missing(catalog: Catalog, messages: Iterator[Message]) -> list[Message]:
 
 
 def update() -> list[Message]:
-    """Add the missing messages to the catalog and compile it; returns what is left to write."""
+    """Add the missing messages to the catalog, drop xltool's messages the code no longer has,
+    and compile it; returns what is left to translate.
+
+    Each entry says whose it is (`#: xltool` or `#: click`): a click message is kept when the
+    installed click lacks it, since another supported release may print it."""
     catalog = read_catalog()
-    for message in [*xltool_messages(), *click_messages()]:
-        key = message[0] if isinstance(message, tuple) else message
-        if catalog.get(key) is None:
-            catalog.add(message, string=("", "") if isinstance(message, tuple) else "")
+    ours = list(xltool_messages())
+    theirs = list(click_messages())
+    for owner, messages in (("xltool", ours), ("click", theirs)):
+        for message in messages:
+            key = message[0] if isinstance(message, tuple) else message
+            if catalog.get(key) is None:
+                catalog.add(message, string=("",) if isinstance(message, tuple) else "")
+            entry = catalog.get(key)
+            assert entry is not None
+            entry.locations = [(owner, None)]
+    current = {m[0] if isinstance(m, tuple) else m for m in ours}
+    for entry in list(catalog):
+        if entry.id and (("xltool", None) in entry.locations) and entry.id not in current:
+            catalog.delete(entry.id)
     with CATALOG.open("wb") as file:
         write_po(file, catalog, width=0, omit_header=False, sort_output=False)
     CATALOG.with_suffix(".mo").write_bytes(compiled(read_catalog()))
-    return missing(read_catalog(), iter([*xltool_messages(), *click_messages()]))
+    return missing(read_catalog(), iter([*ours, *theirs]))
 
 
 if __name__ == "__main__":

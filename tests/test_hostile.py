@@ -257,8 +257,9 @@ def test_limits_are_set_on_the_command_line(corpus: Corpus, tmp_path: Path) -> N
         with pytest.raises(ValueError, match="上限"):
             with_limits([bad])
     runner = CliRunner()
-    refused = runner.invoke(main, ["collect", str(corpus.inbox), "--limit", "size=3"])
-    assert refused.exit_code == 2 and "未知的上限" in refused.output
+    refused = runner.invoke(main, ["collect", str(corpus.inbox), "--limit", "size=3"],
+                            env={"LANG": "zh_CN.UTF-8", "LANGUAGE": None, "LC_ALL": None})
+    assert refused.exit_code == 2 and "没有上限 'size'" in refused.output
     store = issued_store(corpus, tmp_path)
     tight = runner.invoke(main, ["collect", str(case_path(corpus, "good-001.xlsx")),
                                  "--store", str(store), "--json",

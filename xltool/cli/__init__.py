@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 import click
 
 from xltool.atomic import shown_name
-from xltool.cli.i18n import clerks_language, localize
+from xltool.cli.i18n import _, clerks_language, localize
 from xltool.errors import XltoolError
 
 USAGE_EXIT = 2
@@ -74,7 +74,7 @@ class Refused(click.ClickException):
 
     def __init__(self, message: str, *, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code  # type: ignore[misc]  # click declares one per class
+        self.exit_code = exit_code  # type: ignore[misc,unused-ignore]  # a ClassVar from 8.2
 
 
 def _end_quietly() -> NoReturn:
@@ -99,8 +99,20 @@ def file_system_message(error: OSError) -> str:
             "也请检查磁盘空间和读写权限，然后重新运行（已完成的部分不受影响）。")
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, wanted: bool) -> None:
+    """click's --version, with its message looked up when it is shown, not at import."""
+    if not wanted or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    message = _("%(prog)s, version %(version)s")
+    click.echo(message % {"prog": ctx.find_root().info_name, "version": version("xltool")})
+    ctx.exit()
+
+
 @click.group(cls=XltoolGroup)
-@click.version_option(package_name="xltool")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_version, help="Show the version and exit.")
 def main() -> None:
     """xltool: the yearly round trip of budget performance-target forms (项目支出预算绩效目标表).
 

@@ -30,6 +30,7 @@ DOMAIN = "xltool"
 LOCALE_DIR = Path(__file__).with_name("locale")
 CATALOG = LOCALE_DIR / "zh" / "LC_MESSAGES" / f"{DOMAIN}.po"
 _LANGUAGE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+HELP_OPTION_HELP = "Show this message and exit."  # click's message for --help
 
 gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
 
@@ -81,15 +82,46 @@ def _restore(name: str, value: str | None) -> None:
 _SOURCES: weakref.WeakKeyDictionary[object, dict[str, str | None]] = weakref.WeakKeyDictionary()
 
 
+class ClerkFormatter(click.HelpFormatter):
+    """Help whose headings end in their own script's colon: `选项：` beside `Options:`."""
+
+    def write_heading(self, heading: str) -> None:
+        if heading.isascii():
+            super().write_heading(heading)
+        else:
+            self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+
+class ClerkContext(click.Context):
+    formatter_class = ClerkFormatter
+
+
 def localize(command: click.Command) -> click.Command:
-    """COMMAND with its help and its options' help in the language in force."""
+    """COMMAND with its help, its options' help and its file types' names in the language in
+    force. (click names its file types when they are made, which is at import: too early.)"""
+    command.context_class = ClerkContext
     _translate_fields(command, ("help", "short_help", "epilog"))
     source = _SOURCES[command]
     if command.help and not source["short_help"] and command.help != source["help"]:
         command.short_help = _first_sentence(command.help)
     for param in command.params:
         _translate_fields(param, ("help",))
+        if isinstance(param.type, click.Path):
+            param.type.name = _path_kind(param.type)
+    made = getattr(command, "_help_option", None)  # click 8.2+ keeps the --help it made
+    if made is not None:
+        _SOURCES.setdefault(made, {"help": HELP_OPTION_HELP})  # made in whichever language
+        _translate_fields(made, ("help",))
     return command
+
+
+def _path_kind(path: click.Path) -> str:
+    """What click calls a path parameter in its messages (`File 'x' does not exist.`)."""
+    if path.file_okay and not path.dir_okay:
+        return _("file")
+    if path.dir_okay and not path.file_okay:
+        return _("directory")
+    return _("path")
 
 
 def _first_sentence(text: str) -> str | None:
