@@ -20,7 +20,7 @@ import locale
 import os
 import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -107,6 +107,8 @@ def localize(command: click.Command) -> click.Command:
     for param in command.params:
         _translate_fields(param, ("help",))
         if isinstance(param.type, click.Path):
+            if isinstance(param, click.Option) and param.metavar is None:
+                param.metavar = _path_kind(param.type, translate=str).upper()  # FILE, aligned
             param.type.name = _path_kind(param.type)
     made = getattr(command, "_help_option", None)  # click 8.2+ keeps the --help it made
     if made is not None:
@@ -115,13 +117,13 @@ def localize(command: click.Command) -> click.Command:
     return command
 
 
-def _path_kind(path: click.Path) -> str:
+def _path_kind(path: click.Path, translate: Callable[[str], str] = _) -> str:
     """What click calls a path parameter in its messages (`File 'x' does not exist.`)."""
     if path.file_okay and not path.dir_okay:
-        return _("file")
+        return translate("file")
     if path.dir_okay and not path.file_okay:
-        return _("directory")
-    return _("path")
+        return translate("directory")
+    return translate("path")
 
 
 def _first_sentence(text: str) -> str | None:
