@@ -62,9 +62,9 @@ BareWorkbook = list[tuple[str, list[BareCell]]]  # each sheet's name and cells
 def bare_cells(plan: Any) -> BareWorkbook:
     """Every cell a department's template holds, cover, forms and dropdown lists, as values
     alone: no formats, merges, links, validations, names or protection."""
-    from xltool.stamp import Formula
     from xltool.template.cover import cover_layout
     from xltool.template.plan import COVER_SHEET
+    from xltool.template.stamp import Formula
     from xltool.template.writer import LISTS_SHEET, _list_columns, _value
 
     cover = [(c.row, c.col, Formula(c.value) if c.cached is not None else c.value)
@@ -85,9 +85,9 @@ def run_baseline(ledger: Path, out: Path, in_memory: bool = False) -> dict[str, 
 
     from xltool.ledger import load_ledger
     from xltool.profile import load_profile
-    from xltool.stamp import Formula
     from xltool.template.plan import CoverInfo, plan_department
     from xltool.template.prefill import Prefill
+    from xltool.template.stamp import Formula
     from xltool.xlsxout import _Worksheet
 
     profile = load_profile("ningxia-2021")

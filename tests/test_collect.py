@@ -565,7 +565,7 @@ def test_a_file_is_recorded_only_once_its_copy_is_durable(issued: list[IssuedWor
                                                           tmp_path: Path, jobs: int,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Copies are made durable in the background; each record waits for its own copy."""
-    import xltool.keep as keeping
+    import xltool.collect.keep as keeping
     from xltool.findings import Finding
     from xltool.store import ReceivedFile, Store
     from xltool.targets import Targets
@@ -608,7 +608,7 @@ def test_a_file_is_recorded_only_once_its_copy_is_durable(issued: list[IssuedWor
 def test_a_copy_that_cannot_be_kept_stops_the_run_before_its_record(
         issued: list[IssuedWorkbook], tmp_path: Path, jobs: int,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import xltool.keep as keeping
+    import xltool.collect.keep as keeping
 
     store_path = tmp_path / "x.db"
     paths = [_fill(issued[n], tmp_path, complete_values(store_path, issued[n].template_id),
@@ -626,7 +626,7 @@ def test_a_copy_that_cannot_be_kept_stops_the_run_before_its_record(
 
 def test_a_form_map_reads_the_same_from_its_layout_as_from_its_cells(
         issued: list[IssuedWorkbook], tmp_path: Path) -> None:
-    from xltool.returns import LAYOUTS, FormMap
+    from xltool.collect.returns import LAYOUTS, FormMap
 
     with open_store(tmp_path / "x.db") as store:
         for workbook in issued:

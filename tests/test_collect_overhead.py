@@ -20,8 +20,8 @@ import xltool.store as storing
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl
 from xltool.collect import collect
-from xltool.reader import XlsxContent, open_xlsx
-from xltool.returns import FormMap, NotOurs, identify, identify_form
+from xltool.collect.reader import XlsxContent, open_xlsx
+from xltool.collect.returns import FormMap, NotOurs, identify, identify_form
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, _project, open_store
 from xltool.targets import Indicator, Targets, new_indicator
 from xltool.template import IssuedWorkbook, issue_templates

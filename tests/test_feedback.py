@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from tests.conftest import SAMPLES
 from tests.fill import fill_with_openpyxl, set_cell
 from xltool.collect import CollectRun, FileOutcome, collect
-from xltool.feedback import (
+from xltool.collect.feedback import (
     FINDING_TABLE,
     NOTHING_TO_FIX,
     RECEIVED_TABLE,

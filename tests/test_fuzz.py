@@ -32,8 +32,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 
 from tests.corpus import HOSTILE_TEXTS, assert_inert_workbook, good_return, issue, parts
 from xltool.collect import collect
+from xltool.collect.reader import open_xlsx
 from xltool.findings import Severity
-from xltool.reader import open_xlsx
 from xltool.store import IssuedCell, open_store
 
 CAMPAIGN = int(os.environ.get("XLTOOL_FUZZ_EXAMPLES", "0"))

@@ -46,8 +46,8 @@ from tests.corpus import (
 from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
+from xltool.collect.reader import grid_size
 from xltool.limits import MB, Limits, limit_settings, with_limits
-from xltool.reader import grid_size
 from xltool.store import StoreError, open_store
 from xltool.template import issue_templates
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-import xltool.keep as keeping
-from xltool.keep import Keeper, copy_path, keep_copies, make_durable, write_draft
+import xltool.collect.keep as keeping
+from xltool.collect.keep import Keeper, copy_path, keep_copies, make_durable, write_draft
 
 
 def _copies(store: Path, count: int) -> list[tuple[Path, bytes]]:

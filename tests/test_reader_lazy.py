@@ -30,9 +30,8 @@ from tests.corpus import (
     issue,
     sheet_part,
 )
-from xltool import reader
-from xltool.collect import collect
-from xltool.reader import MB, Unreadable, XlsxContent, open_xlsx
+from xltool.collect import collect, reader
+from xltool.collect.reader import MB, Unreadable, XlsxContent, open_xlsx
 from xltool.template import IssuedWorkbook
 from xltool.template.plan import COVER_SHEET
 from xltool.template.writer import LISTS_SHEET

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.corpus import issue
-from xltool import reader
-from xltool.reader import DEFAULT_LIMITS, Limits, Unreadable, open_xlsx
+from xltool.collect import reader
+from xltool.collect.reader import DEFAULT_LIMITS, Limits, Unreadable, open_xlsx
 
 NAME_PIECES = [b"<definedName", b' name="X"', b' name="Y"', b">", b"'S'!$A$1", b'"1"',
                b"</definedName>", b"<definedNames>", b"</definedNames>", b"&amp;", b"<", b'"',

@@ -15,10 +15,10 @@ from xlsxwriter.utility import quote_sheetname
 
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl, set_cell
+from xltool.collect.reader import XlsxContent, open_xlsx
+from xltool.collect.returns import FormMap, ReadReturn, _quoted, identify, read_return
+from xltool.collect.rules import check_return
 from xltool.profile import FormProfile, load_profile
-from xltool.reader import XlsxContent, open_xlsx
-from xltool.returns import FormMap, ReadReturn, _quoted, identify, read_return
-from xltool.rules import check_return
 from xltool.store import open_store
 from xltool.template import IssuedWorkbook, issue_templates
 from xltool.text import normalise_text

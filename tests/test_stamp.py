@@ -87,7 +87,7 @@ def test_xlsxwriter_is_a_release_stamping_was_verified_against() -> None:
     from packaging.requirements import Requirement
 
     from tests.conftest import ROOT
-    from xltool.stamp import STAMPING, VERIFIED_XLSXWRITER
+    from xltool.template.stamp import STAMPING, VERIFIED_XLSXWRITER
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     [declared] = [Requirement(r) for r in project["dependencies"] if r.startswith("xlsxwriter")]
@@ -99,7 +99,7 @@ def test_xlsxwriter_is_a_release_stamping_was_verified_against() -> None:
 
 def test_under_an_unverified_xlsxwriter_every_form_is_written_through_the_api(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xltool import stamp
+    from xltool.template import stamp
 
     assert not stamp.verified("3.4.0") and not stamp.verified("3.2.9")
     assert stamp.verified("3.3.0") and stamp.verified("3.3.1")

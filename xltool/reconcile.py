@@ -98,14 +98,14 @@ import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
+from xltool.collect.feedback import shown
+from xltool.collect.rules import MONEY_IN_TEXT
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import XltoolError
-from xltool.feedback import shown
 from xltool.findings import Finding
 from xltool.ledger import COLUMNS_BY_KEY, AmountUnit, Ledger, LedgerProject, load_ledger
 from xltool.money import TOLERANCE
 from xltool.profile import FormProfile, load_profile
-from xltool.rules import MONEY_IN_TEXT
 from xltool.store import (
     IssuedProject,
     IssuedTemplate,

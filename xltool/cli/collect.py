@@ -15,8 +15,7 @@ from xltool.limits import BadLimit, Limits, limit_settings, with_limits
 if TYPE_CHECKING:
     from xltool.collect import CollectRun
 
-STATUS_TEXT = {"accepted": "已接受", "rejected": "退回修改", "duplicate": "重复报送（已忽略）",
-               "superseded": "已被新版替代"}
+_STYLE = {"accepted": "green", "rejected": "red"}
 
 
 def _limits(_ctx: click.Context, _param: click.Parameter, settings: tuple[str, ...]) -> Limits:
@@ -72,8 +71,8 @@ def _print(run: CollectRun) -> None:
     out = console()
     files = DataTable("文件", "主管部门", "结果", "错误", "提醒", title="收到的文件")
     for f in run.files:
-        style = {"accepted": "green", "rejected": "red"}.get(f.status, "yellow")
-        files.add_row(f.path.name, f.department, plain(STATUS_TEXT[f.status], style),
+        style = _STYLE.get(f.status, "yellow")
+        files.add_row(f.path.name, f.department, plain(f.status.label, style),
                       str(f.errors), str(len(f.findings) - f.errors))
     out.print(files)
     show_findings([x for f in run.files for x in f.findings], title="需要修改的问题")

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
+from xltool.collect.rules import PLACEHOLDER
 from xltool.errors import XltoolError
 from xltool.profile import FUNDING_KEYS, FormProfile, load_profile
-from xltool.rules import PLACEHOLDER
 from xltool.store import IssuedCell, IssuedProject, IssuedTemplate, ReceivedFile, Store
 from xltool.targets import Indicator, Targets
 from xltool.text import normalise_text

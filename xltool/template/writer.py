@@ -20,10 +20,10 @@ from xlsxwriter.utility import quote_sheetname, xl_range, xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
 from xltool.profile import Category, FormProfile
-from xltool.stamp import Formula, FrameMismatch, SheetFrame, StampedSheet, frame_of
 from xltool.template.cover import write_cover
 from xltool.template.layout import Cell, ProjectForm
 from xltool.template.plan import DepartmentPlan
+from xltool.template.stamp import Formula, FrameMismatch, SheetFrame, StampedSheet, frame_of
 from xltool.xlsxout import check, define_names, new_workbook, strict
 
 FONT = "宋体"

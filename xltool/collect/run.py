@@ -26,11 +26,8 @@ from zipfile import ZipInfo
 import pandas as pd
 
 from xltool.batch import few_collections, few_collections_for_life
-from xltool.defaults import DEFAULT_STORE
-from xltool.errors import XltoolError
-from xltool.feedback import write_feedback
-from xltool.findings import Finding, Severity
-from xltool.keep import (
+from xltool.collect.feedback import write_feedback
+from xltool.collect.keep import (
     GROUP_FILES,
     Draft,
     Keeper,
@@ -40,16 +37,20 @@ from xltool.keep import (
     remove_stale_drafts,
     write_draft,
 )
-from xltool.limits import DEFAULT_LIMITS, Limits
-from xltool.profile import FormProfile, load_profile
-from xltool.reader import (
+from xltool.collect.outcome import FileOutcome, Status
+from xltool.collect.reader import (
     FileKind,
     Unreadable,
     open_xlsx,
     sniff_entries,
 )
-from xltool.returns import FormMap, NotOurs, ReadReturn, identify_form, read_return
-from xltool.rules import check_return, is_placeholder
+from xltool.collect.returns import FormMap, NotOurs, ReadReturn, identify_form, read_return
+from xltool.collect.rules import check_return, is_placeholder
+from xltool.defaults import DEFAULT_STORE
+from xltool.errors import XltoolError
+from xltool.findings import Finding, Severity
+from xltool.limits import DEFAULT_LIMITS, Limits
+from xltool.profile import FormProfile, load_profile
 from xltool.store import (
     ReceivedFile,
     Store,
@@ -60,8 +61,6 @@ from xltool.store import (
 from xltool.targets import Targets, new_indicator
 
 Progress = Callable[[int, int], None]
-
-ACCEPTED, REJECTED, DUPLICATE, SUPERSEDED = "accepted", "rejected", "duplicate", "superseded"
 
 _KIND_FINDINGS: dict[FileKind, tuple[str, str, str]] = {
     FileKind.EMPTY: ("file.empty", "文件是空的（0 字节）", "重新保存模板后再报送"),
@@ -86,32 +85,6 @@ class NoInput(XltoolError):
 
 
 @dataclass(frozen=True)
-class FileOutcome:
-    path: Path
-    sha256: str
-    status: str
-    kind: str
-    department: str = ""
-    template_id: str = ""
-    findings: tuple[Finding, ...] = ()
-    size: int = 0
-
-    @property
-    def errors(self) -> int:
-        return sum(f.is_error for f in self.findings)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path), "sha256": self.sha256, "status": self.status,
-            "kind": self.kind, "department": self.department, "template_id": self.template_id,
-            "findings": [{k: f.to_dict()[k] for k in FINDING_KEYS} for f in self.findings],
-        }
-
-
-FINDING_KEYS = ("code", "severity", "sheet", "cell", "project", "value", "message", "fix")
-
-
-@dataclass(frozen=True)
 class CollectRun:
     files: tuple[FileOutcome, ...]
     departments: pd.DataFrame
@@ -122,11 +95,10 @@ class CollectRun:
 
     @property
     def exit_code(self) -> int:
-        return 0 if all(f.status != REJECTED for f in self.files) else 1
+        return 0 if all(f.status != Status.REJECTED for f in self.files) else 1
 
     def summary(self) -> dict[str, Any]:
-        counts = {s: sum(f.status == s for f in self.files)
-                  for s in (ACCEPTED, REJECTED, DUPLICATE, SUPERSEDED)}
+        counts = {s.value: sum(f.status == s for f in self.files) for s in Status}
         missing = self.departments.loc[self.departments["已接受"] == 0, "主管部门编码"]
         return {"files": len(self.files), **counts, "missing_departments": list(missing),
                 "skipped_files": [str(p) for p in self.skipped]}
@@ -268,7 +240,7 @@ def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
             if progress:
                 progress(done, len(files))
     superseded = _superseded_in_run(store, outcomes)
-    return [replace(o, status=SUPERSEDED) if o.sha256 in superseded else o for o in outcomes]
+    return [replace(o, status=Status.SUPERSEDED) if o.sha256 in superseded else o for o in outcomes]
 
 
 # Files read ahead of their records while their copies are made durable: enough for the
@@ -299,7 +271,7 @@ def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
     SEEN holds the hashes of every file received before and in this run.
 
     The copy is written to a draft, synced, renamed into place and its folder synced
-    (`xltool.keep`) before the transaction that names it begins. The store runs in WAL mode
+    (`xltool.collect.keep`) before the transaction that names it begins. The store runs in WAL mode
     with synchronous=NORMAL: a commit is not synced at once, and its WAL pages may reach
     the disk at any moment after it (at a checkpoint, or whenever the system writes them
     back). Since the copy was durable before the commit was even written, whenever the
@@ -311,14 +283,14 @@ def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
         return outcome
     processed.copied()
     if outcome.sha256 in seen:
-        return replace(outcome, status=DUPLICATE, findings=())
+        return replace(outcome, status=Status.DUPLICATE, findings=())
     seen.add(outcome.sha256)
     store.record_received(processed.received, outcome.findings, processed.accepted)
     return outcome
 
 
 def _superseded_in_run(store: Store, outcomes: list[FileOutcome]) -> set[str]:
-    accepted = {o.sha256 for o in outcomes if o.status == ACCEPTED}
+    accepted = {o.sha256 for o in outcomes if o.status == Status.ACCEPTED}
     current = {r.sha256 for r in store.current_returns()}
     return accepted - current
 
@@ -406,7 +378,7 @@ def _examine(store: Store, path: Path, limits: Limits,
     """The outcome of one file, and its bytes to keep (none when it was not read)."""
     try:
         if path.stat().st_size > limits.max_file_bytes:
-            base = FileOutcome(path=path, sha256=_hash_large(path), status=REJECTED,
+            base = FileOutcome(path=path, sha256=_hash_large(path), status=Status.REJECTED,
                                kind=FileKind.UNKNOWN.value, size=path.stat().st_size)
             too_large = _rejected(store, path, base, b"", "file.too_large",
                                   "文件过大，超过上限，未读取",
@@ -417,10 +389,10 @@ def _examine(store: Store, path: Path, limits: Limits,
         finding = Finding(code="file.unreadable", severity=Severity.ERROR, file=path.name,
                           message=f"无法打开文件（{error.strerror or type(error).__name__}）",
                           fix="关闭正在使用该文件的程序，或检查文件权限后重新收取")
-        return _Processed(FileOutcome(path=path, sha256="", status=REJECTED,
+        return _Processed(FileOutcome(path=path, sha256="", status=Status.REJECTED,
                                       kind=FileKind.UNKNOWN.value, findings=(finding,))), b""
     kind, entries = sniff_entries(data)
-    base = FileOutcome(path=path, sha256=hashlib.sha256(data).hexdigest(), status=REJECTED,
+    base = FileOutcome(path=path, sha256=hashlib.sha256(data).hexdigest(), status=Status.REJECTED,
                        kind=kind.value, size=len(data))
     if kind not in (FileKind.XLSX, FileKind.XLSM):
         return _rejected(store, path, base, data, *_KIND_FINDINGS[kind]), data
@@ -454,7 +426,7 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
     findings = [replace(f, file=path.name, department=template.department_code)
                 for f in findings]
     has_errors = any(f.is_error for f in findings)
-    outcome = replace(base, status=REJECTED if has_errors else ACCEPTED,
+    outcome = replace(base, status=Status.REJECTED if has_errors else Status.ACCEPTED,
                       department=template.department_code, template_id=template.template_id,
                       findings=tuple(findings))
     accepted = None if has_errors else accepted_targets(read)
@@ -544,8 +516,8 @@ def department_status(store: Store) -> pd.DataFrame:
         if row is None:
             continue
         row["已收到"] += 1
-        row["已接受"] += received.status in (ACCEPTED, SUPERSEDED)
-        row["有错误"] += received.status == REJECTED
+        row["已接受"] += received.status in (Status.ACCEPTED, Status.SUPERSEDED)
+        row["有错误"] += received.status == Status.REJECTED
         row["最近收到"] = max(row["最近收到"], received.received_at)
     columns = ["主管部门编码", "主管部门", "已收到", "已接受", "有错误", "最近收到"]
     frame = pd.DataFrame(list(rows.values()), columns=columns)

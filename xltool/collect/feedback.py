@@ -26,25 +26,20 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
+from xltool.collect.outcome import FileOutcome, Status
 from xltool.findings import Finding, Severity
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Store
 from xltool.xlsxout import check, new_workbook
-
-if TYPE_CHECKING:
-    from xltool.collect import FileOutcome
 
 SUMMARY_NAME = "收取情况汇总.xlsx"
 FEEDBACK_SHEET = "反馈"
 DEPARTMENTS_SHEET, PROJECTS_SHEET, FILES_SHEET = "部门", "项目", "文件"
 
-# Outcome and store statuses (the values `collect` uses) as a clerk reads them.
-STATUS_LABELS = {"accepted": "已接受", "rejected": "退回修改", "duplicate": "重复报送",
-                 "superseded": "已被新版替代"}
 SEVERITY_LABELS = {Severity.ERROR: "错误", Severity.WARNING: "提醒"}
 ACCEPTED_VERDICT, REDO_VERDICT = "已接受", "需修改后重新报送"
 NOTHING_TO_FIX = "本次报送的文件均已接受，无需修改。"
@@ -57,9 +52,9 @@ _ADVICE = {
     ACCEPTED_VERDICT: "文件已接受。下方“提醒”不影响接受，请核对；如需修改，改后可重新报送。",
 }
 _FILE_NOTES = {
-    "accepted": "已接受",
-    "rejected": "请按问题清单修改后重新报送",
-    "superseded": "已接受，已被本次随后报送的文件替代",
+    Status.ACCEPTED: "已接受",
+    Status.REJECTED: "请按问题清单修改后重新报送",
+    Status.SUPERSEDED: "已接受，已被本次随后报送的文件替代",
 }
 
 FONT = "宋体"
@@ -225,7 +220,7 @@ class DepartmentReport:
     @property
     def verdict(self) -> str:
         """The department's last file of the run decides: it is what it sent last."""
-        return REDO_VERDICT if self.files[-1].standing == "rejected" else ACCEPTED_VERDICT
+        return REDO_VERDICT if self.files[-1].standing == Status.REJECTED else ACCEPTED_VERDICT
 
 
 def _departments(outcomes: Sequence[FileOutcome], store: Store,
@@ -247,7 +242,7 @@ def _department(code: str, outcomes: list[FileOutcome], store: Store,
 
 def _file_report(outcome: FileOutcome, store: Store, listed: set[str]) -> FileReport:
     name = outcome.path.name
-    if outcome.status != "duplicate":
+    if outcome.status != Status.DUPLICATE:
         listed.add(outcome.sha256)
         return FileReport(name, outcome.status, outcome.status, outcome.findings, True,
                           _FILE_NOTES.get(outcome.status, ""))
@@ -257,7 +252,7 @@ def _file_report(outcome: FileOutcome, store: Store, listed: set[str]) -> FileRe
     repeated = outcome.sha256 in listed
     listed.add(outcome.sha256)
     note = (f"与已收到的文件“{first.original_name}”内容相同，"
-            f"按其结果（{STATUS_LABELS.get(first.status, first.status)}）处理")
+            f"按其结果（{Status(first.status).label}）处理")
     return FileReport(name, outcome.status, first.status, tuple(store.findings(first.sha256)),
                       not repeated, note)
 
@@ -325,7 +320,7 @@ def _files_block(sheet: Any, formats: dict[str, Any], top: int,
         _put(sheet, top, col, header, formats["header"])
     _merged(sheet, top, len(FILE_TABLE) - 1, _LAST, FILE_TABLE[-1], formats["header"])
     for row, file in enumerate(files, start=top + 1):
-        values: list[Value] = [row - top, file.name, STATUS_LABELS.get(file.status, file.status),
+        values: list[Value] = [row - top, file.name, Status(file.status).label,
                                file.errors, file.warnings]
         for col, (value, style) in enumerate(zip(values, ("count", "text", "center", "count",
                                                           "count"), strict=True)):
@@ -366,7 +361,7 @@ class Standing:
     def project_state(self, code: str) -> str:
         if self.covered is not None and code in self.covered:
             return PROJECT_STATES[0]
-        if self.files and self.files[-1].status == "rejected":
+        if self.files and self.files[-1].status == Status.REJECTED:
             return PROJECT_STATES[1]
         return PROJECT_STATES[2]
 
@@ -422,16 +417,16 @@ def _department_row(standing: Standing) -> list[Value]:
     template = standing.template
     latest = max((f.received_at for f in standing.files), default="")
     return [template.department_code, template.department, len(standing.projects),
-            len(standing.files), standing.count("accepted", "superseded"),
-            standing.count("rejected"), standing.state, _when(latest)]
+            len(standing.files), standing.count(Status.ACCEPTED, Status.SUPERSEDED),
+            standing.count(Status.REJECTED), standing.state, _when(latest)]
 
 
 def _totals(departments: list[Standing]) -> list[Value]:
     states = "，".join(f"{s} {sum(d.state == s for d in departments)}" for s in DEPARTMENT_STATES)
     return ["合计", f"{len(departments)} 个部门", sum(len(d.projects) for d in departments),
             sum(len(d.files) for d in departments),
-            sum(d.count("accepted", "superseded") for d in departments),
-            sum(d.count("rejected") for d in departments), states, None]
+            sum(d.count(Status.ACCEPTED, Status.SUPERSEDED) for d in departments),
+            sum(d.count(Status.REJECTED) for d in departments), states, None]
 
 
 def _project_row(standing: Standing, project: IssuedProject) -> list[Value]:
@@ -445,7 +440,7 @@ def _received_row(store: Store, received: ReceivedFile) -> list[Value]:
     errors = sum(f.is_error for f in findings)
     stored = "" if received.stored_path in ("", ".") else received.stored_path
     return [_when(received.received_at), received.original_name, received.department_code,
-            STATUS_LABELS.get(received.status, received.status), errors,
+            Status(received.status).label, errors,
             len(findings) - errors, received.sha256[:12], stored]
 
 

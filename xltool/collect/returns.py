@@ -20,10 +20,10 @@ from typing import Any, NamedTuple
 
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
+from xltool.collect.reader import XlsxContent, cell_text, rowcol
 from xltool.findings import Finding, Severity
 from xltool.limits import DEFAULT_LIMITS, Limits
 from xltool.profile import Category, FormProfile, load_profile
-from xltool.reader import XlsxContent, cell_text, rowcol
 from xltool.store import (
     IssuedCell,
     IssuedProject,

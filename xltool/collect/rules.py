@@ -12,16 +12,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from xltool.findings import Finding, Severity
-from xltool.money import TOLERANCE
-from xltool.profile import FormProfile
-from xltool.returns import (
+from xltool.collect.returns import (
     ReadReturn,
     ReturnedIndicator,
     ReturnedProject,
     normalised,
     parsed_value,
 )
+from xltool.findings import Finding, Severity
+from xltool.money import TOLERANCE
+from xltool.profile import FormProfile
 from xltool.text import normalise_text
 
 COST_TOLERANCE = TOLERANCE
