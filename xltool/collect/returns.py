@@ -23,6 +23,17 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 from xltool.collect.reader import XlsxContent, cell_text, rowcol
 from xltool.findings import Finding, Severity
 from xltool.limits import DEFAULT_LIMITS, Limits
+from xltool.names import (
+    DEPARTMENT,
+    FIELD_NAME,
+    FIELD_VALUE,
+    FIELD_WEIGHT,
+    TEMPLATE_ID,
+    YEAR,
+    identity_name,
+    identity_property,
+    indicator_slot,
+)
 from xltool.profile import Category, FormProfile, load_profile
 from xltool.store import (
     IssuedCell,
@@ -34,12 +45,11 @@ from xltool.store import (
     layout_fingerprint,
     layout_key,
 )
-from xltool.template.layout import FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT, indicator_slot
 from xltool.text import normalise_text
 from xltool.values import TargetValue, parse_value
 
-IDENTITY_PROPERTY = "xltool.template_id"
-IDENTITY_NAME = "XT_TEMPLATE_ID"
+IDENTITY_PROPERTY = identity_property(TEMPLATE_ID)
+IDENTITY_NAME = identity_name(TEMPLATE_ID)
 
 
 class ReturnedIndicator(NamedTuple):
@@ -214,8 +224,8 @@ def _accepted_profile(template: IssuedTemplate,
 
 
 def _unknown_template(claimed: str, content: XlsxContent, store: Store) -> NotOurs:
-    year = short(content.properties.get("xltool.year", ""), 20)
-    department = short(content.properties.get("xltool.department", ""), 40)
+    year = short(content.properties.get(identity_property(YEAR), ""), 20)
+    department = short(content.properties.get(identity_property(DEPARTMENT), ""), 40)
     issued_years = {str(t.year) for t in store.templates()}
     if year and issued_years and year not in issued_years:
         return NotOurs("file.other_year", f"这是{year}年度的模板，不是本年度下发的模板",

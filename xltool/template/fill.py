@@ -18,7 +18,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.workbook.workbook import Workbook
 
 from xltool.errors import XltoolError
-from xltool.template.layout import NAME_PREFIX
+from xltool.names import NAME_PREFIX, is_project_code
 
 CellValue = str | int | float | Decimal | None
 
@@ -41,7 +41,7 @@ def fill_by_name(template: Path | str, values: Mapping[str, CellValue],
 
 def _input_cell(workbook: Workbook, name: str) -> Cell:
     defined = workbook.defined_names.get(name)
-    if defined is None or not name.startswith(NAME_PREFIX) or name.endswith("_CODE"):
+    if defined is None or not name.startswith(NAME_PREFIX) or is_project_code(name):
         raise NotAnInputCell(f"模板中没有名为“{name}”的填写单元格")
     sheet, reference = next(iter(defined.destinations))
     cell: Cell = workbook[sheet][reference.replace("$", "")]

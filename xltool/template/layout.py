@@ -7,42 +7,23 @@ renders these cells; the store records them, so the return reader later knows
 every input cell's address and every locked cell's issued value without
 guessing positions.
 
-Defined names (workbook scope) follow one scheme, `XT_P{pp}_…`, pp being the
-project's position in the workbook (01, 02, …):
-
-- `XT_P01_GOAL` — the 年度总体目标;
-- `XT_P01_C{cc}_R{rr}_NAME` / `_VALUE` / `_WEIGHT` — indicator row rr (01…) of
-  category cc (the category's position in the profile, 01…);
-- `XT_P01_SUPERVISOR`, `XT_P01_ATTRIBUTE`, … — header fields the department fills;
-- `XT_P01_CODE` — the project code (a constant, part of the identity).
+The defined names follow the scheme `xltool.names` holds for both this writer
+and the return reader.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from xltool.ledger import LedgerProject
+from xltool.names import FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT, indicator_prefix, project_prefix
 from xltool.profile import Category, FormProfile, HeaderField
 from xltool.targets import Indicator
 
 Role = Literal["label", "ledger", "input", "formula"]
-NAME_PREFIX = "XT_"
-
-_INDICATOR_NAME = re.compile(r"^XT_P(\d{2,})_C(\d{2,})_R(\d{2,})_(NAME|VALUE|WEIGHT)$")
-
-FIELD_NAME = "name"
-FIELD_VALUE = "value"
-FIELD_WEIGHT = "weight"
-
-
-def indicator_slot(name: str) -> tuple[int, int, int] | None:
-    """(project position, category number, row) of an indicator input name, else None."""
-    match = _INDICATOR_NAME.match(name)
-    return (int(match[1]), int(match[2]), int(match[3])) if match else None
 
 
 class Cell(NamedTuple):
@@ -98,7 +79,7 @@ class ProjectForm:
 
     @property
     def prefix(self) -> str:
-        return f"{NAME_PREFIX}P{self.position:02d}_"
+        return project_prefix(self.position)
 
 
 @dataclass
@@ -159,7 +140,7 @@ def project_form(profile: FormProfile, project: LedgerProject, position: int, sh
                  indicators: Sequence[Indicator] = (), goal: str = "") -> ProjectForm:
     name_col, value_col, weight_col, last = indicator_columns(profile)
     grid = _Grid(last=last)
-    prefix = f"{NAME_PREFIX}P{position:02d}_"
+    prefix = project_prefix(position)
     _title(grid, profile, project)
     _header(grid, profile, project, prefix)
     _funding(grid, profile, project)
@@ -253,7 +234,7 @@ def _category(grid: _Grid, profile: FormProfile, category: Category, number: int
     kind = category.role or ("quantitative" if category.quantitative else "text")
     for r in range(count):
         prefilled = rows[r] if r < len(rows) else None
-        base = f"{prefix}C{number:02d}_R{r + 1:02d}_"
+        base = indicator_prefix(prefix, number, r + 1)
         name_text = prefilled.name if prefilled else ""
         if prefilled and value_col is None and prefilled.value:
             name_text = f"{prefilled.name}{prefilled.value}"

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xltool.ledger import LedgerProject
+from xltool.names import DEPARTMENT, TEMPLATE_ID, YEAR
 from xltool.profile import FormProfile
 from xltool.template.layout import ProjectForm, project_form
 from xltool.template.prefill import Prefill
@@ -47,11 +48,11 @@ class DepartmentPlan:
     def identity(self) -> dict[str, str]:
         """What `collect` reads back to know which issued template a return is."""
         return {
-            "template_id": self.template_id,
-            "year": str(self.year or ""),
+            TEMPLATE_ID: self.template_id,
+            YEAR: str(self.year or ""),
             "profile": self.profile.name,
             "profile_version": str(self.profile.version),
-            "department": self.department_code,
+            DEPARTMENT: self.department_code,
             "project_count": str(len(self.forms)),
         }
 

@@ -19,6 +19,7 @@ from typing import Any
 from xlsxwriter.utility import quote_sheetname, xl_range, xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
+from xltool.names import identity_name, identity_property
 from xltool.profile import Category, FormProfile
 from xltool.template.cover import write_cover
 from xltool.template.layout import Cell, ProjectForm
@@ -348,5 +349,5 @@ def _write_lists(workbook: Any, columns: list[tuple[str, tuple[str, ...]]],
 def _write_identity(workbook: Any, plan: DepartmentPlan) -> None:
     """Identity in two places that survive re-saving: custom properties and defined names."""
     for key, value in plan.identity.items():
-        check(workbook.set_custom_property(f"xltool.{key}", value), f"property {key}")
-        check(workbook.define_name(f"XT_{key.upper()}", _constant(value)), f"name {key}")
+        check(workbook.set_custom_property(identity_property(key), value), f"property {key}")
+        check(workbook.define_name(identity_name(key), _constant(value)), f"name {key}")
