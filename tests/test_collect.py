@@ -82,7 +82,7 @@ def test_every_rule_reports_its_cell(issued: list[IssuedWorkbook], tmp_path: Pat
     values["XT_P01_C01_R01_VALUE"] = "很多"                  # quantity without a number
     values["XT_P01_C09_R01_VALUE"] = "≥120%"                # satisfaction over 100
     values["XT_P01_C04_R01_VALUE"] = "12万元"                # cost over the total of 10
-    values["XT_P01_C05_R01_NAME"] = "指标1："                 # a placeholder left in
+    values["XT_P01_C05_R01_NAME"] = "指标一："                # a placeholder left in
     values["XT_P02_C06_R01_NAME"] = None                    # required category emptied
     values["XT_P02_C06_R01_VALUE"] = None
     values["XT_P02_C04_R01_VALUE"] = "3万元"                 # cost short of 5.5: a warning

@@ -20,13 +20,13 @@ from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
+from xltool.money import cost_in_wan
 from xltool.reconcile import (
     DIFFERENCE_COLUMNS,
     JSON_KEYS,
     KINDS,
     SUMMARY_COLUMNS,
     Reconciliation,
-    cost_in_wan,
     reconcile,
 )
 from xltool.store import ReceivedFile, open_store
@@ -278,7 +278,9 @@ def test_costs_in_yuan_over_and_short(trip: RoundTrip, tmp_path: Path) -> None:
 ])
 def test_cost_amounts_are_read_as_the_collect_rule_reads_them(
         text: str, value_field: bool, expected: Decimal | None) -> None:
-    assert cost_in_wan(text, value_field=value_field) == expected
+    cost = cost_in_wan(text, value_field=value_field)
+    assert cost.wan == expected
+    assert cost.unitless == (text == "20")  # a bare number: collect warns, taken as 万元
 
 
 WEIGHTED_TEXTS = {1: "全年督查不少于 50 次", 2: "督查完成率100%", 3: "12月底前完成",

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xltool.values import COMPARATORS, TargetValue, parse_value
+from xltool.values import COMPARATORS, TargetValue, is_label_placeholder, parse_value
 
 
 class Case(NamedTuple):
@@ -276,6 +276,18 @@ def test_placeholders(text: str) -> None:
 @pytest.mark.parametrize("text", ["明显", "≥95%", "指标1: 新增线路", "", "6期，每期500本"])
 def test_not_placeholders(text: str) -> None:
     assert not parse_value(text).is_placeholder
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("指标1：", True), ("指标一：", True), ("指标 十 :", True), ("指标12", True),
+    ("指标１：", True),
+    ("指标1: 新增线路", False), ("指标完成率", False), ("本指标不适用", False), ("无", False),
+])
+def test_a_form_label_left_unfilled_is_one_thing_everywhere(text: str, label: bool) -> None:
+    """The one definition collect's rules and the disclosure use: `指标一：` too."""
+    assert is_label_placeholder(text) is label
+    if label:
+        assert parse_value(text).is_placeholder
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Money as the forms state it: amounts in 万元, compared within one tolerance.
+"""Money as the forms state it: amounts in 万元, compared within one tolerance, and costs
+read from the text a department wrote.
 
 Budgets are printed to two decimals of 万元 (a hundred yuan), so two amounts that
 round to the same printed figure are the same amount everywhere: in the ledger's
@@ -7,6 +8,46 @@ own sums, in a return's costs against its total, and in reconciliation.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from decimal import Decimal
+from typing import NamedTuple
+
+from xltool.text import normalise_text
+from xltool.values import TargetValue, parse_value
 
 TOLERANCE = Decimal("0.005")
+
+# A sum of money written in text: `5万元`, `3.5 万`, `20000元`.
+MONEY_IN_TEXT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)")
+
+
+class Cost(NamedTuple):
+    """A cost target's amount in 万元 (None when it names no one sum), and whether it was a
+    bare number, taken as 万元."""
+
+    wan: Decimal | None
+    unitless: bool = False
+
+
+def cost_in_wan(text: str, *, value_field: bool,
+                parse: Callable[[str], TargetValue] = parse_value) -> Cost:
+    """A cost target in 万元: what collect's cost rule checks and reconciliation sums.
+
+    With a value column the value is parsed (PARSE may be a cached `parse_value`) and a
+    bare number counts as 万元; without one (weighted forms) the indicator text must name
+    exactly one sum, with its unit.
+    """
+    if not value_field:
+        found = MONEY_IN_TEXT.findall(normalise_text(text))
+        if len(found) != 1:
+            return Cost(None)
+        number, unit = Decimal(found[0][0]), found[0][1]
+        return Cost(number / 10000 if unit == "元" else number)
+    parsed = parse(text)
+    money = parsed.money_in_wan()
+    if money is not None:
+        return Cost(money)
+    if len(parsed.numbers) == 1 and parsed.unit is None:
+        return Cost(parsed.numbers[0], unitless=True)
+    return Cost(None)

@@ -99,12 +99,11 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
 from xltool.collect.feedback import shown
-from xltool.collect.rules import MONEY_IN_TEXT
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import XltoolError
 from xltool.findings import Finding
 from xltool.ledger import COLUMNS_BY_KEY, AmountUnit, Ledger, LedgerProject, load_ledger
-from xltool.money import TOLERANCE
+from xltool.money import TOLERANCE, cost_in_wan
 from xltool.profile import FormProfile, load_profile
 from xltool.store import (
     IssuedProject,
@@ -114,12 +113,11 @@ from xltool.store import (
     open_store,
 )
 from xltool.targets import Indicator
-from xltool.text import normalise_key, normalise_text
-from xltool.values import parse_value
+from xltool.text import normalise_key
 from xltool.xlsxout import WorkbookNotSaved, check, new_workbook
 
 __all__ = ["DIFFERENCE_COLUMNS", "JSON_KEYS", "KINDS", "SUMMARY_COLUMNS", "Difference", "Kind",
-           "Reconciliation", "ReportUnwritable", "cost_in_wan", "reconcile", "write_report"]
+           "Reconciliation", "ReportUnwritable", "reconcile", "write_report"]
 
 DEFAULT_TOLERANCE = TOLERANCE
 """万元: ledgers print 0.01 万元; less than half of that is rounding."""
@@ -278,8 +276,8 @@ class _Form:
         return cls(profile, tuple(row.key for row in profile.funding), costs)
 
     def cost_amounts(self, indicators: Iterable[Indicator]) -> list[Decimal]:
-        value_field = self.profile.value_field
-        amounts = (cost_in_wan(i.value if value_field else i.name, value_field=value_field)
+        value_field = bool(self.profile.value_field)
+        amounts = (cost_in_wan(i.value if value_field else i.name, value_field=value_field).wan
                    for i in indicators if (i.level1, i.level2) in self.costs)
         return [a for a in amounts if a is not None]
 
@@ -618,25 +616,6 @@ def _budget_changes(pair: _Pair, tolerance: Decimal) -> Iterator[Difference]:
                 message=f"{_header(key)}由下发时的 {_show(_zero(then))} 万元调整为 "
                         f"{_show(_zero(now))} 万元（{_signed(change)} 万元）："
                         "报送的绩效目标可能已不适用，请重新下发模板")
-
-
-def cost_in_wan(text: str, *, value_field: bool) -> Decimal | None:
-    """A cost target in 万元, read as collect's cost rule reads it; None if it names no one sum.
-
-    With a value column the value is parsed and a bare number counts as 万元;
-    without one (weighted forms) the indicator text must name exactly one sum.
-    """
-    if not value_field:
-        found = MONEY_IN_TEXT.findall(normalise_text(text))
-        if len(found) != 1:
-            return None
-        number, unit = Decimal(found[0][0]), found[0][1]
-        return number / 10000 if unit == "元" else number
-    parsed = parse_value(text)
-    money = parsed.money_in_wan()
-    if money is None and len(parsed.numbers) == 1 and parsed.unit is None:
-        return parsed.numbers[0]
-    return money
 
 
 def _costs(returned: _Returned, tolerance: Decimal) -> list[Difference]:

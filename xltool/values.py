@@ -277,6 +277,13 @@ def _fold(text: str) -> str:
     return _SPACE_RUN.sub(" ", folded).strip()
 
 
+def is_label_placeholder(text: str) -> bool:
+    """An unfilled `指标1：` / `指标一：` label of a form: the one definition collect, its rules
+    and the disclosure share."""
+    folded = _fold(text)
+    return len(folded) <= _MAX_GRAMMAR_LENGTH and _PLACEHOLDER.fullmatch(folded) is not None
+
+
 def _is_placeholder(folded: str) -> bool:
     if len(folded) > _MAX_GRAMMAR_LENGTH:
         return False

@@ -20,14 +20,13 @@ from xltool.collect.returns import (
     parsed_value,
 )
 from xltool.findings import Finding, Severity
-from xltool.money import TOLERANCE
+from xltool.money import TOLERANCE, cost_in_wan
 from xltool.profile import FormProfile
 from xltool.text import normalise_text
+from xltool.values import is_label_placeholder
 
 COST_TOLERANCE = TOLERANCE
-PLACEHOLDER = re.compile(r"^指标\s*\d+\s*[:：]?\s*$")
 ANY_DIGIT = re.compile(r"[0-9０-９]")
-MONEY_IN_TEXT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)")
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Sorted:
         placeholders, real = [], []
         for i in project.indicators:  # `is_placeholder`, `_not_applicable`: texts folded once
             name = normalised(i.name)
-            if not i.value and PLACEHOLDER.match(name):
+            if not i.value and is_label_placeholder(name):
                 placeholders.append(i)
             elif name != marker and normalised(i.value) != marker:
                 real.append(i)
@@ -78,7 +77,7 @@ def _not_applicable(indicator: ReturnedIndicator, profile: FormProfile) -> bool:
 
 
 def is_placeholder(indicator: ReturnedIndicator) -> bool:
-    return not indicator.value and bool(PLACEHOLDER.match(indicator.clean_name))
+    return not indicator.value and is_label_placeholder(indicator.clean_name)
 
 
 def _target_text(indicator: ReturnedIndicator, profile: FormProfile) -> tuple[str, str]:
@@ -178,7 +177,8 @@ def cost_total(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
     amounts: list[Decimal] = []
     for i in costs:
         text, cell = _target_text(i, profile)
-        amount, bare = _money(text, profile)
+        amount, bare = cost_in_wan(text, value_field=bool(profile.value_field),
+                                   parse=parsed_value)
         if amount is None:
             continue
         if bare:
@@ -197,23 +197,6 @@ def cost_total(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
         yield _finding("rule.cost_below_total", Severity.WARNING, form, cell, f"{spent:f}",
                        f"成本指标合计 {spent:f} 万元，少于年度资金总额 {total:f} 万元",
                        "核对是否漏填成本项目")
-
-
-def _money(text: str, profile: FormProfile) -> tuple[Decimal | None, bool]:
-    """(amount in 万元, written without a unit) of a cost target, or (None, False)."""
-    if not profile.value_field:
-        found = MONEY_IN_TEXT.findall(normalise_text(text))
-        if len(found) != 1:
-            return None, False
-        number, unit = Decimal(found[0][0]), found[0][1]
-        return (number / 10000 if unit == "元" else number), False
-    parsed = parsed_value(text)
-    money = parsed.money_in_wan()
-    if money is not None:
-        return money, False
-    if len(parsed.numbers) == 1 and parsed.unit is None:
-        return parsed.numbers[0], True
-    return None, False
 
 
 def weights(form: Sorted, profile: FormProfile) -> Iterator[Finding]:

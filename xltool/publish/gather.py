@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from xltool.collect.rules import PLACEHOLDER
 from xltool.errors import XltoolError
 from xltool.profile import FUNDING_KEYS, FormProfile, load_profile
 from xltool.store import IssuedCell, IssuedProject, IssuedTemplate, ReceivedFile, Store
 from xltool.targets import Indicator, Targets
 from xltool.text import normalise_text
+from xltool.values import is_label_placeholder
 
 NOT_RETURNED, REJECTED, NOT_ISSUED = "not_returned", "rejected", "not_issued"
 REASONS = {NOT_RETURNED: "未报送", REJECTED: "退回修改（有错误）", NOT_ISSUED: "未下发"}
@@ -118,7 +118,7 @@ def is_public(indicator: Indicator) -> bool:
     name, value = normalise_text(indicator.name), normalise_text(indicator.value)
     if not name and not value:
         return False
-    return bool(value) or PLACEHOLDER.match(name) is None
+    return bool(value) or not is_label_placeholder(name)
 
 
 def gather(store: Store, departments: Sequence[str] = ()) -> Edition:
