@@ -186,6 +186,24 @@ def test_weighted_profile_validates_weights_and_has_no_value_column(tmp_path: Pa
     assert len(total) == 1
 
 
+def test_weights_follow_the_profiles_total_and_label(tmp_path: Path) -> None:
+    """A profile whose weights sum to 10 and are called 权重: the form says so everywhere."""
+    custom = tmp_path / "ten.toml"
+    text = (SAMPLES.parent / "templates" / "weighted.toml").read_text(encoding="utf-8")
+    custom.write_text(text.replace('label = "绩效值"', 'label = "权重"')
+                      .replace("total = 100", "total = 10"), encoding="utf-8")
+    ledger = write_ledger(tmp_path / "l.csv", [ledger_row("A1", "督查经费", 项目属性="")])
+    run = issue_templates(ledger, tmp_path / "out", store=tmp_path / "x.db", profile=custom)
+    workbook = _open(run.workbooks[0].path)
+    cell = _cell(workbook, "XT_P01_C01_R01_WEIGHT")
+    weight = _validation_for(cell)
+    assert (weight.formula1, weight.formula2) == ("0", "10")
+    assert weight.error == "权重应为0到10之间的数字。" and "（0–10）" in weight.prompt
+    [total_rule] = [rule for rules in cell.parent.conditional_formatting
+                    for rule in rules.rules if rule.type == "cellIs"]
+    assert total_rule.formula == ["10"]
+
+
 def test_satisfaction_values_are_checked_for_a_percentage(small_ledger: Path,
                                                           tmp_path: Path) -> None:
     run = issue_templates(small_ledger, tmp_path / "out", store=tmp_path / "x.db")

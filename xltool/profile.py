@@ -82,6 +82,16 @@ class Weights:
     total: Decimal
     not_applicable: str
 
+    @property
+    def range_text(self) -> str:
+        """What one weight may be, as the form and the findings say it: `0–100`."""
+        return f"0–{self.total}"
+
+    @property
+    def total_number(self) -> int | float:
+        """The total as a spreadsheet number (an int when whole: `100`, not `100.0`)."""
+        return int(self.total) if self.total == int(self.total) else float(self.total)
+
 
 @dataclass(frozen=True)
 class FormProfile:

@@ -202,7 +202,7 @@ def cost_total(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
 def weights(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
     if profile.weights is None:
         return
-    label, total = profile.weights.label, profile.weights.total
+    label, total, span = profile.weights.label, profile.weights.total, profile.weights.range_text
     found: list[Decimal] = []
     placeholders = {id(i) for i in form.placeholders}
     for i in form.project.indicators:
@@ -211,13 +211,13 @@ def weights(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
         weight = i.weight
         if i.weight_text and weight is None:
             yield _error("rule.bad_weight", form, i.weight_cell, i.weight_text,
-                         f"{label}“{i.weight_text}”不是数字", f"{label}填写 0–100 之间的数字")
-        elif weight is not None and not 0 <= weight <= 100:
+                         f"{label}“{i.weight_text}”不是数字", f"{label}填写 {span} 之间的数字")
+        elif weight is not None and not 0 <= weight <= total:
             yield _error("rule.bad_weight", form, i.weight_cell, i.weight_text,
-                         f"{label} {weight} 不在 0–100 之间", f"{label}填写 0–100 之间的数字")
+                         f"{label} {weight} 不在 {span} 之间", f"{label}填写 {span} 之间的数字")
         elif weight is None and i.name and not _not_applicable(i, profile):
             yield _error("rule.weight_missing", form, i.weight_cell, i.name,
-                         f"指标“{i.name[:30]}”没有填写{label}", f"填写{label}（0–100）")
+                         f"指标“{i.name[:30]}”没有填写{label}", f"填写{label}（{span}）")
         if weight is not None:
             found.append(weight)
     if found and sum(found, Decimal(0)) != total:

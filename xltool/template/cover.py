@@ -165,7 +165,7 @@ def _instructions(cells: list[CoverCell], heights: dict[int, float], plan: Depar
     )
     if plan.profile.weights:
         w = plan.profile.weights
-        steps = (*steps, f"{len(steps) + 1}. 每条指标填写{w.label}（0–100），"
+        steps = (*steps, f"{len(steps) + 1}. 每条指标填写{w.label}（{w.range_text}），"
                           f"一个项目合计{w.total}；"
                           f"不适用的二级指标写“{w.not_applicable}”，{w.label}填0或留空。")
     for text in steps:

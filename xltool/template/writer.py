@@ -113,7 +113,7 @@ def _write_form(sheet: Any, profile: FormProfile, form: ProjectForm, formats: di
     for cell in form.cells:
         _write_cell(sheet, cell, formats)
     _add_validations(sheet, profile, form, lists)
-    _add_highlights(sheet, form, formats["warning"])
+    _add_highlights(sheet, profile, form, formats["warning"])
     _print_layout(sheet)
 
 
@@ -242,9 +242,11 @@ def _validation(profile: FormProfile, cell: Cell, lists: dict[str, str]) -> dict
     options: dict[str, Any] = {"validate": "any", "input_title": title[:32],
                                "input_message": message[:255]}
     kind = cell.validation
-    if kind == "indicator.weight":
-        options.update(validate="decimal", criteria="between", minimum=0, maximum=100,
-                       error_title="绩效值超出范围", error_message="绩效值应为0到100之间的数字。")
+    if kind == "indicator.weight" and profile.weights:
+        weights = profile.weights
+        options.update(validate="decimal", criteria="between", minimum=0,
+                       maximum=weights.total_number, error_title=f"{weights.label}超出范围",
+                       error_message=f"{weights.label}应为0到{weights.total}之间的数字。")
     elif kind == "indicator.value.satisfaction":
         ref = xl_rowcol_to_cell(cell.row, cell.col)
         options.update(validate="custom",
@@ -276,7 +278,8 @@ def _input_message(profile: FormProfile, cell: Cell,
         extra = "（目标值写在指标内容中）" if not profile.value_field else ""
         return category.level2, f"{help_text}{extra} 示例：{examples}"
     if cell.field == "weight" and profile.weights:
-        return profile.weights.label, (f"本行指标的{profile.weights.label}（0–100），各项合计应为"
+        return profile.weights.label, (f"本行指标的{profile.weights.label}"
+                                       f"（{profile.weights.range_text}），各项合计应为"
                                        f"{profile.weights.total}；不适用的填0或留空。")
     return f"{category.level2}指标值", f"{VALUE_HOWTO} 示例：{examples}"
 
@@ -284,7 +287,7 @@ def _input_message(profile: FormProfile, cell: Cell,
 DIGITS = ",".join(f'"{d}"' for d in "0123456789０１２３４５６７８９")
 
 
-def _add_highlights(sheet: Any, form: ProjectForm, warning: Any) -> None:
+def _add_highlights(sheet: Any, profile: FormProfile, form: ProjectForm, warning: Any) -> None:
     """A quantitative value with no digit in it turns red as it is typed."""
     numeric = [c for c in form.cells if c.role == "input" and
                c.validation in ("indicator.value.quantitative", "indicator.value.cost",
@@ -299,9 +302,10 @@ def _add_highlights(sheet: Any, form: ProjectForm, warning: Any) -> None:
             "criteria": f"=AND(LEN({ref})>0,SUMPRODUCT(--ISNUMBER(FIND({{{DIGITS}}},{ref})))=0)",
             "format": warning}), "highlight")
     total = next((c for c in form.cells if c.field == "weight.total"), None)
-    if total is not None and form.weight_col is not None:
+    if total is not None and form.weight_col is not None and profile.weights:
         check(sheet.conditional_format(total.row, total.col, total.row, total.col, {
-            "type": "cell", "criteria": "!=", "value": 100, "format": warning}), "weight total")
+            "type": "cell", "criteria": "!=", "value": profile.weights.total_number,
+            "format": warning}), "weight total")
 
 
 def _print_layout(sheet: Any) -> None:
