@@ -67,7 +67,3 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     import pandas as pd  # here, not above: a command that shows no table starts without it
 
     return pd.DataFrame([f.to_dict() for f in findings], columns=FINDING_COLUMNS)
-
-
-def has_errors(findings: Iterable[Finding]) -> bool:
-    return any(f.is_error for f in findings)

@@ -84,8 +84,6 @@ codes, not names, which the message carries.
 from __future__ import annotations
 
 import difflib
-import math
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
@@ -98,7 +96,6 @@ import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
-from xltool.collect.feedback import shown
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import XltoolError
 from xltool.findings import Finding
@@ -112,6 +109,7 @@ from xltool.store import (
     Store,
     open_store,
 )
+from xltool.tables import FONT, fit_row, put
 from xltool.targets import Indicator
 from xltool.text import normalise_key
 from xltool.xlsxout import WorkbookNotSaved, check, new_workbook
@@ -767,8 +765,6 @@ def _summary_row(code: str, name: str, projects: Sequence[LedgerProject],
 # ---------------------------------------------------------------------------
 
 SUMMARY_SHEET = "汇总"
-LINE_HEIGHT = 16.0     # points per line of wrapped 11-point text
-MAX_ROW_HEIGHT = 409.0  # Excel's limit
 
 
 @dataclass(frozen=True)
@@ -820,7 +816,7 @@ def write_report(result: Reconciliation, path: Path | str) -> Path:
     def write(draft: Path) -> Path:
         workbook = new_workbook(draft, title="绩效目标核对报告",
                                 subject=f"{result.ledger.name} 与已接受报送的核对")
-        formats = {name: workbook.add_format({"font_name": "宋体", **spec})
+        formats = {name: workbook.add_format({"font_name": FONT, **spec})
                    for name, spec in _STYLES.items()}
         _write_summary(workbook, formats, result)
         for code in result.kinds():
@@ -863,7 +859,7 @@ def _write_table(sheet: Any, formats: dict[str, Any], layout: tuple[_Column, ...
     for number, row in enumerate(rows, start=1):
         for col, column in enumerate(layout):
             _put(sheet, number, col, row[column.key], column.style, formats)
-        _fit_row(sheet, number, [(row[c.key], c.width) for c in layout])
+        fit_row(sheet, number, [(row[c.key], c.width) for c in layout])
     check(sheet.autofilter(0, 0, max(len(rows), 1), len(layout) - 1), "autofilter")
     check(sheet.freeze_panes(1, 0), "freeze panes")
     sheet.repeat_rows(0)
@@ -874,30 +870,9 @@ def _write_table(sheet: Any, formats: dict[str, Any], layout: tuple[_Column, ...
 
 def _put(sheet: Any, row: int, col: int, value: Any, style: str,
          formats: dict[str, Any]) -> None:
-    """Text as text (never a formula or a link), amounts and counts as numbers."""
-    if value is None or value == "":
-        check(sheet.write_blank(row, col, None, formats[style]), "blank")
-    elif isinstance(value, str):
-        # A name or code in an amount column (renamed, moved) is wrapped text like the rest.
-        fmt = formats["text"] if style == "amount" else formats[style]
-        check(sheet.write_string(row, col, shown(value), fmt), "text")
-    else:
-        check(sheet.write_number(row, col, float(value), formats[style]), "number")
-
-
-def _fit_row(sheet: Any, row: int, cells: list[tuple[Any, float]]) -> None:
-    """Rows do not grow to wrapped text when a file is opened: size them from the text."""
-    lines = max(_lines(value, width) for value, width in cells)
-    if lines > 1:
-        check(sheet.set_row(row, min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT)), "row height")
-
-
-def _lines(value: Any, width: float) -> int:
-    """Lines a text takes in a column WIDTH characters wide (CJK characters count twice)."""
-    if not isinstance(value, str):
-        return 1
-    wide = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in shown(value))
-    return max(1, math.ceil(wide / max(width - 2, 1)))  # padding: lines break short of the edge
+    # A name or code in an amount column (renamed, moved) is wrapped text like the rest.
+    text_in_amount = style == "amount" and isinstance(value, str) and value != ""
+    put(sheet, row, col, value, formats["text"] if text_in_amount else formats[style])
 
 
 def _write_totals(sheet: Any, formats: dict[str, Any], row: int,

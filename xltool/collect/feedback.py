@@ -17,13 +17,10 @@ byte-identical file.
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from xltool.atomic import written_whole
 from xltool.collect.outcome import FileOutcome, Status
 from xltool.findings import Finding, Severity
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Store
+from xltool.tables import FONT, Value, fit_row, put
 from xltool.xlsxout import check, new_workbook
 
 SUMMARY_NAME = "收取情况汇总.xlsx"
@@ -57,14 +55,9 @@ _FILE_NOTES = {
     Status.SUPERSEDED: "已接受，已被本次随后报送的文件替代",
 }
 
-FONT = "宋体"
 LABEL_FILL = "#EEF3F8"
-MAX_TEXT = 1000        # characters of one text shown; a longer one is cut, with a note
 MAX_FROZEN_ROWS = 12   # a taller heading is not frozen: it would fill the screen
 NAME_LIMIT = 40        # characters of a department name or code in a file name
-LINE_HEIGHT = 16.0     # points per line of wrapped 11-point text
-MAX_ROW_HEIGHT = 409.0  # Excel's limit
-Value = str | int | Decimal | datetime | None
 
 _STYLES: dict[str, dict[str, Any]] = {
     "title": {"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"},
@@ -317,17 +310,17 @@ def _files_block(sheet: Any, formats: dict[str, Any], top: int,
                  files: tuple[FileReport, ...]) -> int:
     """The files of the run, one row each; returns the row after the block."""
     for col, header in enumerate(FILE_TABLE[:-1]):
-        _put(sheet, top, col, header, formats["header"])
+        put(sheet, top, col, header, formats["header"])
     _merged(sheet, top, len(FILE_TABLE) - 1, _LAST, FILE_TABLE[-1], formats["header"])
     for row, file in enumerate(files, start=top + 1):
         values: list[Value] = [row - top, file.name, Status(file.status).label,
                                file.errors, file.warnings]
         for col, (value, style) in enumerate(zip(values, ("count", "text", "center", "count",
                                                           "count"), strict=True)):
-            _put(sheet, row, col, value, formats[style])
+            put(sheet, row, col, value, formats[style])
         _merged(sheet, row, len(values), _LAST, file.note, formats["note"])
         note_width = sum(c.width for c in FINDING_TABLE[len(values):])
-        _fit_row(sheet, row, [(file.name, FINDING_TABLE[1].width), (file.note, note_width)])
+        fit_row(sheet, row, [(file.name, FINDING_TABLE[1].width), (file.note, note_width)])
     return top + len(files) + 1
 
 
@@ -408,8 +401,8 @@ def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
     if totals is not None:
         for col, (column, value) in enumerate(zip(columns, totals, strict=True)):
             style = "total_count" if column.style == "count" else "total"
-            _put(sheet, last + 1, col, value, formats[style])
-        _fit_row(sheet, last + 1, zip(totals, (c.width for c in columns), strict=True))
+            put(sheet, last + 1, col, value, formats[style])
+        fit_row(sheet, last + 1, zip(totals, (c.width for c in columns), strict=True))
     _print_setup(sheet, f"收取情况汇总：{name}")
 
 
@@ -472,11 +465,11 @@ def _write_table(sheet: Any, formats: dict[str, Any], top: int, columns: tuple[C
     """Header at TOP and one row per entry, with a filter; frozen and repeated when printed.
     Returns the last row written."""
     for col, column in enumerate(columns):
-        _put(sheet, top, col, column.header, formats["header"])
+        put(sheet, top, col, column.header, formats["header"])
     for row, values in enumerate(rows, start=top + 1):
         for col, (column, value) in enumerate(zip(columns, values, strict=True)):
-            _put(sheet, row, col, value, formats[column.style])
-        _fit_row(sheet, row, zip(values, (c.width for c in columns), strict=True))
+            put(sheet, row, col, value, formats[column.style])
+        fit_row(sheet, row, zip(values, (c.width for c in columns), strict=True))
     last = top + len(rows)
     check(sheet.autofilter(top, 0, last, len(columns) - 1), "autofilter")
     sheet.repeat_rows(top)
@@ -499,42 +492,7 @@ def _highlight(sheet: Any, formats: dict[str, Any], first: int, last: int, col: 
 
 def _merged(sheet: Any, row: int, first: int, last: int, value: Value, fmt: Any) -> None:
     check(sheet.merge_range(row, first, row, last, "", fmt), "merge")
-    _put(sheet, row, first, value, fmt)
-
-
-def _put(sheet: Any, row: int, col: int, value: Value, fmt: Any) -> None:
-    """Text always as text (never a formula or link), numbers and times as such."""
-    if value is None or value == "":
-        check(sheet.write_blank(row, col, None, fmt), "blank")
-    elif isinstance(value, str):
-        check(sheet.write_string(row, col, shown(value), fmt), "text")
-    elif isinstance(value, datetime):
-        check(sheet.write_datetime(row, col, value, fmt), "time")
-    else:
-        check(sheet.write_number(row, col, float(value), fmt), "number")
-
-
-def shown(text: str) -> str:
-    if len(text) <= MAX_TEXT:
-        return text
-    return f"{text[:MAX_TEXT]}…（共 {len(text)} 字，以下从略）"
-
-
-def _fit_row(sheet: Any, row: int, cells: Iterable[tuple[Value, float]]) -> None:
-    """Rows do not grow to wrapped text when a file is opened: size them from the text."""
-    lines = max((_lines(value, width) for value, width in cells), default=1)
-    if lines > 1:
-        check(sheet.set_row(row, min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT)), "row height")
-
-
-def _lines(value: Value, width: float) -> int:
-    """Lines TEXT takes in a column WIDTH characters wide (CJK characters count twice)."""
-    if not isinstance(value, str):
-        return 1
-    usable = max(width - 2, 1)  # cell padding, and lines break short of the edge
-    return sum(max(1, math.ceil(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1
-                                    for c in part) / usable))
-               for part in shown(value).split("\n"))
+    put(sheet, row, first, value, fmt)
 
 
 def _print_setup(sheet: Any, title: str) -> None:

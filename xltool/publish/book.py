@@ -30,12 +30,12 @@ from xltool.publish.cells import (
     amount,
     height_for,
     is_risky,
-    lines_needed,
     merged,
     text,
 )
 from xltool.publish.form import LAST, WIDTHS, ProjectTable
 from xltool.publish.gather import Edition, PublishedDepartment
+from xltool.tables import lines_needed
 from xltool.targets import GOALS_SHEET, INDICATORS_SHEET
 from xltool.xlsxout import check, new_workbook
 

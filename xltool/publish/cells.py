@@ -9,16 +9,14 @@ most 2 decimals: the value stays exact, the format hides trailing zeros.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
+from xltool.tables import FONT, MAX_ROW_HEIGHT
 from xltool.xlsxout import check
 
-FONT = "宋体"
 RISKY_STARTS = ("=", "+", "-", "@")
-LINE_HEIGHT = 15.0
-MAX_ROW_HEIGHT = 409.0  # Excel's limit
+LINE_HEIGHT = 15.0  # a printed line of the disclosure; `height_for` adds 6 points of air
 AMOUNT_FORMATS = ("#,##0", "#,##0.0", "#,##0.00")
 
 _BORDER = {"border": 1, "valign": "vcenter", "text_wrap": True}
@@ -105,24 +103,6 @@ def amount(sheet: Any, styles: Styles, row: int, col: int, value: Decimal | None
         check(sheet.write_blank(row, col, None, fmt), "blank amount")
     else:
         check(sheet.write_number(row, col, float(value), fmt), "amount")
-
-
-# The wide (East Asian W and F) ranges that occur in these forms; an estimate for row
-# heights, one regex pass instead of a Unicode lookup per character.
-_WIDE = re.compile("[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff"
-                   "\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60"
-                   "\uffe0-\uffe6]")
-
-
-def display_width(value: str) -> int:
-    """Columns a text needs: wide (CJK, full-width) characters count two."""
-    return len(value) + len(_WIDE.findall(value))
-
-
-def lines_needed(value: str, width: float) -> int:
-    """Wrapped lines of VALUE in a column WIDTH characters wide (Excel does not size merges)."""
-    usable = max(1.0, width - 1.5)
-    return sum(max(1, -(-display_width(part) // int(usable))) for part in value.split("\n"))
 
 
 def height_for(lines: int, minimum: float = 20.0) -> float:

@@ -22,12 +22,12 @@ from xltool.publish.cells import (
     Styles,
     amount,
     height_for,
-    lines_needed,
     merged,
     places,
     text,
 )
 from xltool.publish.gather import PublishedProject
+from xltool.tables import lines_needed
 from xltool.targets import Indicator
 from xltool.xlsxout import check
 
