@@ -23,11 +23,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from xltool.profile import load_profile
+from xltool.profile import load_profile, read_profile
 from xltool.store import IssuedCell, IssuedProject, IssuedTemplate, ReceivedFile, Store, open_store
 from xltool.targets import Indicator, Targets
 
 YEAR = 2024
+PROFILE_TEXT = read_profile("ningxia-2021")[1]
 TARGET_SECONDS, TARGET_MB = 60.0, 1024.0
 VALUES = ("≥95%", "100次", "≤20万元", "明显", "不少于 50 次", "2小时内", "313批/374人次",
           "有所提升", "12个月", "97%以上")
@@ -76,7 +77,7 @@ def fill_store(store: Store, projects: int, per_department: int, per_project: in
         code = f"{number:06d}"
         count = min(per_department, projects - (number - 1) * per_department)
         template, issued, cells = _template(number, code, count)
-        store.record_template(template, issued, cells)
+        store.record_template(template, issued, cells, profile=PROFILE_TEXT)
         received = ReceivedFile(f"{number:064x}", f"{code}.xlsx", 1, "2024-02-20T01:00:00+00:00",
                                 "xlsx", "accepted", template.template_id, code, YEAR, "")
         store.record_received(received, [], _targets(issued, per_project))

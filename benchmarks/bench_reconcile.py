@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from xltool.ledger import Ledger, load_ledger
-from xltool.profile import load_profile
+from xltool.profile import read_profile
 from xltool.reconcile import reconcile
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Store, open_store
 from xltool.targets import Indicator, Targets
@@ -42,7 +42,7 @@ HEADER = ["年度", "主管部门编码", "主管部门", "项目编码", "项�
           "其他资金", "结余结转"]
 PROFILE = "ningxia-2021"
 ISSUED_AT = "2024-01-01T00:00:00+00:00"
-FORM = load_profile(PROFILE)
+FORM, FORM_TEXT = read_profile(PROFILE)
 
 
 def projects(count: int, per_department: int) -> list[dict[str, Any]]:
@@ -102,7 +102,7 @@ def record_department(store: Store, department: str, group: list[dict[str, Any]]
         password="bench", ledger_file="ledger.csv", issued_at=ISSUED_AT), [
         IssuedProject(template_id, position, r["code"], r["project"], f"{position:02d}",
                       r["total"], r["fiscal"], r["other"], r["carryover"])
-        for position, r in enumerate(group, start=1)], [])
+        for position, r in enumerate(group, start=1)], [], profile=FORM_TEXT)
     received = ReceivedFile(
         sha256=hashlib.sha256(template_id.encode()).hexdigest(), original_name="return.xlsx",
         size=0, received_at=ISSUED_AT, kind="xlsx", status="accepted", template_id=template_id,

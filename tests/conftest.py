@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from xltool.profile import load_profile
 from xltool.store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,13 +40,14 @@ def write_ledger(path: Path, rows: list[dict[str, str]]) -> Path:
 GOOD_VALUES = {"quantity": "≥5次", "satisfaction": "≥95%", "text": "明显"}
 
 
-def complete_values(store_path: Path, template_id: str, profile: str = "ningxia-2021"
-                    ) -> dict[str, object]:
-    """A return a careful department would send: every required category, costs = total."""
-    form = load_profile(profile)
+def complete_values(store_path: Path, template_id: str) -> dict[str, object]:
+    """A return a careful department would send: every required category, costs = total
+    (by the profile the template was issued with)."""
     with open_store(store_path) as store:
-        totals = {p.project_code: p.total for p in store.template_projects(template_id)}
-        store_cells = store.template_cells(template_id)
+        issued = store.issued_form(template_id)
+    assert issued is not None and issued.profile is not None
+    form, store_cells = issued.profile, issued.cells()
+    totals = {p.project_code: p.total for p in issued.projects}
     values: dict[str, object] = {}
     for cell in store_cells:
         if cell.field == "goal":

@@ -108,7 +108,7 @@ def issue(root: Path) -> dict[str, IssuedWorkbook]:
 
 def template_cells(store: Path, template_id: str) -> list[IssuedCell]:
     with open_store(store) as opened:
-        return opened.template_cells(template_id)
+        return opened.issued_form(template_id).cells()
 
 
 def good_return(store: Path, workbook: IssuedWorkbook, out: Path,

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import complete_values, ledger_row, write_ledger
+from tests.conftest import ROOT, complete_values, ledger_row, write_ledger
 from tests.fill import delete_sheet, fill_with_openpyxl, insert_row, rename_sheet, set_cell
 from xltool.cli import main
 from xltool.collect import collect
@@ -36,7 +36,7 @@ def issued(tmp_path: Path) -> list[IssuedWorkbook]:
 
 def _cells(store_path: Path, template_id: str) -> list[IssuedCell]:
     with open_store(store_path) as store:
-        return store.template_cells(template_id)
+        return store.issued_form(template_id).cells()
 
 
 def _fill(issued: IssuedWorkbook, tmp_path: Path, values: dict[str, object],
@@ -235,7 +235,7 @@ def test_scratch_files_in_a_folder_are_left_out_and_listed(issued: list[IssuedWo
 
 def test_a_file_name_with_brackets_is_a_name_and_a_glob_matching_nothing_an_error(
         issued: list[IssuedWorkbook], tmp_path: Path) -> None:
-    from xltool.collect import NoInput
+    from xltool.errors import NoInput
 
     path = _fill(issued[0], tmp_path, complete_values(tmp_path / "x.db", issued[0].template_id),
                  "报送[第2次].xlsx")
@@ -501,6 +501,85 @@ def test_a_template_of_a_retired_profile_version_is_refused(tmp_path: Path) -> N
     assert [f.code for f in outcome.findings] == ["file.profile_version"]
 
 
+# -- the profile as issued ---------------------------------------------------------------------
+
+
+def _own_profile(tmp_path: Path, shipped: str = "ningxia-2021") -> Path:
+    """A shipped profile copied under another name, as an office makes its own."""
+    text = (ROOT / "templates" / f"{shipped}.toml").read_text(encoding="utf-8")
+    assert f'name = "{shipped}"' in text
+    path = tmp_path / "office-form.toml"
+    path.write_text(text.replace(f'name = "{shipped}"', 'name = "office-form"', 1),
+                    encoding="utf-8")
+    return path
+
+
+def test_a_template_of_an_own_profile_is_collected_after_the_file_is_gone(
+        tmp_path: Path) -> None:
+    from xltool.publish import publish
+    from xltool.reconcile import reconcile
+
+    ledger = write_ledger(tmp_path / "ledger.csv", [ledger_row("001-01", "办公经费")])
+    profile = _own_profile(tmp_path)
+    [workbook] = issue_templates(ledger, tmp_path / "out", store=tmp_path / "x.db",
+                                 profile=profile).workbooks
+    profile.unlink()
+    values = complete_values(tmp_path / "x.db", workbook.template_id)
+    [outcome] = collect([_fill(workbook, tmp_path, values)], store=tmp_path / "x.db").files
+    assert outcome.status == "accepted", outcome.findings
+    assert reconcile(ledger, store=tmp_path / "x.db").differences.empty
+    published = publish(store=tmp_path / "x.db", output=tmp_path / "disclosure.xlsx")
+    assert published.projects == 1
+
+
+def test_a_profile_edited_after_issue_changes_nothing_for_the_templates_out(
+        tmp_path: Path) -> None:
+    ledger = write_ledger(tmp_path / "ledger.csv", [ledger_row("001-01", "办公经费")])
+    profile = _own_profile(tmp_path)
+    [workbook] = issue_templates(ledger, tmp_path / "out", store=tmp_path / "x.db",
+                                 profile=profile).workbooks
+    values = complete_values(tmp_path / "x.db", workbook.template_id)
+    values["XT_P01_C09_R01_VALUE"] = "≥120%"  # the last category: satisfaction over 100
+    before = _fill(workbook, tmp_path, values, "before.xlsx")
+    values["XT_P01_GOAL"] = f"{values['XT_P01_GOAL']}（再次报送）"
+    after = _fill(workbook, tmp_path, values, "after.xlsx")
+    [first] = collect([before], store=tmp_path / "x.db").files
+    text = profile.read_text(encoding="utf-8")
+    kept = text[:text.index("[[category]]", text.index("[[category]]") + 1)]  # one category
+    profile.write_text(kept, encoding="utf-8")
+    [second] = collect([after], store=tmp_path / "x.db").files
+    assert [(f.code, f.cell) for f in second.findings] == [
+        (f.code, f.cell) for f in first.findings]
+    assert ("rule.satisfaction_range", "D29") in [(f.code, f.cell) for f in second.findings]
+
+
+def test_a_template_whose_profile_the_store_lacks_is_refused_file_by_file(
+        issued: list[IssuedWorkbook], tmp_path: Path) -> None:
+    """As a template migrated from an older store can be (see m007_profiles_as_issued)."""
+    from xltool.errors import ProfileNotKept
+    from xltool.publish import publish
+    from xltool.reconcile import reconcile
+
+    store_path = tmp_path / "x.db"
+    returns = [_fill(w, tmp_path, complete_values(store_path, w.template_id), f"{n}.xlsx")
+               for n, w in enumerate(issued)]
+    with sqlite3.connect(store_path) as db:
+        db.execute("UPDATE templates SET profile_sha256 = NULL WHERE template_id = ?",
+                   (issued[0].template_id,))
+    run = collect(returns, store=store_path)
+    assert [(f.status, [x.code for x in f.findings]) for f in run.files] == [
+        ("rejected", ["file.profile_version"]), ("accepted", [])]
+    publish(store=store_path, output=tmp_path / "disclosure.xlsx")
+    ledger = tmp_path / "ledger.csv"
+    reconcile(ledger, store=store_path)
+    with sqlite3.connect(store_path) as db:
+        db.execute("UPDATE templates SET profile_sha256 = NULL")
+    with pytest.raises(ProfileNotKept, match="无法公开"):
+        publish(store=store_path, output=tmp_path / "again.xlsx")
+    with pytest.raises(ProfileNotKept, match="无法核对"):
+        reconcile(ledger, store=store_path)
+
+
 def test_a_macro_workbook_is_read_with_its_macros_ignored(issued: list[IssuedWorkbook],
                                                           tmp_path: Path) -> None:
     import zipfile
@@ -627,16 +706,20 @@ def test_a_copy_that_cannot_be_kept_stops_the_run_before_its_record(
 def test_a_form_map_reads_the_same_from_its_layout_as_from_its_cells(
         issued: list[IssuedWorkbook], tmp_path: Path) -> None:
     from xltool.collect.returns import LAYOUTS, FormMap
+    from xltool.store import layout_fingerprint, layout_key
 
     with open_store(tmp_path / "x.db") as store:
         for workbook in issued:
-            template = store.template(workbook.template_id)
-            assert template is not None
+            form = store.issued_form(workbook.template_id)
+            assert form is not None and form.profile is not None
+            # the layout kept is the one its cells give, under its fingerprint
+            assert layout_key(form.columns(), [p.project_code for p in form.projects]) == form.key
+            assert layout_fingerprint(form.key) == form.layout
             LAYOUTS.compiled.clear()
-            from_cells = FormMap.load(store, template)  # no layout compiled yet
-            from_layout = FormMap.load(store, template)
+            from_cells = FormMap.of(form, form.profile)  # no layout compiled yet
+            from_layout = FormMap.of(form, form.profile)
             assert from_layout == from_cells
-            cells = {(c.sheet, c.cell): c for c in store.template_cells(workbook.template_id)}
+            cells = {(c.sheet, c.cell): c for c in form.cells()}
             for mapped in from_layout.projects:
                 for cell in (*mapped.layout.locked, *mapped.layout.inputs):
                     assert mapped.issued(cell) == cells[(mapped.sheets[cell.sheet], cell.cell)]

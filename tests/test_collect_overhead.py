@@ -8,7 +8,7 @@ import gc
 import json
 import pickle
 import sqlite3
-from dataclasses import astuple, fields
+from dataclasses import astuple, fields, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,13 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import xltool.store as storing
+import xltool.store.received as storing
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl
 from xltool.collect import collect
 from xltool.collect.reader import XlsxContent, open_xlsx
-from xltool.collect.returns import FormMap, NotOurs, identify, identify_form
-from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, _project, open_store
+from xltool.collect.returns import FormMap, identify_form
+from xltool.errors import NotOurs
+from xltool.profile import load_profile, read_profile
+from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, open_store
+from xltool.store.records import project as _project
 from xltool.targets import Indicator, Targets, new_indicator
 from xltool.template import IssuedWorkbook, issue_templates
 
@@ -41,17 +44,25 @@ def issued(tmp_path: Path) -> list[IssuedWorkbook]:
 # -- one query for a template's map ----------------------------------------------------------
 
 
-def test_an_issued_form_is_the_template_its_projects_and_its_layout(
+def test_an_issued_form_is_the_template_its_projects_its_profile_and_its_layout(
         issued: list[IssuedWorkbook], tmp_path: Path) -> None:
     with open_store(tmp_path / "x.db") as store:
+        templates = {t.template_id: t for t in store.templates()}
         for workbook in issued:
             form = store.issued_form(workbook.template_id)
             assert form is not None
-            assert form.template == store.template(workbook.template_id)
+            assert form.template == templates[workbook.template_id]
             assert form.projects == store.template_projects(workbook.template_id)
-            assert form.layout == store.template_layout(workbook.template_id)
             assert [astuple(p) for p in form.projects] == [
                 astuple(p) for p in store.template_projects(workbook.template_id)]
+            assert form.profile is not None and form.profile.path.name.startswith("x.db#")
+            assert replace(form.profile, path=Path()) == replace(load_profile("ningxia-2021"),
+                                                                 path=Path())
+            layout, own = store.connection.execute(
+                "SELECT layout, sheets_and_values FROM form_maps WHERE template_id = ?",
+                (workbook.template_id,)).fetchone()
+            assert form.layout == layout
+            assert [list(form.sheets), list(form.values), list(form.codes)] == json.loads(own)
         assert store.issued_form("no such template") is None
 
 
@@ -59,11 +70,11 @@ def test_an_issued_form_without_a_form_map_or_projects_is_still_found(tmp_path: 
     template = IssuedTemplate("T1", None, "ningxia-2021", 1, "001", "示例局", "a.xlsx", "00",
                               "pw", "ledger.csv", "2024-01-01T00:00:00+00:00")
     with open_store(tmp_path / "x.db") as store:
-        store.record_template(template, [], [])
+        store.record_template(template, [], [], profile=read_profile("ningxia-2021")[1])
         store.connection.execute("DELETE FROM form_maps")
         form = store.issued_form("T1")
     assert form is not None
-    assert (form.template, form.projects, form.layout) == (template, [], None)
+    assert (form.template, form.projects, form.sheets, form.cells()) == (template, [], (), [])
 
 
 def test_a_project_made_from_its_columns_is_the_one_its_constructor_makes() -> None:
@@ -83,37 +94,33 @@ def _opened(workbook: IssuedWorkbook, store_path: Path, tmp_path: Path) -> XlsxC
     return open_xlsx(path.read_bytes())
 
 
-def test_identify_form_finds_what_identify_and_load_find(issued: list[IssuedWorkbook],
-                                                         tmp_path: Path) -> None:
+def test_identify_form_finds_the_map_and_the_profile_as_issued(issued: list[IssuedWorkbook],
+                                                               tmp_path: Path) -> None:
     store_path = tmp_path / "x.db"
     known: dict[str, FormMap] = {}
     with open_store(store_path) as store:
         for workbook in issued:
             content = _opened(workbook, store_path, tmp_path)
-            template, profile, findings = identify(content, store)
-            form_map, found_profile, found = identify_form(content, store, known=known)
-            assert form_map == FormMap.load(store, template)
-            assert (found_profile, found) == (profile, findings)
+            form = store.issued_form(workbook.template_id)
+            assert form is not None and form.profile is not None
+            form_map, profile, findings = identify_form(content, store, known=known)
+            assert form_map == FormMap.of(form, form.profile)
+            assert (profile, findings) == (form.profile, [])
             again, _, _ = identify_form(content, store, known=known)
             assert again is form_map  # a second file of the template: no query
     assert set(known) == {w.template_id for w in issued}
 
 
-def test_identify_form_refuses_what_identify_refuses(issued: list[IssuedWorkbook],
-                                                     tmp_path: Path) -> None:
+def test_identify_form_refuses_a_retired_profile_version(issued: list[IssuedWorkbook],
+                                                          tmp_path: Path) -> None:
     store_path = tmp_path / "x.db"
     content = _opened(issued[0], store_path, tmp_path)
     with sqlite3.connect(store_path) as db:
         db.execute("UPDATE templates SET profile_version = 99")
     known: dict[str, FormMap] = {}
-    with open_store(store_path) as store:
-        with pytest.raises(NotOurs) as plain:
-            identify(content, store)
-        with pytest.raises(NotOurs) as one_query:
-            identify_form(content, store, known=known)
-    assert (one_query.value.code, one_query.value.message, one_query.value.department) == (
-        plain.value.code, plain.value.message, plain.value.department)
-    assert (plain.value.code, plain.value.department) == ("file.profile_version", "001")
+    with open_store(store_path) as store, pytest.raises(NotOurs) as refused:
+        identify_form(content, store, known=known)
+    assert (refused.value.code, refused.value.department) == ("file.profile_version", "001")
     assert known == {}  # a refused template is not kept
 
 

@@ -72,7 +72,7 @@ def _issue(folder: Path, profile: str) -> Issued:
                           departments=["013042"])
     workbook = run.workbooks[0]
     with open_store(folder / "x.db") as store:
-        cells = tuple(store.template_cells(workbook.template_id))
+        cells = tuple(store.issued_form(workbook.template_id).cells())
     return Issued(workbook.path, workbook.template_id, cells)
 
 

@@ -66,7 +66,7 @@ def seed(tmp_path_factory: pytest.TempPathFactory) -> Seed:
     workbook = issue(root)["001"]
     good = good_return(root / "x.db", workbook, root / "good.xlsx")
     with open_store(root / "x.db") as store:
-        cells = tuple(store.template_cells(workbook.template_id))
+        cells = tuple(store.issued_form(workbook.template_id).cells())
     (root / "examples").mkdir()
     return Seed(root / "x.db", good, {i.filename: d for i, d in parts(good)}, cells,
                 root / "examples")

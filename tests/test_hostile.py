@@ -47,8 +47,9 @@ from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
 from xltool.collect.reader import grid_size
+from xltool.errors import StoreError
 from xltool.limits import MB, Limits, limit_settings, with_limits
-from xltool.store import StoreError, open_store
+from xltool.store import open_store
 from xltool.template import issue_templates
 
 SECONDS, PEAK_MB = 20.0, 300.0  # generous bounds: the corpus takes about 1 s and 150 MB here

@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xltool.cli import main
+from xltool.codes import LEDGER_PROBLEMS
 from xltool.errors import LedgerUnreadable
 from xltool.findings import Severity
 from xltool.ledger import (
     AMOUNT_TOLERANCE,
     LEDGER_COLUMNS,
-    LEDGER_PROBLEMS,
     Ledger,
     LedgerProject,
     column_reference,

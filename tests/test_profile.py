@@ -8,7 +8,14 @@ import pytest
 from click.testing import CliRunner
 
 from xltool.errors import ProfileError, UnknownProfile
-from xltool.profile import available_profiles, load_profile, profile_dirs
+from xltool.profile import (
+    available_profiles,
+    load_profile,
+    profile_dirs,
+    profile_from_text,
+    profile_path,
+    read_profile,
+)
 
 SHIPPED = ["national-2021", "ningxia-2021", "ningxia-2023", "weighted"]
 
@@ -137,3 +144,36 @@ def test_profiles_command_lists_and_shows() -> None:
     missing = runner.invoke(xltool.cli.main, ["profiles", "nowhere"])
     assert missing.exit_code == 2 and "No profile 'nowhere'" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_a_file_named_like_a_shipped_profile_in_the_working_folder_is_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An attachment saved as `ningxia-2021` into the inbox never replaces the shipped rules."""
+    monkeypatch.chdir(tmp_path)
+    Path("ningxia-2021").write_text("[profile\nnot a profile at all", encoding="utf-8")
+    shipped = load_profile("ningxia-2021")
+    assert shipped.path.parent in profile_dirs()
+    assert profile_path("ningxia-2021") == shipped.path
+
+
+def test_a_profile_file_is_read_only_when_given_as_a_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = _shipped_text().replace('name = "ningxia-2021"', 'name = "office-form"', 1)
+    Path("office-form").write_text(text, encoding="utf-8")
+    Path("office-form.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(UnknownProfile, match="shipped"):
+        load_profile("office-form")  # a name: looked up among the shipped profiles only
+    assert load_profile("./office-form").name == "office-form"
+    assert load_profile("office-form.toml").name == "office-form"
+    with pytest.raises(UnknownProfile, match="not found"):
+        load_profile("missing.toml")
+
+
+def test_a_profile_parsed_from_its_text_is_the_profile_its_file_gives() -> None:
+    for name in SHIPPED:
+        profile, text = read_profile(name)
+        assert text == profile.path.read_text(encoding="utf-8")
+        assert profile_from_text(text, path=profile.path) == profile
+    with pytest.raises(ProfileError, match=r"kept\.toml: \(syntax\)"):
+        profile_from_text("[profile\nname =", path=Path("kept.toml"))

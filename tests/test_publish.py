@@ -43,7 +43,7 @@ def fix_rejected(store: Path, issued: dict[str, Path], outdir: Path) -> list[Pat
         if outcome.status != "rejected":
             continue
         with open_store(store) as opened:
-            cells = {(c.sheet, c.cell): c for c in opened.template_cells(outcome.template_id)}
+            cells = {(c.sheet, c.cell): c for c in opened.issued_form(outcome.template_id).cells()}
             totals = {p.project_code: p.total for p in
                       opened.template_projects(outcome.template_id)}
         values: dict[str, object] = {}
@@ -97,7 +97,7 @@ def expected_projects(store: Path) -> list[Expected]:
     projects = []
     with open_store(store) as opened:
         for current in opened.current_returns():
-            template = opened.template(current.template_id)
+            template = opened.issued_form(current.template_id).template
             assert template is not None
             targets = opened.accepted_targets(current.sha256)
             for p in opened.template_projects(current.template_id):
@@ -411,7 +411,7 @@ def test_the_cover_says_what_is_published(published: tuple[Publication, Path],
 def accept_all(ledger: Path, tmp_path: Path, profile: str = "ningxia-2021") -> Path:
     store = tmp_path / "x.db"
     run = issue_templates(ledger, tmp_path / "templates", store=store, profile=profile)
-    returns = [fill_with_openpyxl(w.path, complete_values(store, w.template_id, profile),
+    returns = [fill_with_openpyxl(w.path, complete_values(store, w.template_id),
                                   tmp_path / "returns" / w.path.name) for w in run.workbooks]
     assert {f.status for f in collect(returns, store=store).files} == {"accepted"}
     return store

@@ -31,7 +31,9 @@ from tests.corpus import (
     sheet_part,
 )
 from xltool.collect import collect, reader
-from xltool.collect.reader import MB, Unreadable, XlsxContent, open_xlsx
+from xltool.collect.reader import XlsxContent, open_xlsx
+from xltool.errors import Unreadable
+from xltool.limits import MB
 from xltool.template import IssuedWorkbook
 from xltool.template.plan import COVER_SHEET
 from xltool.template.writer import LISTS_SHEET

@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from tests.corpus import issue
 from xltool.collect import reader
-from xltool.collect.reader import DEFAULT_LIMITS, Limits, Unreadable, open_xlsx
+from xltool.collect.reader import open_xlsx
+from xltool.errors import Unreadable
+from xltool.limits import DEFAULT_LIMITS, Limits
 
 NAME_PIECES = [b"<definedName", b' name="X"', b' name="Y"', b">", b"'S'!$A$1", b'"1"',
                b"</definedName>", b"<definedNames>", b"</definedNames>", b"&amp;", b"<", b'"',

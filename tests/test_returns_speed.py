@@ -16,7 +16,7 @@ from xlsxwriter.utility import quote_sheetname
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl, set_cell
 from xltool.collect.reader import XlsxContent, open_xlsx
-from xltool.collect.returns import FormMap, ReadReturn, _quoted, identify, read_return
+from xltool.collect.returns import FormMap, ReadReturn, _quoted, identify_form, read_return
 from xltool.collect.rules import check_return
 from xltool.profile import FormProfile, load_profile
 from xltool.store import open_store
@@ -39,8 +39,7 @@ def _read(path: Path, store_path: Path, profile: FormProfile | None = None,
           content: Any = None) -> tuple[FormMap, ReadReturn]:
     with open_store(store_path) as store:
         opened = open_xlsx(path.read_bytes()) if content is None else content
-        template, loaded, _ = identify(opened, store)
-        form_map = FormMap.load(store, template)
+        form_map, loaded, _ = identify_form(opened, store)
         return form_map, read_return(opened, form_map, profile or loaded)
 
 
@@ -56,7 +55,7 @@ def test_templates_of_one_layout_are_each_read_with_their_own_values(
         values["XT_P01_C01_R02_VALUE"] = "≥300人次"
         paths.append(fill_with_openpyxl(workbook.path, values, tmp_path / f"{goal}.xlsx"))
     with open_store(store_path) as store:
-        [total] = [c for c in store.template_cells(second.template_id)
+        [total] = [c for c in store.issued_form(second.template_id).cells()
                    if c.field == "funding.total"]
     # The second department writes over its amount: as the first's, which is no change there.
     changed = set_cell(paths[1], total.sheet, total.cell, 10, tmp_path / "changed.xlsx")

@@ -99,6 +99,7 @@ def test_xlsxwriter_is_a_release_stamping_was_verified_against() -> None:
 
 def test_under_an_unverified_xlsxwriter_every_form_is_written_through_the_api(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xltool.errors import FrameMismatch
     from xltool.template import stamp
 
     assert not stamp.verified("3.4.0") and not stamp.verified("3.2.9")
@@ -110,7 +111,7 @@ def test_under_an_unverified_xlsxwriter_every_form_is_written_through_the_api(
     def watched(*args: object) -> None:
         try:
             original(*args)  # type: ignore[arg-type]
-        except stamp.FrameMismatch as error:
+        except FrameMismatch as error:
             refused.append(str(error))
             raise
 

@@ -54,7 +54,7 @@ def test_ledger_values_are_locked_and_input_cells_open(small_ledger: Path, tmp_p
     run = issue_templates(small_ledger, tmp_path / "out", store=tmp_path / "x.db")
     workbook = _open(run.workbooks[0].path)
     with open_store(tmp_path / "x.db") as store:
-        cells = store.template_cells(run.workbooks[0].template_id)
+        cells = store.issued_form(run.workbooks[0].template_id).cells()
     assert cells, "the store records every cell of the issued forms"
     for record in cells:
         cell = workbook[record.sheet][record.cell]
@@ -90,7 +90,7 @@ def test_every_sheet_is_protected_and_the_password_is_not_in_the_file(
 def test_a_random_password_is_recorded_in_the_store(small_ledger: Path, tmp_path: Path) -> None:
     run = issue_templates(small_ledger, tmp_path / "out", store=tmp_path / "x.db")
     with open_store(tmp_path / "x.db") as store:
-        passwords = [store.template(w.template_id).password  # type: ignore[union-attr]
+        passwords = [store.issued_form(w.template_id).template.password  # type: ignore[union-attr]
                      for w in run.workbooks]
     assert len(set(passwords)) == 2 and all(len(p) >= 12 for p in passwords)
     assert (tmp_path / "x.db").stat().st_mode & 0o777 == 0o600
@@ -125,7 +125,7 @@ def test_identity_in_properties_and_names_matches_the_store(small_ledger: Path,
     assert properties["xltool.year"] == "2024" and properties["xltool.department"] == "001"
     assert workbook.defined_names["XT_P02_CODE"].attr_text == '"001-02"'
     with open_store(tmp_path / "x.db") as store:
-        template = store.template(issued.template_id)
+        template = store.issued_form(issued.template_id).template
         projects = store.template_projects(issued.template_id)
     assert template is not None and template.profile == "ningxia-2021"
     assert [p.project_code for p in projects] == ["001-01", "001-02"]
@@ -137,7 +137,8 @@ def test_every_input_cell_has_a_name_an_input_message_and_is_unlocked(
     run = issue_templates(small_ledger, tmp_path / "out", store=tmp_path / "x.db")
     workbook = _open(run.workbooks[0].path)
     with open_store(tmp_path / "x.db") as store:
-        inputs = [c for c in store.template_cells(run.workbooks[0].template_id) if not c.locked]
+        form = store.issued_form(run.workbooks[0].template_id)
+        inputs = [c for c in form.cells() if not c.locked]  # type: ignore[union-attr]
     assert {c.name for c in inputs} == set(_names(workbook)) - set(_names(workbook, "_CODE"))
     for record in inputs:
         cell = _cell(workbook, record.name)

@@ -40,7 +40,7 @@ def test_libreoffice_resave_keeps_identity_and_input_names(issued: tuple[Path, P
     assert properties["xltool.template_id"] == template_id
     assert workbook.defined_names["XT_TEMPLATE_ID"].attr_text == f'"{template_id}"'
     with open_store(folder / "x.db") as store:
-        cells = store.template_cells(template_id)
+        cells = store.issued_form(template_id).cells()
     inputs = [c for c in cells if not c.locked]
     assert inputs
     for record in inputs:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from xlsxwriter.worksheet import Worksheet
 
-from xltool.xlsxout import XlsxWriteError, _Worksheet, check, new_workbook
+from xltool.errors import XlsxWriteError
+from xltool.xlsxout import _Worksheet, check, new_workbook
 
 FORMULAS = [
     '=IF(COUNTA(\'01 项目\'!C14:D16)=0,"数量指标 ","")',
@@ -113,7 +114,7 @@ def test_app_properties_list_the_sheets_and_print_titles_not_every_name(tmp_path
 
 def test_a_workbook_that_cannot_be_saved_says_which_and_why(tmp_path: Path) -> None:
     from xltool.atomic import draft_path
-    from xltool.xlsxout import WorkbookNotSaved
+    from xltool.errors import WorkbookNotSaved
 
     workbook = new_workbook(draft_path(tmp_path / "no such folder" / "反馈表.xlsx"))
     workbook.add_worksheet()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from xltool.collect import CollectRun, collect
 from xltool.defaults import DEFAULT_STORE
-from xltool.errors import XltoolError
+from xltool.errors import SamplesMissing
 from xltool.ledger import load_ledger
 from xltool.publish import Publication, publish
 from xltool.reconcile import Reconciliation, reconcile
@@ -38,10 +38,6 @@ CONTACT = "预算科 0951-0000000"
 OUTPUTS = ("templates", "returns-1", "feedback-1", "returns-2", "feedback-2", DEFAULT_STORE,
            "xltool.files", f"{DEFAULT_STORE}.lock", f"{DEFAULT_STORE}-wal", f"{DEFAULT_STORE}-shm",
            "reconcile.xlsx", "disclosure.xlsx", "targets-out.xlsx", "说明.txt")
-
-
-class SamplesMissing(XltoolError):
-    """The bundled samples cannot be found (a broken installation)."""
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,34 @@
 """One exception hierarchy for everything xltool refuses to do.
 
-The CLI turns every `XltoolError` into a clean message and exit code, and so
-every `OSError` (a file open in Excel, a full disk: the machine's, not xltool's);
-anything else escaping the library is a bug.
+Every error xltool raises is an `XltoolError` and carries the exit code the
+command line ends with; the command line turns each into its message in one
+place (`xltool.cli.XltoolGroup`), and so every `OSError` (a file open in Excel,
+a full disk: the machine's, not xltool's). Anything else escaping the library
+is a bug.
+
+Exit codes: 0 done and all good, 1 done and problems found — a result the
+commands report, never an exception — and 2, the command could not run as
+asked, which is every error below.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # this module is imported by the command line's first line: keep it light
+    from xltool.codes import Problem
+    from xltool.findings import Finding
 
 
 class XltoolError(Exception):
-    """Base class: a condition the user can fix, with a message that says how.
-
-    `exit_code` is what the command line exits with: 2, the command could not run as
-    asked (1 is kept for "done, and problems found", which is a result, not an error)."""
+    """Base class: a condition the user can fix, with a message that says how."""
 
     exit_code = 2
+
+
+# -- what was given cannot be used ---------------------------------------------------------
 
 
 class ProfileError(XltoolError):
@@ -35,3 +47,136 @@ class UnknownProfile(XltoolError):
 
 class LedgerUnreadable(XltoolError):
     """The ledger file cannot be opened or decoded at all."""
+
+
+class LedgerHasErrors(XltoolError):
+    """Templates are not issued from a ledger with errors: they would carry wrong amounts."""
+
+
+class UnknownDepartment(XltoolError):
+    """A department asked for is not in the ledger."""
+
+
+class TargetsUnreadable(XltoolError):
+    """The file is not a targets workbook xltool can read."""
+
+
+class NotAnInputCell(XltoolError):
+    """The name is not one of the template's input cells."""
+
+
+class NoInput(XltoolError):
+    """Nothing to collect: the paths given hold no file."""
+
+
+class BadLimit(XltoolError, ValueError):
+    """A `--limit KEY=VALUE` setting with an unknown key (`known` lists the keys) or a value
+    that is no positive number."""
+
+    def __init__(self, setting: str, key: str, *, known: tuple[str, ...]) -> None:
+        self.setting, self.key, self.known = setting, key, known
+        self.unknown_key = key not in known
+        super().__init__(f"未知的上限“{key}”（可用：{'、'.join(known)}）" if self.unknown_key
+                         else f"上限“{setting}”须写成 {key}=正数")
+
+
+class SamplesMissing(XltoolError):
+    """The bundled samples cannot be found (a broken installation)."""
+
+
+class StoreError(XltoolError):
+    """The store file cannot be used: not a store, corrupt, locked or from a newer xltool."""
+
+
+class _Issued(Protocol):  # an issued template, as the store records it
+    @property
+    def template_id(self) -> str: ...
+    @property
+    def department(self) -> str: ...
+    @property
+    def profile(self) -> str: ...
+    @property
+    def profile_version(self) -> int: ...
+
+
+class ProfileNotKept(StoreError):
+    """The store does not hold the profile a template was issued with (see
+    `xltool.store.schema.m007_profiles_as_issued`)."""
+
+    def __init__(self, template: _Issued, *, then: str) -> None:
+        super().__init__(
+            f"存储中没有模板 {template.template_id}（{template.department}）下发时使用的表式"
+            f"“{template.profile}”第{template.profile_version}版，{then}")
+
+
+class StoreIncomplete(XltoolError):
+    """An accepted return refers to a template the store does not hold."""
+
+
+class NothingToPublish(XltoolError):
+    """The store holds no accepted return for the departments asked for."""
+
+
+# -- a received file refused: a finding, not a failure -------------------------------------
+
+
+class ReturnRefused(XltoolError):
+    """A received file that cannot be taken as a return. Raised and caught inside `collect`,
+    which records `finding()` for that file and goes on with the batch: it never ends a run.
+    PROBLEM, worded from FACTS (the message cut to CUT characters, if given), says why."""
+
+    def __init__(self, problem: Problem, facts: Mapping[str, object] | None = None,
+                 department: str = "", *, cut: int | None = None) -> None:
+        message, fix = problem.text(facts or {})
+        super().__init__(message[:cut])
+        self.problem, self.department = problem, department
+        self.code, self.message, self.fix = problem.code, message[:cut], fix
+
+    def finding(self) -> Finding:
+        from xltool.findings import Finding
+
+        return Finding(code=self.code, severity=self.problem.severity, message=self.message,
+                       fix=self.fix, department=self.department)
+
+
+class Unreadable(ReturnRefused):
+    """The file cannot be read as a workbook, or not within the limits."""
+
+
+class NotOurs(ReturnRefused):
+    """The file is no template issued from this store, or its identity disagrees."""
+
+
+# -- what was asked for cannot be written --------------------------------------------------
+
+
+class WorkbookNotSaved(XltoolError):
+    """The workbook could not be written where it was to go."""
+
+
+class ReportUnwritable(XltoolError):
+    """The report workbook cannot be written where asked."""
+
+
+class BadOutput(XltoolError):
+    """An output path would overwrite the store or another output."""
+
+
+class PdfUnavailable(XltoolError):
+    """LibreOffice (soffice) or a Chinese font for it is missing, so no PDF can be made."""
+
+
+class PdfFailed(XltoolError):
+    """LibreOffice ran but produced no PDF."""
+
+
+# -- xltool's own limits -------------------------------------------------------------------
+
+
+class XlsxWriteError(XltoolError):
+    """xlsxwriter refused a call: a bug in xltool or an input beyond Excel's limits."""
+
+
+class FrameMismatch(XlsxWriteError):
+    """Stamping: the prototype cannot be framed, or a sheet does not fit its frame. The writer
+    catches it and writes that sheet through xlsxwriter's API; it never reaches the user."""

@@ -6,8 +6,9 @@ every doubtful cell becomes a `Finding` for the clerk instead of an exception.
 Only a file that cannot be opened at all raises (`LedgerUnreadable`).
 
 Two declarative tables drive everything here: `LEDGER_COLUMNS` (what a ledger
-holds and how each column is spelled and read) and `LEDGER_PROBLEMS` (what can be
-wrong with it, with the message and the fix shown to the clerk).
+holds and how each column is spelled and read) and the `ledger.*` problems of the
+catalogue of codes (`xltool.codes.LEDGER_PROBLEMS`: what can be wrong with it, with
+the message and the fix shown to the clerk).
 """
 
 from __future__ import annotations
@@ -29,8 +30,32 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 if TYPE_CHECKING:
     import pandas as pd
 
+from xltool.codes import (
+    LEDGER_AMOUNT_UNIT,
+    LEDGER_BAD_AMOUNT,
+    LEDGER_BAD_EMAIL,
+    LEDGER_BAD_YEAR,
+    LEDGER_CODE_AS_NUMBER,
+    LEDGER_DEPARTMENT_CODE_CONFLICT,
+    LEDGER_DEPARTMENT_NAME_CONFLICT,
+    LEDGER_DUPLICATE_CODE,
+    LEDGER_DUPLICATE_COLUMN,
+    LEDGER_EMPTY,
+    LEDGER_EMPTY_CODE,
+    LEDGER_EMPTY_DEPARTMENT,
+    LEDGER_EMPTY_DEPARTMENT_CODE,
+    LEDGER_EMPTY_NAME,
+    LEDGER_MISSING_AMOUNT,
+    LEDGER_MISSING_COLUMN,
+    LEDGER_MISSING_YEAR,
+    LEDGER_MIXED_YEARS,
+    LEDGER_NEGATIVE_AMOUNT,
+    LEDGER_ROW_WITHOUT_PROJECT,
+    LEDGER_TOTAL_MISMATCH,
+    Problem,
+)
 from xltool.errors import LedgerUnreadable
-from xltool.findings import Finding, Severity
+from xltool.findings import Finding
 from xltool.money import TOLERANCE
 from xltool.text import code_text, normalise_key, normalise_text
 
@@ -161,120 +186,6 @@ def column_reference() -> str:
         spellings = " / ".join(column.spellings[1:])
         lines.append(f"{column.header}（{need}）：{column.meaning}。也可写作 {spellings}")
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------
-# The problems
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class LedgerProblem:
-    """A kind of problem: a stable code, a severity, and Chinese templates for message and fix."""
-
-    code: str
-    severity: Severity
-    message: str
-    fix: str
-
-    def text(self, facts: Mapping[str, object]) -> tuple[str, str]:
-        return self.message.format_map(facts), self.fix.format_map(facts)
-
-
-_E, _W = Severity.ERROR, Severity.WARNING
-
-MISSING_COLUMN = LedgerProblem(
-    code="ledger.missing_column", severity=_E,
-    message="缺少必填列“{column}”（表头可写作：{spellings}）",
-    fix="在表头行加上“{column}”列，并为每个项目填写")
-DUPLICATE_COLUMN = LedgerProblem(
-    code="ledger.duplicate_column", severity=_W,
-    message="“{column}”列出现了两次（{first}列和{again}列），只读取了{first}列",
-    fix="删除多余的一列，或把它改成别的列名")
-AMOUNT_UNIT = LedgerProblem(
-    code="ledger.amount_unit", severity=_E,
-    message="表头写明单位是{stated}，但金额按{unit}读取，金额会差一万倍",
-    fix="金额以元为单位时按元读取（命令行加 --yuan），否则改正表头中的单位")
-EMPTY = LedgerProblem(
-    code="ledger.empty", severity=_E,
-    message="总账里没有任何项目",
-    fix="在表头下面每行填写一个项目；确认选对了文件")
-EMPTY_CODE = LedgerProblem(
-    code="ledger.empty_code", severity=_E,
-    message="项目“{project}”没有填项目编码",
-    fix="填上该项目的项目编码")
-EMPTY_NAME = LedgerProblem(
-    code="ledger.empty_name", severity=_E,
-    message="项目编码“{project}”没有填项目名称",
-    fix="填上该项目的名称")
-EMPTY_DEPARTMENT_CODE = LedgerProblem(
-    code="ledger.empty_department_code", severity=_E,
-    message="项目“{project}”没有填主管部门编码",
-    fix="填上主管部门编码（设为文本格式，保留开头的 0）")
-EMPTY_DEPARTMENT = LedgerProblem(
-    code="ledger.empty_department", severity=_E,
-    message="项目“{project}”没有填主管部门名称",
-    fix="填上主管部门名称")
-CODE_AS_NUMBER = LedgerProblem(
-    code="ledger.code_as_number", severity=_E,
-    message="“{column}”“{value}”是按数字保存的，Excel 只保留 15 位有效数字，编码可能已经被改动",
-    fix="把该列设为文本格式，再按原始编码重新录入")
-MISSING_AMOUNT = LedgerProblem(
-    code="ledger.missing_amount", severity=_E,
-    message="“{column}”没有填",
-    fix="填上金额（单位：{unit}），没有资金的填 0；若该格是公式，在 Excel 中打开并保存一次")
-BAD_AMOUNT = LedgerProblem(
-    code="ledger.bad_amount", severity=_E,
-    message="“{column}”填的是“{value}”，不是数字",
-    fix="只填数字（单位：{unit}），不要带单位、文字或公式错误")
-NEGATIVE_AMOUNT = LedgerProblem(
-    code="ledger.negative_amount", severity=_E,
-    message="“{column}”是负数：{value}",
-    fix="核对金额，资金不能为负数")
-TOTAL_MISMATCH = LedgerProblem(
-    code="ledger.total_mismatch", severity=_E,
-    message="年度资金总额 {total} 万元，不等于 财政拨款 {fiscal} + 其他资金 {other} + "
-            "结余结转 {carryover} = {parts} 万元（相差 {difference} 万元）",
-    fix="核对各项金额，使年度资金总额等于三项之和")
-MISSING_YEAR = LedgerProblem(
-    code="ledger.missing_year", severity=_E,
-    message="没有填年度",
-    fix="填上预算年度，如 2024")
-BAD_YEAR = LedgerProblem(
-    code="ledger.bad_year", severity=_E,
-    message="年度填的是“{value}”，不是有效的四位年份",
-    fix="填四位数字的年份，如 2024")
-MIXED_YEARS = LedgerProblem(
-    code="ledger.mixed_years", severity=_W,
-    message="本行年度是 {year}，而总账中大多数项目是 {main} 年度",
-    fix="一份总账只放一个年度的项目：核对年度，或把其他年度的项目移到另一个文件")
-DUPLICATE_CODE = LedgerProblem(
-    code="ledger.duplicate_code", severity=_E,
-    message="项目编码“{value}”重复，第{first}行已有这个编码",
-    fix="每个项目只占一行：核对编码，删除或合并重复的行")
-DEPARTMENT_NAME_CONFLICT = LedgerProblem(
-    code="ledger.department_name_conflict", severity=_E,
-    message="主管部门编码“{code}”在第{first}行是“{first_name}”，本行却是“{name}”",
-    fix="同一编码的部门名称要一致：统一名称，或改正编码")
-DEPARTMENT_CODE_CONFLICT = LedgerProblem(
-    code="ledger.department_code_conflict", severity=_W,
-    message="主管部门“{name}”在第{first}行的编码是“{first_code}”，本行却是“{code}”",
-    fix="核对该部门的编码，同一部门应只用一个编码")
-ROW_WITHOUT_PROJECT = LedgerProblem(
-    code="ledger.row_without_project", severity=_W,
-    message="本行填了金额，但没有项目编码和项目名称，没有读入",
-    fix="补上项目编码和名称；若是合计行，在项目名称列写“合计”")
-BAD_EMAIL = LedgerProblem(
-    code="ledger.bad_email", severity=_W,
-    message="联系邮箱“{value}”格式不对",
-    fix="填写形如 name@example.gov.cn 的地址，多个地址用分号隔开")
-
-LEDGER_PROBLEMS: tuple[LedgerProblem, ...] = (
-    MISSING_COLUMN, DUPLICATE_COLUMN, AMOUNT_UNIT, EMPTY, EMPTY_CODE, EMPTY_NAME,
-    EMPTY_DEPARTMENT_CODE, EMPTY_DEPARTMENT, CODE_AS_NUMBER, MISSING_AMOUNT, BAD_AMOUNT,
-    NEGATIVE_AMOUNT, TOTAL_MISMATCH, MISSING_YEAR, BAD_YEAR, MIXED_YEARS, DUPLICATE_CODE,
-    DEPARTMENT_NAME_CONFLICT, DEPARTMENT_CODE_CONFLICT, ROW_WITHOUT_PROJECT, BAD_EMAIL,
-)
 
 
 # ---------------------------------------------------------------------------
@@ -607,7 +518,7 @@ def _best_of(layouts: Sequence[_Layout]) -> int:
 @dataclass(frozen=True)
 class _Cell:
     value: object
-    problem: LedgerProblem | None = None
+    problem: Problem | None = None
 
 
 _Parser = Callable[[object, AmountUnit], _Cell]
@@ -642,12 +553,12 @@ def _parse_text(raw: object, unit: AmountUnit) -> _Cell:
 
 def _parse_code(raw: object, unit: AmountUnit) -> _Cell:
     if isinstance(raw, float) and not math.isfinite(raw):
-        return _Cell(_display(raw), CODE_AS_NUMBER)
+        return _Cell(_display(raw), LEDGER_CODE_AS_NUMBER)
     if isinstance(raw, float) and abs(raw) >= 10**_EXCEL_DIGITS:
-        return _Cell(_display(raw), CODE_AS_NUMBER)
+        return _Cell(_display(raw), LEDGER_CODE_AS_NUMBER)
     text = code_text(raw)
     if isinstance(raw, str) and _SCIENTIFIC.fullmatch(text):
-        return _Cell(text, CODE_AS_NUMBER)
+        return _Cell(text, LEDGER_CODE_AS_NUMBER)
     return _Cell(text)
 
 
@@ -674,7 +585,7 @@ def _parse_amount(raw: object, unit: AmountUnit) -> _Cell:
         return _Cell(None)
     number = _number(raw)
     if number is None:
-        return _Cell(None, BAD_AMOUNT)
+        return _Cell(None, LEDGER_BAD_AMOUNT)
     return _Cell(number / YUAN_PER_WAN if unit == "元" else number)
 
 
@@ -689,7 +600,7 @@ def _parse_year(raw: object, unit: AmountUnit) -> _Cell:
         text = normalise_key(raw)
     match = _YEAR.fullmatch(text)
     if match is None or int(match.group(1)) not in _YEARS:
-        return _Cell(None, BAD_YEAR)
+        return _Cell(None, LEDGER_BAD_YEAR)
     return _Cell(int(match.group(1)))
 
 
@@ -722,18 +633,17 @@ class _Context:
         spelled = self.layout.columns.get(key)
         return spelled[1] if spelled else COLUMNS_BY_KEY[key].header
 
-    def finding(self, problem: LedgerProblem, *, row: int | None, key: str = "",
+    def finding(self, problem: Problem, *, row: int | None, key: str = "",
                 value: object = "", project: LedgerProject | None = None,
                 **facts: object) -> Finding:
         column = self.header(key) if key else ""
         shown = _display(value)
-        message, fix = problem.text(
+        return problem.finding(
             {"column": column, "value": shown, "unit": self.unit,
-             "project": _project_label(project), **facts})
-        return Finding(code=problem.code, severity=problem.severity, message=message, fix=fix,
-                       file=self.file, row=row, column=column, value=shown,
-                       department=_department_label(project),
-                       project="" if project is None else project.code or project.name)
+             "project": _project_label(project), **facts},
+            file=self.file, row=row, column=column, value=shown,
+            department=_department_label(project),
+            project="" if project is None else project.code or project.name)
 
 
 def _project_label(project: LedgerProject | None) -> str:
@@ -753,7 +663,7 @@ class _Row:
     raw: Mapping[str, object]
     invalid: frozenset[str]
     """Keys whose cell held something unreadable (already reported; checks skip them)."""
-    cell_problems: tuple[tuple[str, LedgerProblem], ...]
+    cell_problems: tuple[tuple[str, Problem], ...]
 
 
 _TOTAL_LABEL = re.compile(r"(合计|总计|小计)\W*")
@@ -776,14 +686,14 @@ def _is_repeated_header(raw: Mapping[str, object]) -> bool:
 
 def _parse_row(raw: Mapping[str, object], row: int, unit: AmountUnit) -> _Row:
     values: dict[str, Any] = {}
-    problems: list[tuple[str, LedgerProblem]] = []
+    problems: list[tuple[str, Problem]] = []
     for key, cell in raw.items():
         column = COLUMNS_BY_KEY[key]
         parsed = _PARSERS[column.kind](cell, unit)
         values[column.attr] = parsed.value
         if parsed.problem is not None:
             problems.append((key, parsed.problem))
-    invalid = frozenset(key for key, problem in problems if problem is not CODE_AS_NUMBER)
+    invalid = frozenset(key for key, problem in problems if problem is not LEDGER_CODE_AS_NUMBER)
     return _Row(LedgerProject(row=row, **values), raw, invalid, tuple(problems))
 
 
@@ -799,7 +709,7 @@ def _read_projects(rows: _Rows, ctx: _Context) -> tuple[list[_Row], list[Finding
         if parsed.project.code or parsed.project.name:
             projects.append(parsed)
         elif _identifiable(ctx) and not _is_total_row(raw) and _has_amount(raw):
-            skipped.append(ctx.finding(ROW_WITHOUT_PROJECT, row=number))
+            skipped.append(ctx.finding(LEDGER_ROW_WITHOUT_PROJECT, row=number))
     return projects, skipped
 
 
@@ -822,16 +732,16 @@ def _check_layout(ctx: _Context) -> Iterator[Finding]:
     layout = ctx.layout
     for column in LEDGER_COLUMNS:
         if column.required and not ctx.has(column.key):
-            yield ctx.finding(MISSING_COLUMN, row=layout.header_row, key=column.key,
+            yield ctx.finding(LEDGER_MISSING_COLUMN, row=layout.header_row, key=column.key,
                               spellings="、".join(column.spellings))
     for key, first, again in layout.duplicates:
         from openpyxl.utils import get_column_letter  # only a faulty header pays for it
 
-        yield ctx.finding(DUPLICATE_COLUMN, row=layout.header_row, key=key,
+        yield ctx.finding(LEDGER_DUPLICATE_COLUMN, row=layout.header_row, key=key,
                           first=get_column_letter(first + 1), again=get_column_letter(again + 1))
     for key, stated in layout.units.items():
         if COLUMNS_BY_KEY[key].kind is ColumnKind.AMOUNT and stated != ctx.unit:
-            yield ctx.finding(AMOUNT_UNIT, row=layout.header_row, key=key, stated=stated)
+            yield ctx.finding(LEDGER_AMOUNT_UNIT, row=layout.header_row, key=key, stated=stated)
 
 
 def _check_cells(row: _Row, ctx: _Context) -> Iterator[Finding]:
@@ -841,10 +751,10 @@ def _check_cells(row: _Row, ctx: _Context) -> Iterator[Finding]:
 
 
 _REQUIRED_TEXT = (
-    ("project_code", EMPTY_CODE),
-    ("project_name", EMPTY_NAME),
-    ("department_code", EMPTY_DEPARTMENT_CODE),
-    ("department", EMPTY_DEPARTMENT),
+    ("project_code", LEDGER_EMPTY_CODE),
+    ("project_name", LEDGER_EMPTY_NAME),
+    ("department_code", LEDGER_EMPTY_DEPARTMENT_CODE),
+    ("department", LEDGER_EMPTY_DEPARTMENT),
 )
 
 
@@ -856,20 +766,21 @@ def _check_required_text(row: _Row, ctx: _Context) -> Iterator[Finding]:
 
 def _check_year(row: _Row, ctx: _Context) -> Iterator[Finding]:
     if ctx.has("year") and row.project.year is None and "year" not in row.invalid:
-        yield ctx.finding(MISSING_YEAR, row=row.project.row, key="year", project=row.project)
+        yield ctx.finding(LEDGER_MISSING_YEAR, row=row.project.row, key="year", project=row.project)
 
 
 def _check_required_amounts(row: _Row, ctx: _Context) -> Iterator[Finding]:
     for key in ("total", "fiscal"):
         if ctx.has(key) and getattr(row.project, key) is None and key not in row.invalid:
-            yield ctx.finding(MISSING_AMOUNT, row=row.project.row, key=key, project=row.project)
+            yield ctx.finding(LEDGER_MISSING_AMOUNT, row=row.project.row, key=key,
+                              project=row.project)
 
 
 def _check_negative(row: _Row, ctx: _Context) -> Iterator[Finding]:
     for key in ("total", *AMOUNT_PARTS):
         amount = getattr(row.project, key)
         if amount is not None and amount < 0:
-            yield ctx.finding(NEGATIVE_AMOUNT, row=row.project.row, key=key, value=amount,
+            yield ctx.finding(LEDGER_NEGATIVE_AMOUNT, row=row.project.row, key=key, value=amount,
                               project=row.project)
 
 
@@ -882,7 +793,8 @@ def _check_total(row: _Row, ctx: _Context) -> Iterator[Finding]:
     difference = project.total - sum(parts.values(), Decimal(0))
     if abs(difference) > AMOUNT_TOLERANCE:
         yield ctx.finding(
-            TOTAL_MISMATCH, row=project.row, key="total", value=project.total, project=project,
+            LEDGER_TOTAL_MISMATCH, row=project.row, key="total", value=project.total,
+            project=project,
             total=_display(project.total), parts=_display(project.total - difference),
             difference=_display(difference), **{k: _display(v) for k, v in parts.items()})
 
@@ -894,14 +806,14 @@ _EMAIL_SEPARATORS = re.compile(r"[;,；，、\s]+")
 def _check_email(row: _Row, ctx: _Context) -> Iterator[Finding]:
     addresses = [a for a in _EMAIL_SEPARATORS.split(row.project.email) if a]
     if any(not _EMAIL.fullmatch(a) for a in addresses):
-        yield ctx.finding(BAD_EMAIL, row=row.project.row, key="email", value=row.project.email,
-                          project=row.project)
+        yield ctx.finding(LEDGER_BAD_EMAIL, row=row.project.row, key="email",
+                          value=row.project.email, project=row.project)
 
 
 def _check_empty(rows: Sequence[_Row], ctx: _Context) -> Iterator[Finding]:
     # Without either identifying column, missing_column has said all there is to say.
     if not rows and _identifiable(ctx):
-        yield ctx.finding(EMPTY, row=None)
+        yield ctx.finding(LEDGER_EMPTY, row=None)
 
 
 def _check_duplicate_codes(rows: Sequence[_Row], ctx: _Context) -> Iterator[Finding]:
@@ -911,7 +823,7 @@ def _check_duplicate_codes(rows: Sequence[_Row], ctx: _Context) -> Iterator[Find
         if not code:
             continue
         if code in first:
-            yield ctx.finding(DUPLICATE_CODE, row=row.project.row, key="project_code",
+            yield ctx.finding(LEDGER_DUPLICATE_CODE, row=row.project.row, key="project_code",
                               value=code, project=row.project, first=first[code])
         else:
             first[code] = row.project.row
@@ -934,7 +846,7 @@ def _check_department_names(rows: Sequence[_Row], ctx: _Context) -> Iterator[Fin
     pairs = _first_seen(rows, lambda p: p.department_code, lambda p: p.department)
     for row, seen in pairs:
         p = row.project
-        yield ctx.finding(DEPARTMENT_NAME_CONFLICT, row=p.row, key="department",
+        yield ctx.finding(LEDGER_DEPARTMENT_NAME_CONFLICT, row=p.row, key="department",
                           value=p.department, project=p, code=p.department_code,
                           first=seen.project.row, first_name=seen.project.department,
                           name=p.department)
@@ -944,7 +856,7 @@ def _check_department_codes(rows: Sequence[_Row], ctx: _Context) -> Iterator[Fin
     pairs = _first_seen(rows, lambda p: normalise_key(p.department), lambda p: p.department_code)
     for row, seen in pairs:
         p = row.project
-        yield ctx.finding(DEPARTMENT_CODE_CONFLICT, row=p.row, key="department_code",
+        yield ctx.finding(LEDGER_DEPARTMENT_CODE_CONFLICT, row=p.row, key="department_code",
                           value=p.department_code, project=p, name=p.department,
                           first=seen.project.row, first_code=seen.project.department_code,
                           code=p.department_code)
@@ -957,7 +869,7 @@ def _check_years(rows: Sequence[_Row], ctx: _Context) -> Iterator[Finding]:
     main = years.most_common(1)[0][0]  # ties go to the year seen first
     for row in rows:
         if row.project.year not in (None, main):
-            yield ctx.finding(MIXED_YEARS, row=row.project.row, key="year",
+            yield ctx.finding(LEDGER_MIXED_YEARS, row=row.project.row, key="year",
                               value=row.project.year, project=row.project,
                               year=row.project.year, main=main)
 

@@ -10,6 +10,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from xltool.errors import BadLimit
+
 MB = 1024 * 1024
 
 
@@ -50,20 +52,6 @@ LIMIT_KEYS: dict[str, tuple[str, int]] = {
 }
 
 
-class BadLimit(ValueError):
-    """A `KEY=VALUE` setting with an unknown key (`known` lists the keys) or a value that is no
-    positive number."""
-
-    def __init__(self, setting: str, key: str) -> None:
-        self.setting = setting
-        self.key = key
-        self.unknown_key = key not in LIMIT_KEYS
-        self.known = tuple(LIMIT_KEYS)
-        problem = (f"未知的上限“{key}”（可用：{'、'.join(LIMIT_KEYS)}）" if self.unknown_key
-                   else f"上限“{setting}”须写成 {key}=正数")
-        super().__init__(problem)
-
-
 def with_limits(settings: Iterable[str], base: Limits = DEFAULT_LIMITS) -> Limits:
     """BASE with settings such as `file-mb=100` or `cells=500000` applied; BadLimit else."""
     changes: dict[str, int] = {}
@@ -71,13 +59,13 @@ def with_limits(settings: Iterable[str], base: Limits = DEFAULT_LIMITS) -> Limit
         key, _, text = setting.partition("=")
         key = key.strip().lower()
         if key not in LIMIT_KEYS:
-            raise BadLimit(setting, key)
+            raise BadLimit(setting, key, known=tuple(LIMIT_KEYS))
         try:
             number = float(text)
         except ValueError:
             number = math.nan
         if not (math.isfinite(number) and number > 0):
-            raise BadLimit(setting, key)
+            raise BadLimit(setting, key, known=tuple(LIMIT_KEYS))
         name, unit = LIMIT_KEYS[key]
         changes[name] = max(1, int(number * unit))
     return replace(base, **changes)

@@ -423,38 +423,72 @@ def available_profiles() -> list[str]:
 
 
 def profile_path(name_or_path: str | Path) -> Path:
-    """The file of a shipped profile NAME, or the profile file at a path; UnknownProfile if none."""
-    candidate = Path(name_or_path)
-    if candidate.suffix == ".toml" or candidate.is_file():
+    """The file of a shipped profile NAME, or the profile file at a path; UnknownProfile if none.
+
+    A name is looked up among the shipped profiles only: a file that happens to bear the
+    name in the working folder (an attachment saved there) never replaces the shipped rules.
+    A path is taken as one only when written as one (see `candidate_name`)."""
+    if candidate_name(name_or_path) is None:
+        candidate = Path(name_or_path)
         if not candidate.is_file():
             raise UnknownProfile(f"profile file not found: {candidate}")
         return candidate
-    for directory in profile_dirs():
-        path = directory / f"{name_or_path}.toml"
-        if path.is_file():
-            return path
-    known = ", ".join(available_profiles()) or "none"
-    raise UnknownProfile(f"unknown profile {str(name_or_path)!r} (shipped: {known})")
+    shipped = shipped_profile_path(str(name_or_path))
+    if shipped is None:
+        known = ", ".join(available_profiles()) or "none"
+        raise UnknownProfile(f"unknown profile {str(name_or_path)!r} (shipped: {known})")
+    return shipped
+
+
+def shipped_profile_path(name: str) -> Path | None:
+    return next((path for directory in profile_dirs()
+                 if (path := directory / f"{name}.toml").is_file()), None)
 
 
 def load_profile(name_or_path: str | Path) -> FormProfile:
     """A shipped profile by name (`ningxia-2021`) or any profile file by path."""
+    return read_profile(name_or_path)[0]
+
+
+def read_profile(name_or_path: str | Path) -> tuple[FormProfile, str]:
+    """The profile, and the TOML text it was read from: the store keeps that text with each
+    template issued with it, so later edits of the file change nothing for them."""
     path = profile_path(name_or_path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ProfileError(path, "(file)", f"cannot be read: {error}") from error
-    except tomllib.TOMLDecodeError as error:
-        raise ProfileError(path, "(syntax)", str(error)) from error
-    profile = profile_from_data(data, path)
+    profile = profile_from_text(text, path=path)
     if candidate_name(name_or_path) not in (profile.name, None):
         raise ProfileError(path, "profile.name",
                            f"is {profile.name!r}, the file name says otherwise")
-    return profile
+    return profile, text
+
+
+def profile_from_text(text: str, *, path: Path) -> FormProfile:
+    """Parse and check a profile from its TOML TEXT; PATH names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(path, "(syntax)", str(error)) from error
+    return profile_from_data(data, path)
+
+
+def shipped_profile_text(name: str, version: int) -> str | None:
+    """The text of the shipped profile NAME when it is VERSION or still accepts it (what this
+    release reads returns of that version with); None when no such profile ships."""
+    if candidate_name(name) is None or shipped_profile_path(name) is None:
+        return None
+    try:
+        profile, text = read_profile(name)
+    except ProfileError:
+        return None
+    return text if profile.accepts_version(version) else None
 
 
 def candidate_name(name_or_path: str | Path) -> str | None:
-    """The name a shipped profile must declare; a profile given by path may name itself freely."""
+    """The name a shipped profile must declare; a profile given by path may name itself freely.
+
+    A path is one written as a path: with a `/` or `\\` in it, or ending in `.toml`."""
     text = str(name_or_path)
     return None if text.endswith(".toml") or "/" in text or "\\" in text else text
-

@@ -9,30 +9,8 @@ whose projects carry the amounts snapshot of the template it was filled in —
 and lists every difference as one row with fixed columns (`DIFFERENCE_COLUMNS`).
 The same rows feed the report workbook, `--json`, the console and the tests.
 
-Kinds of difference: a stable code each (`KINDS`), one report sheet each, in this order.
-
-================  ============  ===================================================
-kind              sheet         meaning
-================  ============  ===================================================
-ledger_problem    总账问题      a problem `xltool ledger` reports in the ledger itself
-duplicate         重复编码      a code twice in the ledger, or in several departments'
-                                returns: an error, never matched
-not_issued        新增项目      a ledger project on no template in force of its
-                                department: issue (re-issue) the template
-not_returned      未报送        a ledger project on its department's template in force
-                                with no accepted return
-withdrawn         已撤销        a returned project no longer in the ledger
-moved             部门变更      a returned project that now belongs to another department
-code_changed      编码变更      a returned project matched by name to a ledger project
-                                under another code
-renamed           名称变更      the ledger name differs from the issued name (same code)
-budget_changed    预算调整      a funding row of the form changed in the ledger since
-                                issue, one row per funding row: re-issue the form
-unit_suspect      疑似以元填写  cost targets about 10,000 times off the total
-cost_over         成本超出      cost targets summing to more than the total
-cost_short        成本不足      cost targets summing to less than half the total
-weights           权重合计      weights not summing to the profile's total
-================  ============  ===================================================
+Kinds of difference: a stable code each, one report sheet each, declared in the
+catalogue of codes (`xltool.codes.KINDS`, in the order of the report's sheets).
 
 Decisions:
 
@@ -96,15 +74,34 @@ import pandas as pd
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
+from xltool.codes import (
+    KINDS,
+    LEDGER_DUPLICATE_CODE,
+    RECONCILE_BUDGET_CHANGED,
+    RECONCILE_CODE_CHANGED,
+    RECONCILE_COST_OVER,
+    RECONCILE_COST_SHORT,
+    RECONCILE_DUPLICATE,
+    RECONCILE_LEDGER_PROBLEM,
+    RECONCILE_MOVED,
+    RECONCILE_NOT_ISSUED,
+    RECONCILE_NOT_RETURNED,
+    RECONCILE_RENAMED,
+    RECONCILE_UNIT_SUSPECT,
+    RECONCILE_WEIGHTS,
+    RECONCILE_WITHDRAWN,
+    Kind,
+)
 from xltool.defaults import DEFAULT_STORE
-from xltool.errors import XltoolError
+from xltool.errors import ReportUnwritable, WorkbookNotSaved
 from xltool.findings import Finding
 from xltool.ledger import COLUMNS_BY_KEY, AmountUnit, Ledger, LedgerProject, load_ledger
 from xltool.money import TOLERANCE, cost_in_wan
-from xltool.profile import FormProfile, load_profile
+from xltool.profile import FormProfile
 from xltool.store import (
     IssuedProject,
     IssuedTemplate,
+    ProfileNotKept,
     ReceivedFile,
     Store,
     open_store,
@@ -112,7 +109,7 @@ from xltool.store import (
 from xltool.tables import FONT, fit_row, put
 from xltool.targets import Indicator
 from xltool.text import normalise_key
-from xltool.xlsxout import WorkbookNotSaved, check, new_workbook
+from xltool.xlsxout import check, new_workbook
 
 __all__ = ["DIFFERENCE_COLUMNS", "JSON_KEYS", "KINDS", "SUMMARY_COLUMNS", "Difference", "Kind",
            "Reconciliation", "ReportUnwritable", "reconcile", "write_report"]
@@ -129,41 +126,11 @@ MAX_NAME_PAIRS = 250_000
 """Candidate pairs per department above which only equal names are matched."""
 
 
-class ReportUnwritable(XltoolError):
-    """The report workbook cannot be written where asked."""
-
-
 # ---------------------------------------------------------------------------
 # The kinds and the rows
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Kind:
-    code: str
-    sheet: str
-    meaning: str
-
-
-KINDS: dict[str, Kind] = {kind.code: kind for kind in (
-    Kind("ledger_problem", "总账问题", "a problem `xltool ledger` reports in the ledger itself"),
-    Kind("duplicate", "重复编码",
-         "a code twice in the ledger, or in several departments' returns; never matched"),
-    Kind("not_issued", "新增项目", "a ledger project on no template in force of its department"),
-    Kind("not_returned", "未报送",
-         "a ledger project on its department's template in force, with no accepted return"),
-    Kind("withdrawn", "已撤销", "a returned project no longer in the ledger"),
-    Kind("moved", "部门变更", "a returned project that now belongs to another department"),
-    Kind("code_changed", "编码变更",
-         "a returned project matched by name to a ledger project with another code"),
-    Kind("renamed", "名称变更", "the ledger name differs from the name issued (same code)"),
-    Kind("budget_changed", "预算调整",
-         "a funding row of the form changed in the ledger since issue: re-issue the form"),
-    Kind("unit_suspect", "疑似以元填写", "cost targets about 10,000 times off the total"),
-    Kind("cost_over", "成本超出", "cost targets summing to more than the total"),
-    Kind("cost_short", "成本不足", "cost targets summing to less than half the total"),
-    Kind("weights", "权重合计", "weights not summing to the profile's total"),
-)}
 _KIND_ORDER = {code: number for number, code in enumerate(KINDS)}
 
 Value = str | Decimal | None
@@ -348,14 +315,20 @@ def _returned(store: Store, templates: dict[str, IssuedTemplate],
     for sha256, indicator in store.current_indicators():
         if sha256 in wanted:
             indicators[sha256, indicator.project_code].append(indicator)
-    forms: dict[str, _Form] = {}
+    profiles = store.issued_profiles()
+    # By the profile's id: a profile kept once is one object, alive while PROFILES is.
+    forms: dict[int, _Form] = {}
     for received in returns:
         template = templates[received.template_id]
-        if template.profile not in forms:
-            forms[template.profile] = _Form.of(load_profile(template.profile))
+        profile = profiles.get(template.template_id)
+        if profile is None:
+            raise ProfileNotKept(template, then="无法核对")
+        if id(profile) not in forms:
+            forms[id(profile)] = _Form.of(profile)
+        form = forms[id(profile)]
         for project in projects[template.template_id]:
             own = indicators[received.sha256, project.project_code]
-            yield _Returned(template, project, forms[template.profile], tuple(own))
+            yield _Returned(template, project, form, tuple(own))
 
 
 # ---------------------------------------------------------------------------
@@ -504,14 +477,14 @@ def _by_ratio(scored: list[tuple[float, int, int]]
 # ---------------------------------------------------------------------------
 
 
-def _ledger_row(kind: str, project: LedgerProject, /, **values: Any) -> Difference:
-    return Difference(kind=kind, department=project.department_code,
+def _ledger_row(kind: Kind, project: LedgerProject, /, **values: Any) -> Difference:
+    return Difference(kind=kind.code, department=project.department_code,
                       department_name=project.department, project=project.code,
                       project_name=project.name, **values)
 
 
-def _returned_row(kind: str, item: _Returned, /, **values: Any) -> Difference:
-    return Difference(kind=kind, department=item.department,
+def _returned_row(kind: Kind, item: _Returned, /, **values: Any) -> Difference:
+    return Difference(kind=kind.code, department=item.department,
                       department_name=item.template.department,
                       project=item.issued.project_code,
                       project_name=item.issued.project_name, **values)
@@ -540,7 +513,7 @@ def _missing(project: LedgerProject, held: _Held) -> Difference:
     template = held.in_force.get(project.department_code)
     if template is None or normalise_key(project.code) not in held.in_force_codes[
             project.department_code]:
-        return _ledger_row("not_issued", project, **values, message=(
+        return _ledger_row(RECONCILE_NOT_ISSUED, project, **values, message=(
             f"{department}下发的模板中没有本项目（总账新增或划入）：请为{department}下发"
             "（重新下发）模板"))
     accepted = held.returns.get(project.department_code)
@@ -549,13 +522,13 @@ def _missing(project: LedgerProject, held: _Held) -> Difference:
     else:
         message = (f"{department}已接受的报送是旧模板，其中没有本项目（{_day(template)}重新下发的"
                    f"模板中有）：请督促{department}按新模板报送")
-    return _ledger_row("not_returned", project, **values, message=message)
+    return _ledger_row(RECONCILE_NOT_RETURNED, project, **values, message=message)
 
 
 def _withdrawn(returned: _Returned) -> Difference:
     total = _zero(returned.issued.total)
     return _returned_row(
-        "withdrawn", returned, field=_header("total"), returned=total, difference=-total,
+        RECONCILE_WITHDRAWN, returned, field=_header("total"), returned=total, difference=-total,
         message=f"总账中已没有项目编码“{returned.issued.project_code}”（项目已撤销）："
                 f"{returned.template.department}报送的本项目绩效目标不再使用")
 
@@ -570,7 +543,7 @@ def _moved(pair: _Pair, held: _Held) -> Difference:
     else:
         action = f"请向{new}下发含本项目的模板，{old}报送的绩效目标可供参考"
     return _ledger_row(
-        "moved", project, field="主管部门", ledger=project.department_code,
+        RECONCILE_MOVED, project, field="主管部门", ledger=project.department_code,
         returned=returned.department,
         message=f"项目已由{old}（{returned.department}）划转至{new}"
                 f"（{project.department_code}）：{action}")
@@ -582,7 +555,7 @@ def _code_changed(pair: _Pair) -> Difference:
              else f"名称由“{issued.project_name}”改为“{project.name}”，相似度 "
                   f"{pair.similarity or 0:.2f}")
     return _ledger_row(
-        "code_changed", project, field=_header("project_code"), ledger=project.code,
+        RECONCILE_CODE_CHANGED, project, field=_header("project_code"), ledger=project.code,
         returned=issued.project_code,
         message=f"项目编码由“{issued.project_code}”改为“{project.code}”（按名称匹配，{names}）："
                 "请核对是否为同一项目，并重新下发模板")
@@ -591,7 +564,7 @@ def _code_changed(pair: _Pair) -> Difference:
 def _renamed(pair: _Pair) -> Difference:
     project, issued = pair.project, pair.returned.issued
     return _ledger_row(
-        "renamed", project, field=_header("project_name"), ledger=project.name,
+        RECONCILE_RENAMED, project, field=_header("project_name"), ledger=project.name,
         returned=issued.project_name,
         message=f"项目名称由下发时的“{issued.project_name}”改为“{project.name}”："
                 "公开时以总账名称为准，请核对，必要时重新下发模板")
@@ -609,7 +582,7 @@ def _budget_changes(pair: _Pair, tolerance: Decimal) -> Iterator[Difference]:
         change = _zero(now) - _zero(then)
         if abs(change) > tolerance:
             yield _ledger_row(
-                "budget_changed", pair.project, field=_header(key), ledger=_zero(now),
+                RECONCILE_BUDGET_CHANGED, pair.project, field=_header(key), ledger=_zero(now),
                 returned=_zero(then), difference=change,
                 message=f"{_header(key)}由下发时的 {_show(_zero(then))} 万元调整为 "
                         f"{_show(_zero(now))} 万元（{_signed(change)} 万元）："
@@ -626,14 +599,14 @@ def _costs(returned: _Returned, tolerance: Decimal) -> list[Difference]:
               "difference": total - spent}
     said = f"成本指标合计 {_show(spent)} 万元，年度资金总额 {_show(total)} 万元"
     if total > 0 and spent > 0 and (spent >= total * UNIT_OFF or spent * UNIT_OFF <= total):
-        return [_returned_row("unit_suspect", returned, **values, message=(
+        return [_returned_row(RECONCILE_UNIT_SUSPECT, returned, **values, message=(
             f"{said}，相差约 {_show(_magnitude(spent, total))} 倍：疑似把元当作万元"
             "（或把万元当作元）填写，请部门按万元改正"))]
     if spent > total + tolerance:
-        return [_returned_row("cost_over", returned, **values, message=(
+        return [_returned_row(RECONCILE_COST_OVER, returned, **values, message=(
             f"{said}，成本超出 {_show(spent - total)} 万元：请部门核对成本金额"))]
     if spent < total * COST_SHORT_SHARE:
-        return [_returned_row("cost_short", returned, **values, message=(
+        return [_returned_row(RECONCILE_COST_SHORT, returned, **values, message=(
             f"{said}，成本不足总额的一半：请部门核对是否漏填成本"))]
     return []
 
@@ -646,7 +619,7 @@ def _weights(returned: _Returned) -> list[Difference]:
     if found == spec.total:
         return []
     return [_returned_row(
-        "weights", returned, field=f"{spec.label}合计", ledger=spec.total, returned=found,
+        RECONCILE_WEIGHTS, returned, field=f"{spec.label}合计", ledger=spec.total, returned=found,
         difference=spec.total - found,
         message=f"{spec.label}合计为 {_show(found)}，应为 {_show(spec.total)}："
                 f"请部门调整各项{spec.label}")]
@@ -655,7 +628,7 @@ def _weights(returned: _Returned) -> list[Difference]:
 def _ledger_problems(book: Ledger) -> Iterator[Difference]:
     by_row = {project.row: project for project in book.projects}
     for finding in book.problems:
-        if finding.code == "ledger.duplicate_code":
+        if finding.code == LEDGER_DUPLICATE_CODE.code:
             continue  # one `duplicate` row per code says it, with every row
         yield _ledger_problem(finding, by_row.get(finding.row or 0))
 
@@ -664,7 +637,7 @@ def _ledger_problem(finding: Finding, project: LedgerProject | None) -> Differen
     where = f"总账第{finding.row}行：" if finding.row is not None else "总账："
     fix = f"。{finding.fix}" if finding.fix else ""
     return Difference(
-        kind="ledger_problem",
+        kind=RECONCILE_LEDGER_PROBLEM.code,
         department=project.department_code if project else "",
         department_name=project.department if project else finding.department,
         project=project.code if project else finding.project,
@@ -676,7 +649,7 @@ def _ledger_problem(finding: Finding, project: LedgerProject | None) -> Differen
 def _ledger_duplicate(group: list[LedgerProject]) -> Difference:
     rows = "、".join(str(p.row) for p in group)
     return _ledger_row(
-        "duplicate", group[0], field=_header("project_code"), ledger=group[0].code,
+        RECONCILE_DUPLICATE, group[0], field=_header("project_code"), ledger=group[0].code,
         message=f"总账中项目编码“{group[0].code}”出现 {len(group)} 次（第{rows}行），"
                 "未与报送核对：每个项目只占一行，删除或合并重复的行")
 
@@ -684,7 +657,7 @@ def _ledger_duplicate(group: list[LedgerProject]) -> Difference:
 def _returned_duplicate(project: LedgerProject, items: list[_Returned]) -> Difference:
     departments = "、".join(f"{r.template.department}（{r.department}）" for r in items)
     return _ledger_row(
-        "duplicate", project, field=_header("project_code"), ledger=project.code,
+        RECONCILE_DUPLICATE, project, field=_header("project_code"), ledger=project.code,
         returned=project.code,
         message=f"项目编码“{project.code}”同时出现在{departments}已接受的报送中，总账属于"
                 f"{project.department}（{project.department_code}），无法确定以哪份为准："

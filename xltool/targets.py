@@ -20,8 +20,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xltool.errors import XltoolError
-from xltool.findings import Finding, Severity
+from xltool.codes import (
+    TARGETS_BAD_WEIGHT,
+    TARGETS_DUPLICATE_GOAL,
+    TARGETS_MISSING_CODE,
+    Problem,
+)
+from xltool.errors import TargetsUnreadable
+from xltool.findings import Finding
 from xltool.text import code_text, normalise_key, normalise_text
 from xltool.values import TargetValue, parse_value
 
@@ -35,10 +41,6 @@ GOALS_SHEET = "总体目标"
 INDICATORS_SHEET = "绩效指标"
 GOAL_COLUMNS = ("项目编码", "年度总体目标")
 INDICATOR_COLUMNS = ("项目编码", "一级指标", "二级指标", "三级指标", "指标值", "权重")
-
-
-class TargetsUnreadable(XltoolError):
-    """The file is not a targets workbook xltool can read."""
 
 
 @dataclass(frozen=True)
@@ -202,9 +204,9 @@ def _goals(rows: list[tuple[int, dict[str, Any]]], path: Path,
     for number, row in rows:
         code = code_text(row["项目编码"])
         if not code:
-            problems.append(_problem("targets.missing_code", path, GOALS_SHEET, number))
+            problems.append(_problem(TARGETS_MISSING_CODE, path, GOALS_SHEET, number))
         elif code in goals:
-            problems.append(_problem("targets.duplicate_goal", path, GOALS_SHEET, number, code))
+            problems.append(_problem(TARGETS_DUPLICATE_GOAL, path, GOALS_SHEET, number, code))
         else:
             goals[code] = _as_written(row["年度总体目标"])
     return goals
@@ -214,11 +216,11 @@ def _indicator(row: dict[str, Any], number: int, path: Path,
                problems: list[Finding]) -> Indicator | None:
     code = code_text(row["项目编码"])
     if not code:
-        problems.append(_problem("targets.missing_code", path, INDICATORS_SHEET, number))
+        problems.append(_problem(TARGETS_MISSING_CODE, path, INDICATORS_SHEET, number))
         return None
     weight = _weight(row["权重"])
     if weight is None and row["权重"] not in (None, ""):
-        problems.append(_problem("targets.bad_weight", path, INDICATORS_SHEET, number, code,
+        problems.append(_problem(TARGETS_BAD_WEIGHT, path, INDICATORS_SHEET, number, code,
                                  value=str(row["权重"])))
     return Indicator(
         project_code=code,
@@ -249,15 +251,6 @@ def _weight(value: Any) -> Decimal | None:
     return weight if weight.is_finite() else None
 
 
-_PROBLEMS = {
-    "targets.missing_code": ("缺少项目编码，该行无法使用", "补填项目编码"),
-    "targets.duplicate_goal": ("同一项目的年度总体目标出现多次，只采用第一条", "删除重复的行"),
-    "targets.bad_weight": ("权重不是数字，已按空白处理", "权重填写0–100之间的数字"),
-}
-
-
-def _problem(code: str, path: Path, sheet: str, row: int, project: str = "",
+def _problem(problem: Problem, path: Path, sheet: str, row: int, project: str = "",
              *, value: str = "") -> Finding:
-    message, fix = _PROBLEMS[code]
-    return Finding(code=code, severity=Severity.ERROR, message=message, fix=fix, file=path.name,
-                   sheet=sheet, row=row, project=project, value=value)
+    return problem.finding(file=path.name, sheet=sheet, row=row, project=project, value=value)

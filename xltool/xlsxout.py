@@ -22,18 +22,10 @@ from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.worksheet import Worksheet
 
 from xltool.atomic import shown_name
-from xltool.errors import XltoolError
+from xltool.errors import WorkbookNotSaved, XlsxWriteError
 
 # A fixed timestamp: the same input must give a byte-identical file.
 FIXED_CREATED = datetime(2000, 1, 1)
-
-
-class XlsxWriteError(XltoolError):
-    """xlsxwriter refused a call: a bug in xltool or an input beyond Excel's limits."""
-
-
-class WorkbookNotSaved(XltoolError):
-    """The workbook could not be written where it was to go."""
 
 
 # Functions every Excel version knows: a formula made only of these needs none of the

@@ -10,7 +10,8 @@ import click
 from xltool.cli.i18n import _
 from xltool.cli.output import emit_json
 from xltool.cli.params import store_option
-from xltool.limits import BadLimit, Limits, limit_settings, with_limits
+from xltool.errors import BadLimit
+from xltool.limits import Limits, limit_settings, with_limits
 
 if TYPE_CHECKING:
     from xltool.collect import CollectRun

@@ -54,6 +54,26 @@ import python_calamine
 from defusedxml import ElementTree as SafeTree
 from xlsxwriter.utility import xl_cell_to_rowcol
 
+from xltool.codes import (
+    FILE_BAD_ENTRY_NAME,
+    FILE_BAD_ENTRY_NAME_TWICE,
+    FILE_CORRUPT,
+    FILE_CORRUPT_CELL,
+    FILE_CORRUPT_COMPRESSION,
+    FILE_CORRUPT_PART,
+    FILE_CORRUPT_SHEETS,
+    FILE_ENCRYPTED_PART,
+    FILE_NOT_WORKBOOK_PARTS,
+    FILE_TOO_LARGE_INFLATED,
+    FILE_TOO_LARGE_MB,
+    FILE_TOO_MANY_CELLS,
+    FILE_TOO_MANY_PARTS,
+    FILE_TOO_MANY_STRINGS,
+    FILE_XML_DTD,
+    FILE_ZIP_BOMB,
+    FILE_ZIP_BOMB_PART,
+)
+from xltool.errors import Unreadable
 from xltool.limits import DEFAULT_LIMITS, MB, Limits
 
 NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
@@ -73,16 +93,6 @@ class FileKind(StrEnum):
     BROKEN_ZIP = "broken-zip"
     EMPTY = "empty"
     UNKNOWN = "unknown"
-
-
-class Unreadable(Exception):
-    """The file cannot be read as a workbook; `code` and `message` say why."""
-
-    def __init__(self, code: str, message: str, fix: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.fix = fix
 
 
 # Whatever goes wrong opening a malformed zip or XML part: the file is broken, no more.
@@ -201,8 +211,7 @@ class XlsxContent:
                 given = _without(given, WORKBOOK, self._names_at)
             stored = stored_zip(given)
             if stored is None:  # the file itself would let the reader inflate unchecked parts
-                raise Unreadable("file.too_large", "文件解压后过大，超过上限",
-                                 "删除多余内容后重新保存，或联系财政部门")
+                raise Unreadable(FILE_TOO_LARGE_INFLATED)
             self._data = stored
         return self._data
 
@@ -223,11 +232,11 @@ class XlsxContent:
             rows: list[list[Any]] = self._book.get_sheet_by_name(sheet).to_python(
                 skip_empty_area=False)
         except python_calamine.CalamineError as error:
-            raise _corrupt(f"文件已损坏，无法读取（{error}）"[:200]) from error
+            raise Unreadable(FILE_CORRUPT, {"reason": error}, cut=200) from error
         except BaseException as error:  # a panic in the Rust reader is no Exception
             if type(error).__name__ != "PanicException":
                 raise
-            raise _corrupt("文件已损坏，无法读取（读取器无法解析）") from error
+            raise Unreadable(FILE_CORRUPT, {"reason": "读取器无法解析"}) from error
         return rows
 
     def cell(self, sheet: str, ref: str) -> Any:
@@ -258,8 +267,7 @@ def open_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS,
     ENTRIES, when given, are the zip's entries as `sniff_entries` read them from DATA.
     """
     if len(data) > limits.max_file_bytes:
-        raise Unreadable("file.too_large", f"文件大小 {len(data) // MB} MB，超过上限",
-                         "删除多余内容后重新保存，或联系财政部门")
+        raise Unreadable(FILE_TOO_LARGE_MB, {"mb": len(data) // MB})
     try:
         if not entries:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -272,19 +280,14 @@ def open_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS,
         raise _broken(error) from error
 
 
-def _corrupt(message: str) -> Unreadable:
-    return Unreadable("file.corrupt", message, "用 Excel 或 WPS 打开后另存为 .xlsx 再报送")
-
-
 def _broken(error: BaseException) -> Unreadable:
     reason = "压缩数据损坏" if isinstance(error, zlib.error) else type(error).__name__
-    return _corrupt(f"文件已损坏，无法读取（{reason}）")
+    return Unreadable(FILE_CORRUPT, {"reason": reason})
 
 
 def _checked_parts(infos: list[zipfile.ZipInfo], limits: Limits) -> dict[str, zipfile.ZipInfo]:
     if len(infos) > limits.max_entries:
-        raise Unreadable("file.too_many_parts", f"压缩包内有 {len(infos)} 个部件，超过上限",
-                         "使用下发的模板重新填写")
+        raise Unreadable(FILE_TOO_MANY_PARTS, {"count": len(infos)})
     parts: dict[str, zipfile.ZipInfo] = {}
     seen: set[str] = set()
     declared = 0
@@ -292,22 +295,17 @@ def _checked_parts(infos: list[zipfile.ZipInfo], limits: Limits) -> dict[str, zi
         name = info.filename
         path = name.replace("\\", "/")
         if name.startswith(("/", "\\")) or ".." in path.split("/"):
-            raise Unreadable("file.bad_entry_name", f"压缩包内含有可疑路径“{name[:80]}”",
-                             "使用下发的模板重新填写后报送")
+            raise Unreadable(FILE_BAD_ENTRY_NAME, {"name": name[:80]})
         if path.casefold() in seen:  # readers disagree on which of two namesakes counts
-            raise Unreadable("file.bad_entry_name", f"压缩包内有两个同名部件“{name[:80]}”",
-                             "使用下发的模板重新填写后报送")
+            raise Unreadable(FILE_BAD_ENTRY_NAME_TWICE, {"name": name[:80]})
         seen.add(path.casefold())
         if info.flag_bits & 0x1:
-            raise Unreadable("file.encrypted", f"文件中的部件 {name[:80]} 已加密，无法读取",
-                             "去除密码后另存为 .xlsx 再报送")
+            raise Unreadable(FILE_ENCRYPTED_PART, {"part": name[:80]})
         if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
-            raise Unreadable("file.zip_bomb", "文件压缩比异常（疑似压缩炸弹），未读取",
-                             "使用下发的模板重新填写后报送")
+            raise Unreadable(FILE_ZIP_BOMB)
         declared += info.file_size
         if info.file_size > limits.max_part_bytes or declared > limits.max_total_bytes:
-            raise Unreadable("file.too_large", "文件解压后过大，超过上限",
-                             "删除多余内容后重新保存，或联系财政部门")
+            raise Unreadable(FILE_TOO_LARGE_INFLATED)
         parts[name] = info
     return parts
 
@@ -337,17 +335,14 @@ def read_part(data: bytes, info: zipfile.ZipInfo, limits: Limits) -> bytes:
         if size > limit:  # the stream goes on past its header: how far, kept in no memory
             size += _inflated(inflater, limits.max_part_bytes + 1 - size)
     else:
-        raise _corrupt(f"部件 {info.filename[:80]} 使用了不支持的压缩方式")
+        raise Unreadable(FILE_CORRUPT_COMPRESSION, {"part": info.filename[:80]})
     if size > limits.max_part_bytes:
-        raise Unreadable("file.zip_bomb", f"部件 {info.filename[:80]} 解压后超过上限"
-                         "（疑似压缩炸弹），未读取", "使用下发的模板重新填写后报送")
+        raise Unreadable(FILE_ZIP_BOMB_PART, {"part": info.filename[:80]})
     if len(part) != info.file_size or not ended or zlib.crc32(part) != info.CRC:
-        raise _corrupt(f"部件 {info.filename[:80]} 已损坏（内容不完整或校验不符）")
+        raise Unreadable(FILE_CORRUPT_PART, {"part": info.filename[:80]})
     if part.find(b"!", 0, 65536) >= 0 and (  # a single byte is found at memory speed
             part.find(b"<!DOCTYPE", 0, 4096) >= 0 or part.find(b"<!ENTITY", 0, 65536) >= 0):
-        raise Unreadable("file.xml_dtd",
-                         f"部件 {info.filename[:80]} 含有 DTD 定义（不安全），未读取",
-                         "使用下发的模板重新填写后报送")
+        raise Unreadable(FILE_XML_DTD, {"part": info.filename[:80]})
     return part
 
 
@@ -400,8 +395,7 @@ def _structure(parts: dict[str, zipfile.ZipInfo], data: bytes, limits: Limits) -
     """The structure, read from the parts every reading needs, each inflated once within the
     limits and counted; a sheet's part waits until that sheet is asked for."""
     if WORKBOOK not in parts or WORKBOOK_RELS not in parts:
-        raise Unreadable("file.not_workbook", "文件不是完整的 Excel 工作簿",
-                         "用 Excel 或 WPS 另存为 .xlsx 后重新报送")
+        raise Unreadable(FILE_NOT_WORKBOOK_PARTS)
     package = _Package(data, parts, limits)
     workbook = package.part(WORKBOOK)
     targets = _relation_targets(package.part(WORKBOOK_RELS))
@@ -484,7 +478,7 @@ def _unique_sheet_names(listed: list[dict[str, str]]) -> None:
     for found in listed:
         name = found.get("name", "")
         if name.casefold() in seen:
-            raise _corrupt(f"工作簿中有两个名为“{name[:31]}”的工作表")
+            raise Unreadable(FILE_CORRUPT_SHEETS, {"sheet": name[:31]})
         seen.add(name.casefold())
 
 
@@ -784,23 +778,17 @@ class _Counted:
     def add(self, xml: bytes, where: str) -> None:
         size = grid_size(xml)
         if size is None:
-            raise _corrupt(f"“{where[:80]}”中有无法识别的单元格位置")
+            raise Unreadable(FILE_CORRUPT_CELL, {"where": where[:80]})
         self.cells += size
         if self.cells > self.limits.max_cells:
-            raise Unreadable(
-                "file.too_many_cells",
-                f"表格范围过大：至“{where[:80]}”已相当于 {self.cells:,} 个单元格"
-                f"（上限 {self.limits.max_cells:,}），未读取",
-                "删除表格以外多余的内容后重新保存，或使用下发的模板重新填写")
+            raise Unreadable(FILE_TOO_MANY_CELLS, {"where": where[:80], "cells": self.cells,
+                                                   "limit": self.limits.max_cells})
         if not self.count_strings:
             return
         self.strings += strings_in(xml)
         if self.strings > self.limits.max_strings:
-            raise Unreadable(
-                "file.too_many_strings",
-                f"文件中的文字条目过多（{self.strings:,} 条，"
-                f"上限 {self.limits.max_strings:,}），未读取",
-                "删除表格以外多余的内容后重新保存，或使用下发的模板重新填写")
+            raise Unreadable(FILE_TOO_MANY_STRINGS, {"strings": self.strings,
+                                                     "limit": self.limits.max_strings})
 
 
 # -- cell values as text -------------------------------------------------------------------

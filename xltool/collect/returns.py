@@ -20,8 +20,23 @@ from typing import Any, NamedTuple
 
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
+from xltool.codes import (
+    CELL_FORMULA,
+    CELL_TOO_LONG,
+    FILE_IDENTITY_MISMATCH,
+    FILE_NOT_TEMPLATE,
+    FILE_OTHER_YEAR,
+    FILE_PROFILE_VERSION,
+    FILE_UNKNOWN_TEMPLATE,
+    FORM_LOCKED_CHANGED,
+    FORM_OUTSIDE_CELLS,
+    FORM_SHEET_MISSING,
+    FORM_STRUCTURE_CHANGED,
+    FORM_UNPROTECTED,
+)
 from xltool.collect.reader import XlsxContent, cell_text, rowcol
-from xltool.findings import Finding, Severity
+from xltool.errors import NotOurs
+from xltool.findings import Finding
 from xltool.limits import DEFAULT_LIMITS, Limits
 from xltool.names import (
     DEPARTMENT,
@@ -34,16 +49,14 @@ from xltool.names import (
     identity_property,
     indicator_slot,
 )
-from xltool.profile import Category, FormProfile, load_profile
+from xltool.profile import Category, FormProfile
 from xltool.store import (
     IssuedCell,
+    IssuedForm,
     IssuedProject,
     IssuedTemplate,
     LayoutKey,
     Store,
-    TemplateLayout,
-    layout_fingerprint,
-    layout_key,
 )
 from xltool.text import normalise_text
 from xltool.values import TargetValue, parse_value
@@ -130,14 +143,6 @@ class ReadReturn:
     findings: tuple[Finding, ...]
 
 
-class NotOurs(Exception):
-    """The file is no template issued from this store (or one we no longer accept)."""
-
-    def __init__(self, code: str, message: str, fix: str, department: str = "") -> None:
-        super().__init__(message)
-        self.code, self.message, self.fix, self.department = code, message, fix, department
-
-
 # No amount or weight on a form has more digits before the point; a larger exponent
 # (`1e999999999`) would overflow the arithmetic, or print as a billion digits.
 MAX_ADJUSTED_EXPONENT = 15
@@ -163,36 +168,24 @@ def short(text: str, limit: int = 50) -> str:
 # -- identity ------------------------------------------------------------------------------
 
 
-def identify(content: XlsxContent, store: Store,
-             profiles: Callable[[str], FormProfile] = load_profile
-             ) -> tuple[IssuedTemplate, FormProfile, list[Finding]]:
-    """The issued template this file claims to be; the two identity places must agree."""
-    claimed, findings = _claimed(content)
-    template = store.template(claimed)
-    if template is None:
-        raise _unknown_template(claimed, content, store)
-    return template, _accepted_profile(template, profiles), findings
-
-
 def identify_form(content: XlsxContent, store: Store,
-                  profiles: Callable[[str], FormProfile] = load_profile,
                   known: MutableMapping[str, FormMap] | None = None
                   ) -> tuple[FormMap, FormProfile, list[Finding]]:
-    """`identify`, with the template's map (`FormMap.load`) from one query of the store.
+    """The issued template this file claims to be (the two identity places must agree), as
+    its map, from one query of the store, and the profile it was issued with.
 
     KNOWN keeps the maps by template: a batch often holds several files of one template."""
     claimed, findings = _claimed(content)
     form_map = known.get(claimed) if known is not None else None
     if form_map is not None:
-        return form_map, _accepted_profile(form_map.template, profiles), findings
+        return form_map, form_map.profile, findings
     issued = store.issued_form(claimed)
     if issued is None:
         raise _unknown_template(claimed, content, store)
-    profile = _accepted_profile(issued.template, profiles)
-    form_map = FormMap.of(store, issued.template, issued.projects, issued.layout)
+    form_map = FormMap.of(issued, _accepted_profile(issued))
     if known is not None:
         known[claimed] = form_map
-    return form_map, profile, findings
+    return form_map, form_map.profile, findings
 
 
 def _claimed(content: XlsxContent) -> tuple[str, list[Finding]]:
@@ -201,25 +194,22 @@ def _claimed(content: XlsxContent) -> tuple[str, list[Finding]]:
     from_name = content.defined_names.get(IDENTITY_NAME, "").strip().strip('"')
     claimed = from_property or from_name
     if not claimed:
-        raise NotOurs("file.not_template", "文件不是财政部门下发的绩效目标模板（找不到模板编号）",
-                      "请使用下发的模板填写后报送，不要新建或复制到新工作簿")
+        raise NotOurs(FILE_NOT_TEMPLATE)
     findings = []
     if from_property != from_name:
-        findings.append(Finding(
-            code="file.identity_mismatch", severity=Severity.ERROR,
-            value=f"{short(from_property) or '（无）'} / {short(from_name) or '（无）'}",
-            message="模板编号在文件中的两处记录不一致，文件可能被改动或拼接",
-            fix="请使用下发的原模板重新填写后报送"))
+        findings.append(FILE_IDENTITY_MISMATCH.finding(
+            value=f"{short(from_property) or '（无）'} / {short(from_name) or '（无）'}"))
     return claimed, findings
 
 
-def _accepted_profile(template: IssuedTemplate,
-                      profiles: Callable[[str], FormProfile]) -> FormProfile:
-    profile = profiles(template.profile)
-    if not profile.accepts_version(template.profile_version):
-        raise NotOurs("file.profile_version",
-                      f"模板使用的表式“{template.profile}”第{template.profile_version}版已停止受理",
-                      "请向财政部门索取新版模板重新填写", template.department_code)
+def _accepted_profile(issued: IssuedForm) -> FormProfile:
+    """The profile the template was issued with. A store migrated from before profiles were
+    kept may hold none for it: its returns cannot be checked, which is said of each file."""
+    template, profile = issued.template, issued.profile
+    if profile is None or not profile.accepts_version(template.profile_version):
+        raise NotOurs(FILE_PROFILE_VERSION, {"profile": template.profile,
+                                             "version": template.profile_version},
+                      template.department_code)
     return profile
 
 
@@ -228,10 +218,8 @@ def _unknown_template(claimed: str, content: XlsxContent, store: Store) -> NotOu
     department = short(content.properties.get(identity_property(DEPARTMENT), ""), 40)
     issued_years = {str(t.year) for t in store.templates()}
     if year and issued_years and year not in issued_years:
-        return NotOurs("file.other_year", f"这是{year}年度的模板，不是本年度下发的模板",
-                       "请使用本年度下发的模板填写", department)
-    return NotOurs("file.unknown_template", f"模板编号“{claimed[:60]}”不是本存储下发的模板",
-                   "请确认报送对象，或使用财政部门下发的模板", department)
+        return NotOurs(FILE_OTHER_YEAR, {"year": year}, department)
+    return NotOurs(FILE_UNKNOWN_TEMPLATE, {"claimed": claimed[:60]}, department)
 
 
 # -- reading the forms ---------------------------------------------------------------------
@@ -423,16 +411,14 @@ class _Layouts:
         self.most = most
         self.compiled: dict[str, tuple[ProjectLayout, ...]] = {}
 
-    def get(self, fingerprint: str) -> tuple[ProjectLayout, ...] | None:
-        return self.compiled.get(fingerprint)
-
-    def compile(self, key: LayoutKey) -> tuple[ProjectLayout, ...]:
-        fingerprint = layout_fingerprint(key)
-        if fingerprint not in self.compiled:
+    def of(self, fingerprint: str, key: LayoutKey) -> tuple[ProjectLayout, ...]:
+        """The layout KEY compiled, known by its FINGERPRINT (as the store names it)."""
+        compiled = self.compiled.get(fingerprint)
+        if compiled is None:
             if len(self.compiled) >= self.most:
                 self.compiled.clear()
-            self.compiled[fingerprint] = compiled_layout(key)
-        return self.compiled[fingerprint]
+            compiled = self.compiled[fingerprint] = compiled_layout(key)
+        return compiled
 
 
 LAYOUTS = _Layouts()
@@ -458,29 +444,21 @@ class ProjectMap:
 @dataclass(frozen=True)
 class FormMap:
     """What collect needs of an issued template: its layout, compiled once per layout, with
-    the template's own values."""
+    the template's own values, and the profile its returns are checked by."""
 
     template: IssuedTemplate
+    profile: FormProfile
     projects: tuple[ProjectMap, ...]
 
     @classmethod
-    def load(cls, store: Store, template: IssuedTemplate) -> FormMap:
-        """The template's map: its layout compiled once per layout, its own values added."""
-        return cls.of(store, template, store.template_projects(template.template_id),
-                      store.template_layout(template.template_id))
-
-    @classmethod
-    def of(cls, store: Store, template: IssuedTemplate, projects: Sequence[IssuedProject],
-           own: TemplateLayout | None) -> FormMap:
-        """The map of TEMPLATE with its PROJECTS and its OWN layout as the store gave them."""
-        layouts = LAYOUTS.get(own.layout) if own else None
-        if own is None or layouts is None:  # a layout not seen yet: from the cells themselves
-            columns = store.template_cell_columns(template.template_id)
-            layouts = LAYOUTS.compile(layout_key(columns, [p.project_code for p in projects]))
-            own = TemplateLayout("", tuple(dict.fromkeys(columns.sheet)), columns.value)
-        quoted = tuple(f"{_quoted(sheet)}!" for sheet in own.sheets)
-        return cls(template, tuple(ProjectMap(project, layout, own.sheets, own.values, quoted)
-                                   for project, layout in zip(projects, layouts, strict=True)))
+    def of(cls, issued: IssuedForm, profile: FormProfile) -> FormMap:
+        """The map of what was ISSUED, its returns checked by PROFILE."""
+        layouts = LAYOUTS.of(issued.layout, issued.key)
+        sheets, values = issued.sheets, issued.values
+        quoted = tuple(f"{_quoted(sheet)}!" for sheet in sheets)
+        return cls(issued.template, profile, tuple(
+            ProjectMap(project, layout, sheets, values, quoted)
+            for project, layout in zip(issued.projects, layouts, strict=True)))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -537,11 +515,10 @@ def _picked(rows: list[list[Any]], plan: ReadPlan) -> tuple[tuple[Any, ...], int
 
 
 def _missing_sheet(template: IssuedTemplate, project: IssuedProject) -> Finding:
-    return Finding(code="form.sheet_missing", severity=Severity.ERROR,
-                   department=template.department_code, project=project.project_code,
-                   sheet=project.sheet, value=project.sheet,
-                   message=f"找不到项目“{project.project_name}”的工作表“{project.sheet}”（被删除或改名）",
-                   fix="请使用下发的原模板重新填写，不要删除或重命名工作表")
+    return FORM_SHEET_MISSING.finding(
+        {"project": project.project_name, "sheet": project.sheet},
+        department=template.department_code, project=project.project_code,
+        sheet=project.sheet, value=project.sheet)
 
 
 def _structure_findings(content: XlsxContent, cells: tuple[Any, ...], template: IssuedTemplate,
@@ -569,18 +546,14 @@ def _structure_findings(content: XlsxContent, cells: tuple[Any, ...], template: 
         moved = []
     if moved:
         first = moved[0]
-        findings.append(Finding(
-            code="form.structure_changed", severity=Severity.ERROR,
-            department=template.department_code, project=project.project_code,
-            sheet=project.sheet, cell=first.cell, value=first.name,
-            message=f"表格结构被改动（插入或删除了行列），{len(moved)} 个填写单元格已不在原位置",
-            fix="请使用下发的原模板重新填写，不要插入或删除行、列"))
+        findings.append(FORM_STRUCTURE_CHANGED.finding(
+            {"count": len(moved)}, department=template.department_code,
+            project=project.project_code, sheet=project.sheet, cell=first.cell,
+            value=first.name))
     if not content.sheets[project.sheet].protected:
-        findings.append(Finding(
-            code="form.unprotected", severity=Severity.WARNING,
+        findings.append(FORM_UNPROTECTED.finding(
             department=template.department_code, project=project.project_code,
-            sheet=project.sheet, message="工作表保护已被取消",
-            fix="无需处理；锁定内容已逐格核对，如有改动会另行列出"))
+            sheet=project.sheet))
     return findings
 
 
@@ -601,13 +574,10 @@ def _outside_findings(rows: list[list[Any]], width: int | None, template: Issued
         return []
     project = mapped.project
     row, col = filled[0]
-    return [Finding(
-        code="form.outside_cells", severity=Severity.WARNING,
-        department=template.department_code, project=project.project_code,
-        sheet=project.sheet, cell=str(xl_rowcol_to_cell(row, col)),
-        value=cell_text(rows[row][col])[:50],
-        message=f"表格范围以外有 {len(filled)} 个单元格填写了内容，这些内容不会被读取",
-        fix="需要报送的内容请填在表格内的相应栏目；表格外的内容请删除")]
+    return [FORM_OUTSIDE_CELLS.finding(
+        {"count": len(filled)}, department=template.department_code,
+        project=project.project_code, sheet=project.sheet,
+        cell=str(xl_rowcol_to_cell(row, col)), value=cell_text(rows[row][col])[:50])]
 
 
 def _same_locked(field: str, issued: str, found: str) -> bool:
@@ -623,12 +593,10 @@ def _same_locked(field: str, issued: str, found: str) -> bool:
 
 def _locked_changed(template: IssuedTemplate, project: IssuedProject, cell: IssuedCell,
                     found: str) -> Finding:
-    return Finding(
-        code="form.locked_changed", severity=Severity.ERROR,
+    return FORM_LOCKED_CHANGED.finding(
+        {"issued": short(cell.value), "found": short(found)},
         department=template.department_code, project=project.project_code,
-        sheet=project.sheet, cell=cell.cell, value=short(found, 200),
-        message=f"锁定内容被改动：原为“{short(cell.value)}”，现为“{short(found)}”",
-        fix="锁定内容来自预算台账，不能修改；如确有错误请联系财政部门")
+        sheet=project.sheet, cell=cell.cell, value=short(found, 200))
 
 
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)$")
@@ -678,22 +646,18 @@ def _input_findings(template: IssuedTemplate, project: IssuedProject,
             findings.append(_too_long(template, project, m, texts[number], max_text))
             texts[number] = texts[number][:max_text]
         if m.cell in formulas:
-            findings.append(Finding(
-                code="cell.formula", severity=Severity.WARNING,
+            findings.append(CELL_FORMULA.finding(
                 department=template.department_code, project=project.project_code,
-                sheet=project.sheet, cell=m.cell, value=short(texts[number], 200),
-                message="填写单元格中是公式，已按其计算结果读取",
-                fix="请直接填写文字或数字，不要使用公式"))
+                sheet=project.sheet, cell=m.cell, value=short(texts[number], 200)))
     return findings
 
 
 def _too_long(template: IssuedTemplate, project: IssuedProject, cell: LayoutCell, text: str,
               limit: int) -> Finding:
-    return Finding(
-        code="cell.too_long", severity=Severity.ERROR, department=template.department_code,
+    return CELL_TOO_LONG.finding(
+        {"length": len(text), "limit": limit}, department=template.department_code,
         project=project.project_code, sheet=project.sheet, cell=cell.cell,
-        value=text[:50] + "…", message=f"填写内容过长（{len(text):,} 字，上限 {limit:,} 字）",
-        fix="请精简为要点；详细材料请另行报送")
+        value=text[:50] + "…")
 
 
 _indicator = functools.partial(tuple.__new__, ReturnedIndicator)

@@ -12,6 +12,25 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from xltool.codes import (
+    RULE_BAD_WEIGHT,
+    RULE_BAD_WEIGHT_RANGE,
+    RULE_COST_BELOW_TOTAL,
+    RULE_COST_EXCEEDS_TOTAL,
+    RULE_COST_NO_UNIT,
+    RULE_GOAL_EMPTY,
+    RULE_NAME_MISSING,
+    RULE_NOT_QUANTITATIVE,
+    RULE_PLACEHOLDER,
+    RULE_REQUIRED_EMPTY,
+    RULE_SATISFACTION_RANGE,
+    RULE_SATISFACTION_UNIT,
+    RULE_VALUE_MISSING,
+    RULE_VALUE_UNPARSED,
+    RULE_WEIGHT_MISSING,
+    RULE_WEIGHTS_SUM,
+    Problem,
+)
 from xltool.collect.returns import (
     ReadReturn,
     ReturnedIndicator,
@@ -19,7 +38,7 @@ from xltool.collect.returns import (
     normalised,
     parsed_value,
 )
-from xltool.findings import Finding, Severity
+from xltool.findings import Finding
 from xltool.money import TOLERANCE, cost_in_wan
 from xltool.profile import FormProfile
 from xltool.text import normalise_text
@@ -56,16 +75,11 @@ class Sorted:
 Rule = Callable[[Sorted, FormProfile], Iterable[Finding]]
 
 
-def _finding(code: str, severity: Severity, form: Sorted, cell: str, value: str,
-             message: str, fix: str) -> Finding:
+def _finding(problem: Problem, form: Sorted, cell: str, value: str, /,
+             **facts: object) -> Finding:
     project = form.project
-    return Finding(code=code, severity=severity, department=form.department,
-                   project=project.code, sheet=project.sheet, cell=cell, value=value[:200],
-                   message=message, fix=fix)
-
-
-def _error(code: str, form: Sorted, cell: str, value: str, message: str, fix: str) -> Finding:
-    return _finding(code, Severity.ERROR, form, cell, value, message, fix)
+    return problem.finding(facts, department=form.department, project=project.code,
+                           sheet=project.sheet, cell=cell, value=value[:200])
 
 
 def _marker(profile: FormProfile) -> str:
@@ -95,8 +109,7 @@ def goal_filled(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
     # Blank exactly when `normalise_text` would leave nothing (NFKC turns white space, and
     # nothing else, into white space), without the cost of folding a whole paragraph.
     if not project.goal.strip():
-        yield _error("rule.goal_empty", form, project.goal_cell, "",
-                     f"“{profile.goal_label}”未填写", f"填写本项目的{profile.goal_label}")
+        yield _finding(RULE_GOAL_EMPTY, form, project.goal_cell, "", label=profile.goal_label)
 
 
 def required_categories(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
@@ -105,10 +118,8 @@ def required_categories(form: Sorted, profile: FormProfile) -> Iterator[Finding]
     for category in profile.categories:
         if category.required and category.level2 not in real:
             cell = project.first_cells.get(category.level2, "")
-            yield _error("rule.required_empty", form, cell, "",
-                         f"必填的“{category.level2}”没有填写指标",
-                         f"至少填写一条{category.level2}及其指标值，例如 "
-                         f"{'、'.join(category.examples[:2])}")
+            yield _finding(RULE_REQUIRED_EMPTY, form, cell, "", category=category.level2,
+                           examples="、".join(category.examples[:2]))
 
 
 def names_and_values(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
@@ -116,20 +127,17 @@ def names_and_values(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
         return
     for i in form.real:
         if i.name and not i.value:
-            yield _error("rule.value_missing", form, i.value_cell, i.name,
-                         f"“{i.category.level2}”的指标“{i.name[:30]}”没有填写指标值",
-                         "在右侧填写指标值，如 ≥95%、100次、明显")
+            yield _finding(RULE_VALUE_MISSING, form, i.value_cell, i.name,
+                           category=i.category.level2, name=i.name[:30])
         elif i.value and not i.name:
-            yield _error("rule.name_missing", form, i.name_cell, i.value,
-                         f"“{i.category.level2}”有指标值“{i.value[:30]}”但没有指标名称",
-                         "在左侧填写三级指标名称")
+            yield _finding(RULE_NAME_MISSING, form, i.name_cell, i.value,
+                           category=i.category.level2, value=i.value[:30])
 
 
 def placeholders(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
     for i in form.placeholders:
-        yield _finding("rule.placeholder", Severity.WARNING, form, i.name_cell, i.name,
-                       f"“{i.category.level2}”中留有占位文字“{i.name[:30]}”，已忽略",
-                       "删除占位文字；不适用的选填指标留空即可")
+        yield _finding(RULE_PLACEHOLDER, form, i.name_cell, i.name,
+                       category=i.category.level2, name=i.name[:30])
 
 
 def quantitative_values(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
@@ -141,13 +149,10 @@ def quantitative_values(form: Sorted, profile: FormProfile) -> Iterator[Finding]
         if not text:
             continue
         if not ANY_DIGIT.search(text):
-            yield _error("rule.not_quantitative", form, cell, text,
-                         f"“{i.category.level2}”须为可量化的数值，“{text[:30]}”中没有数字",
-                         "写成 比较符号+数字+单位，如 ≥95%、≤20万元、100次")
+            yield _finding(RULE_NOT_QUANTITATIVE, form, cell, text,
+                           category=i.category.level2, text=text[:30])
         elif value_field and not parsed_value(text).numbers:
-            yield _finding("rule.value_unparsed", Severity.WARNING, form, cell, text,
-                           f"“{text[:30]}”含有多个数值或说明文字，无法自动读出一个目标值",
-                           "尽量写成一个目标值，如 ≥3次；说明放在三级指标名称中")
+            yield _finding(RULE_VALUE_UNPARSED, form, cell, text, text=text[:30])
 
 
 def satisfaction_range(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
@@ -158,12 +163,9 @@ def satisfaction_range(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
         parsed = parsed_value(text) if profile.value_field else None
         numbers = parsed.numbers if parsed else _percent_numbers(text)
         if any(n < 0 or n > 100 for n in numbers):
-            yield _error("rule.satisfaction_range", form, cell, text,
-                         f"满意度“{text[:30]}”不在 0–100% 之间",
-                         "满意度填写 0–100% 的百分比，如 ≥95%")
+            yield _finding(RULE_SATISFACTION_RANGE, form, cell, text, text=text[:30])
         elif parsed and parsed.numbers and parsed.unit != "%":
-            yield _finding("rule.satisfaction_unit", Severity.WARNING, form, cell, text,
-                           f"满意度“{text[:30]}”没有写成百分比", "写成百分比，如 ≥95%")
+            yield _finding(RULE_SATISFACTION_UNIT, form, cell, text, text=text[:30])
 
 
 def _percent_numbers(text: str) -> tuple[Decimal, ...]:
@@ -182,21 +184,18 @@ def cost_total(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
         if amount is None:
             continue
         if bare:
-            yield _finding("rule.cost_no_unit", Severity.WARNING, form, cell, text,
-                           f"成本“{text[:30]}”没有写单位，已按万元计算", "金额后写明单位，如 2万元")
+            yield _finding(RULE_COST_NO_UNIT, form, cell, text, text=text[:30])
         amounts.append(amount)
     if not amounts or project.total is None:
         return
     spent, total = sum(amounts, Decimal(0)), project.total
     cell = costs[0].value_cell or costs[0].name_cell
     if spent > total + COST_TOLERANCE:
-        yield _error("rule.cost_exceeds_total", form, cell, f"{spent:f}",
-                     f"成本指标合计 {spent:f} 万元，超过年度资金总额 {total:f} 万元",
-                     "核对各项成本的金额和单位（万元），合计不应超过年度资金总额")
+        yield _finding(RULE_COST_EXCEEDS_TOTAL, form, cell, f"{spent:f}", spent=spent,
+                       total=total)
     elif spent < total - COST_TOLERANCE:
-        yield _finding("rule.cost_below_total", Severity.WARNING, form, cell, f"{spent:f}",
-                       f"成本指标合计 {spent:f} 万元，少于年度资金总额 {total:f} 万元",
-                       "核对是否漏填成本项目")
+        yield _finding(RULE_COST_BELOW_TOTAL, form, cell, f"{spent:f}", spent=spent,
+                       total=total)
 
 
 def weights(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
@@ -210,20 +209,19 @@ def weights(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
             continue
         weight = i.weight
         if i.weight_text and weight is None:
-            yield _error("rule.bad_weight", form, i.weight_cell, i.weight_text,
-                         f"{label}“{i.weight_text}”不是数字", f"{label}填写 {span} 之间的数字")
+            yield _finding(RULE_BAD_WEIGHT, form, i.weight_cell, i.weight_text, label=label,
+                           text=i.weight_text, span=span)
         elif weight is not None and not 0 <= weight <= total:
-            yield _error("rule.bad_weight", form, i.weight_cell, i.weight_text,
-                         f"{label} {weight} 不在 {span} 之间", f"{label}填写 {span} 之间的数字")
+            yield _finding(RULE_BAD_WEIGHT_RANGE, form, i.weight_cell, i.weight_text,
+                           label=label, weight=weight, span=span)
         elif weight is None and i.name and not _not_applicable(i, profile):
-            yield _error("rule.weight_missing", form, i.weight_cell, i.name,
-                         f"指标“{i.name[:30]}”没有填写{label}", f"填写{label}（{span}）")
+            yield _finding(RULE_WEIGHT_MISSING, form, i.weight_cell, i.name, name=i.name[:30],
+                           label=label, span=span)
         if weight is not None:
             found.append(weight)
     if found and sum(found, Decimal(0)) != total:
-        yield _error("rule.weights_sum", form, "", f"{sum(found, Decimal(0)):f}",
-                     f"{label}合计为 {sum(found, Decimal(0)):f}，应为 {total}",
-                     f"调整各项{label}，使合计等于 {total}")
+        yield _finding(RULE_WEIGHTS_SUM, form, "", f"{sum(found, Decimal(0)):f}", label=label,
+                       found=sum(found, Decimal(0)), total=total)
 
 
 RULES: tuple[Rule, ...] = (goal_filled, required_categories, names_and_values, placeholders,

@@ -26,6 +26,21 @@ from zipfile import ZipInfo
 import pandas as pd
 
 from xltool.batch import few_collections, few_collections_for_life
+from xltool.codes import (
+    FILE_CORRUPT_ZIP,
+    FILE_EMPTY,
+    FILE_ENCRYPTED,
+    FILE_MACROS,
+    FILE_NOT_WORKBOOK,
+    FILE_NOT_WORKBOOK_ZIP,
+    FILE_ODS,
+    FILE_TOO_LARGE,
+    FILE_UNCHANGED_TEMPLATE,
+    FILE_UNREADABLE,
+    FILE_XLS,
+    FILE_XLSB,
+    Problem,
+)
 from xltool.collect.feedback import write_feedback
 from xltool.collect.keep import (
     GROUP_FILES,
@@ -38,19 +53,13 @@ from xltool.collect.keep import (
     write_draft,
 )
 from xltool.collect.outcome import FileOutcome, Status
-from xltool.collect.reader import (
-    FileKind,
-    Unreadable,
-    open_xlsx,
-    sniff_entries,
-)
-from xltool.collect.returns import FormMap, NotOurs, ReadReturn, identify_form, read_return
+from xltool.collect.reader import FileKind, open_xlsx, sniff_entries
+from xltool.collect.returns import FormMap, ReadReturn, identify_form, read_return
 from xltool.collect.rules import check_return, is_placeholder
 from xltool.defaults import DEFAULT_STORE
-from xltool.errors import XltoolError
-from xltool.findings import Finding, Severity
+from xltool.errors import NoInput, NotOurs, Unreadable
+from xltool.findings import Finding
 from xltool.limits import DEFAULT_LIMITS, Limits
-from xltool.profile import FormProfile, load_profile
 from xltool.store import (
     ReceivedFile,
     Store,
@@ -62,26 +71,16 @@ from xltool.targets import Targets, new_indicator
 
 Progress = Callable[[int, int], None]
 
-_KIND_FINDINGS: dict[FileKind, tuple[str, str, str]] = {
-    FileKind.EMPTY: ("file.empty", "文件是空的（0 字节）", "重新保存模板后再报送"),
-    FileKind.ENCRYPTED: ("file.encrypted", "文件已加密，请去除密码后重新报送",
-                         "在 Excel 中“文件—信息—保护工作簿—用密码进行加密”清空密码后保存"),
-    FileKind.XLS: ("file.xls", "文件是旧版 .xls 格式，无法核对",
-                   "用 Excel 或 WPS 打开后“另存为”Excel 工作簿（.xlsx）再报送"),
-    FileKind.XLSB: ("file.xlsb", "文件是二进制工作簿（.xlsb），无法核对",
-                    "“另存为”Excel 工作簿（.xlsx）再报送"),
-    FileKind.ODS: ("file.ods", "文件是 OpenDocument 表格（.ods），无法核对",
-                   "在 WPS 或 LibreOffice 中“另存为”Excel 2007-365（.xlsx）再报送"),
-    FileKind.ZIP: ("file.not_workbook", "文件是压缩包，不是 Excel 工作簿",
-                   "解压后报送其中的模板文件"),
-    FileKind.BROKEN_ZIP: ("file.corrupt", "文件已损坏（压缩结构不完整），无法读取",
-                          "重新保存模板后再报送；邮件附件可能未下载完整"),
-    FileKind.UNKNOWN: ("file.not_workbook", "文件不是 Excel 工作簿", "报送下发的 .xlsx 模板文件"),
+_KIND_PROBLEMS: dict[FileKind, Problem] = {
+    FileKind.EMPTY: FILE_EMPTY,
+    FileKind.ENCRYPTED: FILE_ENCRYPTED,
+    FileKind.XLS: FILE_XLS,
+    FileKind.XLSB: FILE_XLSB,
+    FileKind.ODS: FILE_ODS,
+    FileKind.ZIP: FILE_NOT_WORKBOOK_ZIP,
+    FileKind.BROKEN_ZIP: FILE_CORRUPT_ZIP,
+    FileKind.UNKNOWN: FILE_NOT_WORKBOOK,
 }
-
-
-class NoInput(XltoolError):
-    """Nothing to collect: the paths given hold no file."""
 
 
 @dataclass(frozen=True)
@@ -380,47 +379,40 @@ def _examine(store: Store, path: Path, limits: Limits,
         if path.stat().st_size > limits.max_file_bytes:
             base = FileOutcome(path=path, sha256=_hash_large(path), status=Status.REJECTED,
                                kind=FileKind.UNKNOWN.value, size=path.stat().st_size)
-            too_large = _rejected(store, path, base, b"", "file.too_large",
-                                  "文件过大，超过上限，未读取",
-                                  "删除多余内容后重新保存，或联系财政部门")
+            too_large = _rejected(store, path, base, b"", FILE_TOO_LARGE.finding())
             return too_large, b""
         data = path.read_bytes()
     except OSError as error:
-        finding = Finding(code="file.unreadable", severity=Severity.ERROR, file=path.name,
-                          message=f"无法打开文件（{error.strerror or type(error).__name__}）",
-                          fix="关闭正在使用该文件的程序，或检查文件权限后重新收取")
+        finding = FILE_UNREADABLE.finding(
+            {"reason": error.strerror or type(error).__name__}, file=path.name)
         return _Processed(FileOutcome(path=path, sha256="", status=Status.REJECTED,
                                       kind=FileKind.UNKNOWN.value, findings=(finding,))), b""
     kind, entries = sniff_entries(data)
     base = FileOutcome(path=path, sha256=hashlib.sha256(data).hexdigest(), status=Status.REJECTED,
                        kind=kind.value, size=len(data))
     if kind not in (FileKind.XLSX, FileKind.XLSM):
-        return _rejected(store, path, base, data, *_KIND_FINDINGS[kind]), data
+        return _rejected(store, path, base, data, _KIND_PROBLEMS[kind].finding()), data
     try:
         return _process_workbook(store, path, data, entries, base, limits, cache), data
     except Unreadable as problem:
-        return _rejected(store, path, base, data, problem.code, problem.message,
-                         problem.fix), data
+        return _rejected(store, path, base, data, problem.finding()), data
     except NotOurs as verdict:
         return _rejected(store, path, replace(base, department=verdict.department), data,
-                         verdict.code, verdict.message, verdict.fix), data
+                         verdict.finding()), data
 
 
 def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipInfo],
                       base: FileOutcome, limits: Limits, cache: dict[str, Any]) -> _Processed:
     content = open_xlsx(data, limits, entries)
     try:
-        form_map, profile, identity_findings = identify_form(
-            content, store, lambda name: _profile(name, cache), _form_maps(cache))
+        form_map, profile, identity_findings = identify_form(content, store, _form_maps(cache))
         read = read_return(content, form_map, profile, limits)
     finally:
         content.close()
     template = form_map.template
     findings = [*identity_findings, *read.findings, *check_return(read)]
     if base.kind == FileKind.XLSM.value:
-        findings.insert(0, Finding(code="file.macros", severity=Severity.WARNING,
-                                   message="文件含有宏，宏已忽略，未被运行",
-                                   fix="今后请保存为不含宏的 .xlsx"))
+        findings.insert(0, FILE_MACROS.finding())
     if base.sha256 == template.sha256:
         findings.insert(0, _UNCHANGED)
     findings = [replace(f, file=path.name, department=template.department_code)
@@ -435,10 +427,7 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
 
 # The very file that was sent out: a department that forwarded it untouched, or the
 # office's own folder of templates collected by mistake.
-_UNCHANGED = Finding(
-    code="file.unchanged_template", severity=Severity.WARNING,
-    message="文件与下发的模板完全相同，未经任何修改（是否误把下发的模板当作报送文件收取？）",
-    fix="如部门确认无需修改可不处理；否则请部门填写后重新报送")
+_UNCHANGED = FILE_UNCHANGED_TEMPLATE.finding()
 
 
 def _form_maps(cache: dict[str, Any]) -> dict[str, FormMap]:
@@ -450,19 +439,11 @@ def _form_maps(cache: dict[str, Any]) -> dict[str, FormMap]:
     return maps
 
 
-def _profile(name: str, cache: dict[str, Any]) -> FormProfile:
-    key = f"profile:{name}"
-    if key not in cache:
-        cache[key] = load_profile(name)
-    profile: FormProfile = cache[key]
-    return profile
-
-
-def _rejected(store: Store, path: Path, base: FileOutcome, data: bytes, code: str,
-              message: str, fix: str) -> _Processed:
-    finding = Finding(code=code, severity=Severity.ERROR, message=message, fix=fix,
-                      file=path.name, department=base.department)
-    outcome = replace(base, findings=(finding,))
+def _rejected(store: Store, path: Path, base: FileOutcome, data: bytes,
+              finding: Finding) -> _Processed:
+    """FINDING, an error that refuses the file, located in it."""
+    outcome = replace(base, findings=(replace(finding, file=path.name,
+                                              department=base.department),))
     return _Processed(outcome, _received(store, path, data, outcome, None))
 
 

@@ -35,16 +35,10 @@ import pandas as pd
 
 from xltool.atomic import written_whole
 from xltool.defaults import DEFAULT_STORE
-from xltool.errors import XltoolError
+from xltool.errors import BadOutput, NothingToPublish, PdfFailed, PdfUnavailable
 from xltool.publish.book import Cover, write_publication
-from xltool.publish.gather import Edition, MissingProject, NothingToPublish, gather
-from xltool.publish.pdf import (
-    PdfFailed,
-    PdfUnavailable,
-    convert_to_pdf,
-    require_cjk_font,
-    require_soffice,
-)
+from xltool.publish.gather import Edition, MissingProject, gather
+from xltool.publish.pdf import convert_to_pdf, require_cjk_font, require_soffice
 from xltool.store import open_store
 from xltool.targets import write_targets
 
@@ -56,10 +50,6 @@ DEFAULT_BASIS = ("《中华人民共和国预算法》和《中共中央 国务�
                  "（中发〔2018〕34号）")
 MISSING_COLUMNS = {"department_code": "主管部门编码", "department": "主管部门",
                    "project_code": "项目编码", "project_name": "项目名称", "reason": "原因"}
-
-
-class BadOutput(XltoolError):
-    """An output path would overwrite the store or another output."""
 
 
 @dataclass(frozen=True)

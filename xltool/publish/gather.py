@@ -16,23 +16,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from xltool.errors import XltoolError
-from xltool.profile import FUNDING_KEYS, FormProfile, load_profile
-from xltool.store import IssuedCell, IssuedProject, IssuedTemplate, ReceivedFile, Store
+from xltool.codes import PUBLISH_NOT_ISSUED, PUBLISH_NOT_RETURNED, PUBLISH_REJECTED, REASONS
+from xltool.errors import NothingToPublish, StoreIncomplete
+from xltool.profile import FUNDING_KEYS, FormProfile
+from xltool.store import (
+    IssuedCell,
+    IssuedProject,
+    IssuedTemplate,
+    ProfileNotKept,
+    ReceivedFile,
+    Store,
+)
 from xltool.targets import Indicator, Targets
 from xltool.text import normalise_text
 from xltool.values import is_label_placeholder
-
-NOT_RETURNED, REJECTED, NOT_ISSUED = "not_returned", "rejected", "not_issued"
-REASONS = {NOT_RETURNED: "未报送", REJECTED: "退回修改（有错误）", NOT_ISSUED: "未下发"}
-
-
-class NothingToPublish(XltoolError):
-    """The store holds no accepted return for the departments asked for."""
-
-
-class StoreIncomplete(XltoolError):
-    """An accepted return refers to a template the store does not hold."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,7 @@ class MissingProject:
 
     @property
     def reason(self) -> str:
-        return REASONS[self.reason_code]
+        return REASONS[self.reason_code].label
 
     def to_dict(self) -> dict[str, str]:
         return {"department_code": self.department_code, "department": self.department,
@@ -130,31 +127,31 @@ def gather(store: Store, departments: Sequence[str] = ()) -> Edition:
         raise NothingToPublish(f"存储 {store.path} 中没有已接受的报送表{asked}，无可公开的内容。"
                                "请先用 xltool collect 收取各部门的报送表")
     year = max(returns, key=lambda r: (r.year is not None, r.year or 0)).year
-    profiles: dict[str, FormProfile] = {}
-    published = tuple(_department(store, r, profiles) for r in returns if r.year == year)
+    published = tuple(_department(store, r) for r in returns if r.year == year)
     return Edition(year, published, tuple(_missing(store, year, departments, published)))
 
 
-def _department(store: Store, received: ReceivedFile,
-                profiles: dict[str, FormProfile]) -> PublishedDepartment:
-    template = store.template(received.template_id)
-    if template is None:
+def _department(store: Store, received: ReceivedFile) -> PublishedDepartment:
+    """The department's accepted return, laid out by the profile its template was issued with."""
+    issued = store.issued_form(received.template_id)
+    if issued is None:
         raise StoreIncomplete(f"存储中没有模板 {received.template_id} 的下发记录"
                               f"（已接受的报送表 {received.original_name}），无法公开")
-    if template.profile not in profiles:
-        profiles[template.profile] = load_profile(template.profile)
+    template, profile = issued.template, issued.profile
+    if profile is None:
+        raise ProfileNotKept(template, then="无法公开")
     targets = store.accepted_targets(received.sha256)
     indicators: dict[str, list[Indicator]] = {}
     for indicator in targets.indicators:
         if is_public(indicator):
             indicators.setdefault(indicator.project_code, []).append(indicator)
-    headers = _headers(store.template_cells(template.template_id))
+    headers = _headers(issued.cells())
     projects = tuple(
         _project(p, headers.get(p.project_code, {}), targets.goals.get(p.project_code, ""),
                  indicators.get(p.project_code, []))
-        for p in store.template_projects(template.template_id))
+        for p in issued.projects)
     return PublishedDepartment(template.department_code, template.department, template.year,
-                               profiles[template.profile], projects, received.received_at)
+                               profile, projects, received.received_at)
 
 
 def _headers(cells: Iterable[IssuedCell]) -> dict[str, dict[str, str]]:
@@ -189,12 +186,14 @@ def _missing(store: Store, year: int | None, departments: Sequence[str],
     last_status = _last_status(store.received_files(), year)
     missing = []
     for code, template in sorted(latest.items()):
-        reason = REJECTED if last_status.get(code) == REJECTED else NOT_RETURNED
+        # The reason's code is the status word the store records for a file with errors.
+        reason = (PUBLISH_REJECTED if last_status.get(code) == PUBLISH_REJECTED.code
+                  else PUBLISH_NOT_RETURNED)
         missing += [MissingProject(code, template.department, p.project_code, p.project_name,
-                                   reason)
+                                   reason.code)
                     for p in store.template_projects(template.template_id)
                     if p.project_code not in done.get(code, set())]
-    missing += [MissingProject(code, "", "", "", NOT_ISSUED)
+    missing += [MissingProject(code, "", "", "", PUBLISH_NOT_ISSUED.code)
                 for code in dict.fromkeys(departments) if code not in latest and code not in done]
     return missing
 
@@ -205,5 +204,5 @@ def _last_status(received: list[ReceivedFile], year: int | None) -> dict[str, st
             if r.year == year and r.department_code}
 
 
-__all__ = ["REASONS", "Edition", "MissingProject", "NothingToPublish", "PublishedDepartment",
+__all__ = ["Edition", "MissingProject", "NothingToPublish", "PublishedDepartment",
            "PublishedProject", "StoreIncomplete", "gather", "is_public"]

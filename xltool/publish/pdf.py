@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from xltool.errors import XltoolError
+from xltool.errors import PdfFailed, PdfUnavailable
 
 TIMEOUT = 300.0
 FONT_TIMEOUT = 30.0  # fc-list may first have to build fontconfig's cache
@@ -27,14 +27,6 @@ INSTALL_HINT = ("安装 LibreOffice 后重试（Windows：从 libreoffice.org �
                 "apt-get install -y libreoffice-calc-nogui），或去掉 --pdf 只生成工作簿")
 FONT_HINT = ("安装中文字体后重试（Debian/Ubuntu：apt-get install -y fonts-noto-cjk，"
              "或 apt-get install -y fonts-wqy-zenhei），或去掉 --pdf 只生成工作簿")
-
-
-class PdfUnavailable(XltoolError):
-    """LibreOffice (soffice) or a Chinese font for it is missing, so no PDF can be made."""
-
-
-class PdfFailed(XltoolError):
-    """LibreOffice ran but produced no PDF."""
 
 
 def find_soffice() -> str | None:

@@ -24,10 +24,10 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool.batch import few_collections, few_collections_for_life
 from xltool.defaults import DEFAULT_PROFILE, DEFAULT_STORE
-from xltool.errors import XltoolError
+from xltool.errors import LedgerHasErrors, UnknownDepartment
 from xltool.findings import Finding
 from xltool.ledger import Ledger, LedgerProject, load_ledger
-from xltool.profile import FormProfile, load_profile
+from xltool.profile import FormProfile, read_profile
 from xltool.store import (
     CellColumns,
     FormMapRecord,
@@ -45,14 +45,6 @@ from xltool.template.writer import write_workbook
 __all__ = ["IssuedWorkbook", "TemplateRun", "issue_templates"]
 
 Progress = Callable[[int, int], None]
-
-
-class LedgerHasErrors(XltoolError):
-    """Templates are not issued from a ledger with errors: they would carry wrong amounts."""
-
-
-class UnknownDepartment(XltoolError):
-    """A department asked for is not in the ledger."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +83,7 @@ def issue_templates(
     progress: Progress | None = None,
 ) -> TemplateRun:
     """Write one template per department of LEDGER into OUTDIR and record each in the store."""
-    form_profile = load_profile(profile)
+    form_profile, profile_text = read_profile(profile)
     book = _checked_ledger(load_ledger(ledger, amounts_in=amounts_in))
     groups = _departments(book, departments)
     matched = _prefill(prefill, book, form_profile)
@@ -106,7 +98,7 @@ def issue_templates(
     workbooks = []
     with exclusive(store), open_store(store) as opened, few_collections():
         for issued, (template, projects, cells) in _issue_all(jobs_list, jobs, progress):
-            opened.record_template(template, projects, cells)
+            opened.record_template(template, projects, cells, profile=profile_text)
             workbooks.append(issued)
     return TemplateRun(tuple(workbooks), matched.findings, Path(store), form_profile.name)
 

@@ -17,14 +17,10 @@ from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.workbook.workbook import Workbook
 
-from xltool.errors import XltoolError
+from xltool.errors import NotAnInputCell
 from xltool.names import NAME_PREFIX, is_project_code
 
 CellValue = str | int | float | Decimal | None
-
-
-class NotAnInputCell(XltoolError):
-    """The name is not one of the template's input cells."""
 
 
 def fill_by_name(template: Path | str, values: Mapping[str, CellValue],

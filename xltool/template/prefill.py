@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from xltool.findings import Finding, Severity
+from xltool.codes import PREFILL_UNKNOWN_CATEGORY, PREFILL_UNKNOWN_PROJECT
+from xltool.findings import Finding
 from xltool.profile import FormProfile
 from xltool.targets import Indicator, Targets
 from xltool.text import normalise_key
@@ -51,19 +52,13 @@ def _refusal(indicator: Indicator, known: set[str], profile: FormProfile,
         return _unknown_project(indicator.project_code, source, indicator.name)
     category = profile.category_by_level2(normalise_key(indicator.level2))
     if category is None:
-        return Finding(
-            code="prefill.unknown_category", severity=Severity.ERROR, file=source,
-            project=indicator.project_code, value=f"{indicator.level1}/{indicator.level2}",
-            message=f"表式“{profile.name}”没有二级指标“{indicator.level2}”，该指标“{indicator.name}”未能预填",
-            fix="把该指标改到表式中已有的二级指标下，或改用相应的表式",
-        )
+        return PREFILL_UNKNOWN_CATEGORY.finding(
+            {"profile": profile.name, "level2": indicator.level2, "name": indicator.name},
+            file=source, project=indicator.project_code,
+            value=f"{indicator.level1}/{indicator.level2}")
     return None
 
 
 def _unknown_project(code: str, source: str, what: str) -> Finding:
-    return Finding(
-        code="prefill.unknown_project", severity=Severity.ERROR, file=source, project=code,
-        value=what,
-        message=f"项目编码“{code}”不在本次下发的预算台账中，其目标“{what}”未能预填",
-        fix="核对项目编码；项目已撤销的可忽略此条",
-    )
+    return PREFILL_UNKNOWN_PROJECT.finding({"code": code, "what": what}, file=source,
+                                           project=code, value=what)

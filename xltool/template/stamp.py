@@ -40,7 +40,8 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from xltool.xlsxout import XlsxWriteError, _Worksheet, check, is_classic
+from xltool.errors import FrameMismatch, XlsxWriteError
+from xltool.xlsxout import _Worksheet, check, is_classic
 
 # Excel's cell text limit; xlsxwriter warns and cuts longer strings.
 STRING_LIMIT = 32767
@@ -59,10 +60,6 @@ def verified(version: str) -> bool:
 
 
 STAMPING = verified(xlsxwriter.__version__)
-
-
-class FrameMismatch(XlsxWriteError):
-    """The prototype cannot be framed, or a sheet does not fit its frame."""
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,14 @@ from typing import Any
 from xlsxwriter.utility import quote_sheetname, xl_range, xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
+from xltool.errors import FrameMismatch
 from xltool.names import identity_name, identity_property
 from xltool.profile import Category, FormProfile
 from xltool.tables import FONT
 from xltool.template.cover import write_cover
 from xltool.template.layout import Cell, ProjectForm
 from xltool.template.plan import DepartmentPlan
-from xltool.template.stamp import Formula, FrameMismatch, SheetFrame, StampedSheet, frame_of
+from xltool.template.stamp import Formula, SheetFrame, StampedSheet, frame_of
 from xltool.xlsxout import check, define_names, new_workbook, strict
 
 INPUT_FILL = "#FFF7D6"

@@ -1,0 +1,180 @@
+"""What was received: every file, its findings, and the targets of each accepted return
+with their history (a newer accepted return supersedes the older, which stays)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import operator
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from xltool.findings import Finding, Severity
+from xltool.store.records import RECEIVED_COLUMNS, ReceivedFile, Repository, decimal_of, text_of
+from xltool.targets import Indicator, Targets
+
+_SUPERSEDE = ("UPDATE accepted_returns SET superseded_by = ? WHERE department_code = ? "
+              "AND year IS ? AND superseded_by IS NULL")
+_SUPERSEDE_RETURNING = _SUPERSEDE + " RETURNING sha256"
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+"""Whether SQLite can say which rows an UPDATE changed (RETURNING): one statement, not two."""
+
+
+class ReceivedFiles(Repository):
+    """The received files of an open store, and the accepted targets."""
+
+    def received(self, sha256: str) -> ReceivedFile | None:
+        row = self.connection.execute(
+            "SELECT * FROM received_files WHERE sha256 = ?", (sha256,)).fetchone()
+        return ReceivedFile(*row) if row else None
+
+    def received_hashes(self) -> set[str]:
+        """The content hash of every file received so far."""
+        return {row[0] for row in self.connection.execute("SELECT sha256 FROM received_files")}
+
+    def received_files(self) -> list[ReceivedFile]:
+        rows = self.connection.execute(
+            "SELECT * FROM received_files ORDER BY received_at, rowid").fetchall()
+        return [ReceivedFile(*row) for row in rows]
+
+    def record_received(self, received: ReceivedFile, findings: Sequence[Finding],
+                        accepted: Targets | None) -> list[str]:
+        """Record one file, its findings and, if accepted, its targets, in one transaction.
+
+        An accepted return supersedes the department's current one for the same
+        year (which stays in the history); the superseded file hashes are returned.
+        """
+        with self.transaction() as db:
+            db.execute("INSERT INTO received_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       _row(received))
+            if findings:
+                db.executemany(
+                    "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(received.sha256, seq, f.code, f.severity.value, f.department, f.project,
+                      f.sheet, f.cell, f.value, f.message, f.fix)
+                     for seq, f in enumerate(findings)])
+            if accepted is None:
+                return []
+            return _accept(db, received, accepted)
+
+    def findings(self, sha256: str) -> list[Finding]:
+        rows = self.connection.execute(
+            "SELECT code, severity, department, project, sheet, cell, value, message, fix "
+            "FROM findings WHERE sha256 = ? ORDER BY seq", (sha256,)).fetchall()
+        return [Finding(code=r[0], severity=Severity(r[1]), department=r[2], project=r[3],
+                        sheet=r[4], cell=r[5], value=r[6], message=r[7], fix=r[8])
+                for r in rows]
+
+    def current_returns(self) -> list[ReceivedFile]:
+        """Per department and year, the accepted return in force."""
+        rows = self.connection.execute(
+            "SELECT f.* FROM received_files f JOIN accepted_returns a USING (sha256) "
+            "WHERE a.superseded_by IS NULL ORDER BY f.year, f.department_code").fetchall()
+        return [ReceivedFile(*row) for row in rows]
+
+    def accepted_targets(self, sha256: str) -> Targets:
+        rows = self.connection.execute(
+            "SELECT project_code, goal, indicators FROM accepted_projects WHERE sha256 = ? "
+            "ORDER BY rowid", (sha256,)).fetchall()
+        return Targets(goals={code: goal for code, goal, _ in rows if goal is not None},
+                       indicators=tuple(_indicators_in_order((r[0], r[2]) for r in rows)))
+
+    def current_indicators(self) -> list[tuple[str, Indicator]]:
+        """(sha256, indicator) of every accepted return in force, each return in form order.
+
+        One query for all returns: reconciling thousands of returns one
+        `accepted_targets` call at a time would spend its time in round trips.
+        """
+        rows = self.connection.execute(
+            "SELECT p.sha256, p.project_code, p.indicators "
+            "FROM accepted_projects p JOIN accepted_returns a USING (sha256) "
+            "WHERE a.superseded_by IS NULL ORDER BY p.sha256, p.rowid").fetchall()
+        return [(sha256, indicator)
+                for sha256, group in itertools.groupby(rows, key=operator.itemgetter(0))
+                for indicator in _indicators_in_order((r[1], r[2]) for r in group)]
+
+
+def _accept(db: sqlite3.Connection, received: ReceivedFile, accepted: Targets) -> list[str]:
+    replacing = (received.sha256, received.department_code, received.year)
+    if _RETURNING:
+        superseded = [row[0] for row in db.execute(_SUPERSEDE_RETURNING, replacing)]
+    else:
+        superseded = [row[0] for row in db.execute(
+            "SELECT sha256 FROM accepted_returns WHERE department_code = ? AND year IS ? "
+            "AND superseded_by IS NULL", replacing[1:])]
+        db.execute(_SUPERSEDE, replacing)
+    if superseded:
+        db.executemany("UPDATE received_files SET status = 'superseded' WHERE sha256 = ?",
+                       [(sha,) for sha in superseded])
+    db.execute("INSERT INTO accepted_returns VALUES (?, ?, ?, ?, ?, NULL)",
+               (received.sha256, received.template_id, received.department_code,
+                received.year, received.received_at))
+    _insert(db, "accepted_projects", _project_rows(received.sha256, accepted))
+    return superseded
+
+
+_json_text = json.encoder.encode_basestring
+"""A text as `json.dumps(..., ensure_ascii=False)` writes it; TypeError for anything else."""
+
+
+def _project_rows(sha256: str, targets: Targets) -> list[tuple[str, str, str | None, str]]:
+    """TARGETS as `accepted_projects` rows: goal projects first, in order, then any project
+    that has indicators only.
+
+    Each indicator is written as `json.dumps` writes it, its texts by the very function
+    json.dumps writes a text with: a return's seventy-odd rows cost half as much as through
+    the encoder. Anything but text in a text field goes to `json.dumps` itself."""
+    indicators: dict[str, list[str]] = {}
+    try:
+        for seq, i in enumerate(targets.indicators):
+            weight = i.weight
+            row = (f"[{seq}, {_json_text(i.level1)}, {_json_text(i.level2)}, "
+                   f"{_json_text(i.name)}, {_json_text(i.value)}, "
+                   f"{'null' if weight is None else _json_text(str(weight))}]")
+            listed = indicators.get(i.project_code)
+            if listed is None:
+                indicators[i.project_code] = [row]
+            else:
+                listed.append(row)
+    except TypeError:
+        return _project_rows_dumped(sha256, targets)
+    goals = targets.goals
+    return [(sha256, code, goals.get(code), "[" + ", ".join(indicators.get(code, ())) + "]")
+            for code in dict.fromkeys([*goals, *indicators])]
+
+
+def _project_rows_dumped(sha256: str, targets: Targets
+                         ) -> list[tuple[str, str, str | None, str]]:
+    indicators: dict[str, list[list[Any]]] = {}
+    for seq, i in enumerate(targets.indicators):
+        indicators.setdefault(i.project_code, []).append(
+            [seq, i.level1, i.level2, i.name, i.value, text_of(i.weight)])
+    return [(sha256, code, targets.goals.get(code),
+             json.dumps(indicators.get(code, ()), ensure_ascii=False))
+            for code in dict.fromkeys([*targets.goals, *indicators])]
+
+
+def _indicators_in_order(rows: Iterable[tuple[str, str]]) -> list[Indicator]:
+    """The indicators of (project code, JSON array) rows of one return, in the return's order."""
+    numbered = [(i[0], Indicator(code, i[1], i[2], i[3], i[4], decimal_of(i[5])))
+                for code, listed in rows for i in json.loads(listed)]
+    numbered.sort(key=lambda pair: pair[0])
+    return [indicator for _, indicator in numbered]
+
+
+_ROWS_AT_ONCE = 100  # well within SQLite's limit on parameters per statement
+
+
+def _insert(db: sqlite3.Connection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """ROWS into TABLE, many per statement: a return has dozens, and one statement per row
+    spends more on the statement than on the row."""
+    for start in range(0, len(rows), _ROWS_AT_ONCE):
+        chunk = rows[start:start + _ROWS_AT_ONCE]
+        values = ", ".join(["(" + ", ".join("?" * len(chunk[0])) + ")"] * len(chunk))
+        db.execute(f"INSERT INTO {table} VALUES {values}", [v for row in chunk for v in row])
+
+
+def _row(received: ReceivedFile) -> tuple[Any, ...]:
+    """The file's columns in table order (`astuple` would deep-copy every field)."""
+    return tuple(getattr(received, name) for name in RECEIVED_COLUMNS)

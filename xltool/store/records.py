@@ -1,0 +1,116 @@
+"""What the store holds, as Python sees it: the records, the store's error, and the base
+its two repositories share (one connection, one transaction at a time)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class IssuedTemplate:
+    template_id: str
+    year: int | None
+    profile: str
+    profile_version: int
+    department_code: str
+    department: str
+    file_name: str
+    sha256: str
+    password: str
+    ledger_file: str
+    issued_at: str
+
+
+TEMPLATE_COLUMNS = tuple(f.name for f in fields(IssuedTemplate))
+
+
+@dataclass(frozen=True)
+class IssuedProject:
+    template_id: str
+    position: int
+    project_code: str
+    project_name: str
+    sheet: str
+    total: Decimal | None
+    fiscal: Decimal | None
+    other: Decimal | None
+    carryover: Decimal | None
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """One received file and what became of it; `stored_path` is its kept copy."""
+
+    sha256: str
+    original_name: str
+    size: int
+    received_at: str
+    kind: str
+    status: str
+    template_id: str
+    department_code: str
+    year: int | None
+    stored_path: str
+
+
+RECEIVED_COLUMNS = tuple(f.name for f in fields(ReceivedFile))
+
+
+class Repository:
+    """One part of an open store: its connection and its path."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.connection = connection
+        self.path = path
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All or nothing: an interrupted write leaves the store as it was."""
+        with self.connection:
+            self.connection.execute("BEGIN IMMEDIATE")
+            yield self.connection
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_amount(value: str) -> Decimal:
+    return Decimal(value)  # immutable: one per text, shared by every project of that amount
+
+
+_new_project = functools.partial(object.__new__, IssuedProject)
+
+
+def project(template_id: str, position: int, project_code: str, project_name: str, sheet: str,
+            total: str | None, fiscal: str | None, other: str | None,
+            carryover: str | None) -> IssuedProject:
+    """An issued project from its stored columns, as `IssuedProject(...)` makes it, at a third
+    of the cost: collect reads a template's projects for every return, and a frozen
+    dataclass sets each field through `object.__setattr__`."""
+    made = _new_project()
+    vars(made).update(
+        template_id=template_id, position=position, project_code=project_code,
+        project_name=project_name, sheet=sheet,
+        total=_stored_amount(total) if total else None,
+        fiscal=_stored_amount(fiscal) if fiscal else None,
+        other=_stored_amount(other) if other else None,
+        carryover=_stored_amount(carryover) if carryover else None)
+    return made
+
+
+def decimal_of(value: str | None) -> Decimal | None:
+    return Decimal(value) if value not in (None, "") else None
+
+
+def text_of(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def profile_digest(toml: str) -> str:
+    """What a profile's text is kept under, once however many templates were issued with it."""
+    return hashlib.sha256(toml.encode()).hexdigest()
