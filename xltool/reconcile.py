@@ -93,7 +93,7 @@ from xltool.codes import (
     Kind,
 )
 from xltool.defaults import DEFAULT_STORE
-from xltool.errors import ReportUnwritable, WorkbookNotSaved
+from xltool.errors import ProfileNotKept, ReportUnwritable, WorkbookNotSaved
 from xltool.findings import Finding
 from xltool.ledger import COLUMNS_BY_KEY, AmountUnit, Ledger, LedgerProject, load_ledger
 from xltool.money import TOLERANCE, cost_in_wan
@@ -101,9 +101,9 @@ from xltool.profile import FormProfile
 from xltool.store import (
     IssuedProject,
     IssuedTemplate,
-    ProfileNotKept,
     ReceivedFile,
     Store,
+    in_force,
     open_store,
 )
 from xltool.tables import FONT, fit_row, put
@@ -283,27 +283,19 @@ def _read_store(store: Store, year: int | None) -> _Held:
     for project in store.issued_projects():
         if project.template_id in templates:
             projects[project.template_id].append(project)
-    in_force = _in_force(templates.values())
+    latest = in_force(templates.values())
     returns = [r for r in store.current_returns() if r.template_id in templates]
     received = Counter(r.department_code for r in store.received_files()
                        if r.template_id in templates)
     codes = {department: frozenset(normalise_key(p.project_code)
                                    for p in projects[template.template_id])
-             for department, template in in_force.items()}
+             for department, template in latest.items()}
     returned = tuple(_returned(store, templates, projects, returns))
-    return _Held(in_force, codes, {r.department_code: r for r in returns}, returned, received)
+    return _Held(latest, codes, {r.department_code: r for r in returns}, returned, received)
 
 
 def _same_year(year: int | None, ledger_year: int | None) -> bool:
     return ledger_year is None or year == ledger_year
-
-
-def _in_force(templates: Iterable[IssuedTemplate]) -> dict[str, IssuedTemplate]:
-    latest: dict[str, IssuedTemplate] = {}
-    # A stable sort: on a tie the template the store lists later wins, as in feedback.
-    for template in sorted(templates, key=lambda t: t.issued_at):
-        latest[template.department_code] = template
-    return latest
 
 
 def _returned(store: Store, templates: dict[str, IssuedTemplate],

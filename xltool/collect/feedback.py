@@ -30,7 +30,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from xltool.atomic import written_whole
 from xltool.collect.outcome import FileOutcome, Status
 from xltool.findings import Finding, Severity
-from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Store
+from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Store, in_force
 from xltool.tables import FONT, Value, fit_row, put
 from xltool.xlsxout import check, new_workbook
 
@@ -121,7 +121,7 @@ _LEVEL = len(FINDING_TABLE) - 1
 def write_feedback(outcomes: Sequence[FileOutcome], store: Store, outdir: Path) -> list[Path]:
     """A 反馈表 per department among OUTCOMES (in code order), then the 收取情况汇总."""
     outdir.mkdir(parents=True, exist_ok=True)
-    latest = latest_templates(store)
+    latest = in_force(store.templates())
     written: list[Path] = []
     for department in _departments(outcomes, store, latest):
         path = outdir / _unique(feedback_name(department.code, department.name, department.year),
@@ -132,16 +132,6 @@ def write_feedback(outcomes: Sequence[FileOutcome], store: Store, outdir: Path) 
     written.append(_save(outdir / SUMMARY_NAME, lambda wb: _write_summary(wb, store, latest),
                          title="收取情况汇总", subject="项目支出预算绩效目标收取情况"))
     return written
-
-
-def latest_templates(store: Store) -> dict[str, IssuedTemplate]:
-    """Per department, in issue order, its template issued last (re-issuing replaces it)."""
-    latest: dict[str, IssuedTemplate] = {}
-    for template in store.templates():
-        current = latest.get(template.department_code)
-        if current is None or template.issued_at >= current.issued_at:
-            latest[template.department_code] = template
-    return latest
 
 
 # -- file names and saving -----------------------------------------------------------------

@@ -17,15 +17,14 @@ from decimal import Decimal
 from functools import cached_property
 
 from xltool.codes import PUBLISH_NOT_ISSUED, PUBLISH_NOT_RETURNED, PUBLISH_REJECTED, REASONS
-from xltool.errors import NothingToPublish, StoreIncomplete
+from xltool.errors import NothingToPublish, ProfileNotKept, StoreIncomplete
 from xltool.profile import FUNDING_KEYS, FormProfile
 from xltool.store import (
     IssuedCell,
     IssuedProject,
-    IssuedTemplate,
-    ProfileNotKept,
     ReceivedFile,
     Store,
+    in_force,
 )
 from xltool.targets import Indicator, Targets
 from xltool.text import normalise_text
@@ -178,10 +177,8 @@ def _missing(store: Store, year: int | None, departments: Sequence[str],
              published: tuple[PublishedDepartment, ...]) -> list[MissingProject]:
     """Projects of each department's latest template (this year) that are not published."""
     wanted = set(departments)
-    latest: dict[str, IssuedTemplate] = {}
-    for template in store.templates():  # ordered by issue time: the last one wins
-        if template.year == year and (not wanted or template.department_code in wanted):
-            latest[template.department_code] = template
+    latest = in_force(t for t in store.templates()
+                      if t.year == year and (not wanted or t.department_code in wanted))
     done = {d.code: {p.code for p in d.projects} for d in published}
     last_status = _last_status(store.received_files(), year)
     missing = []

@@ -34,7 +34,7 @@ from xltool.store.formmap import (
     layout_fingerprint,
     layout_key,
 )
-from xltool.store.issued import IssuedTemplates
+from xltool.store.issued import IssuedTemplates, in_force
 from xltool.store.lock import exclusive
 from xltool.store.received import ReceivedFiles
 from xltool.store.records import IssuedProject, IssuedTemplate, ReceivedFile
@@ -42,7 +42,7 @@ from xltool.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "CellColumns", "FormMapRecord", "IssuedCell",
            "IssuedForm", "IssuedProject", "IssuedTemplate", "LayoutKey", "ProfileNotKept",
-           "ReceivedFile", "Store", "StoreError", "exclusive", "form_map_record",
+           "ReceivedFile", "Store", "StoreError", "exclusive", "form_map_record", "in_force",
            "layout_fingerprint", "layout_key", "open_store"]
 
 

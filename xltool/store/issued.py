@@ -32,6 +32,19 @@ from xltool.store.records import (
     text_of,
 )
 
+
+def in_force(templates: Iterable[IssuedTemplate]) -> dict[str, IssuedTemplate]:
+    """Per department, the template in force: the one issued last (re-issuing replaces it;
+    on a tie, the one listed later). Departments come in the order TEMPLATES first names them.
+    """
+    latest: dict[str, IssuedTemplate] = {}
+    for template in templates:
+        current = latest.get(template.department_code)
+        if current is None or template.issued_at >= current.issued_at:
+            latest[template.department_code] = template
+    return latest
+
+
 _TEMPLATE_SELECT = ", ".join(f"t.{column}" for column in TEMPLATE_COLUMNS)
 
 # The template's row, its profile's and layout's fingerprints, its own sheets and values,
