@@ -11,7 +11,7 @@
 """
 
 from xltool.collect.outcome import FileOutcome, Status
-from xltool.collect.run import CollectRun, collect, process_file
+from xltool.collect.run import CollectRun, collect
 from xltool.errors import NoInput
 
-__all__ = ["CollectRun", "FileOutcome", "NoInput", "Status", "collect", "process_file"]
+__all__ = ["CollectRun", "FileOutcome", "NoInput", "Status", "collect"]

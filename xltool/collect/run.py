@@ -48,7 +48,6 @@ from xltool.collect.keep import (
     Keeper,
     copy_path,
     files_dir,
-    keep_copy,
     remove_stale_drafts,
     write_draft,
 )
@@ -353,17 +352,6 @@ def _worker_examine(paths: list[Path]) -> list[tuple[_Processed, Draft | None]]:
         target = _copy_target(processed, data)
         examined.append((processed, None if target is None else write_draft(target, data)))
     return examined
-
-
-def process_file(store: Store, path: Path, limits: Limits = DEFAULT_LIMITS,
-                 cache: dict[str, Any] | None = None) -> _Processed:
-    """Everything about one file but its record: its copy is kept (durably) before this
-    returns."""
-    processed, data = _examine(store, path, limits, cache if cache is not None else {})
-    target = _copy_target(processed, data)
-    if target is not None:
-        keep_copy(target, data)
-    return processed
 
 
 def _copy_target(processed: _Processed, data: bytes) -> Path | None:
