@@ -43,7 +43,8 @@ from openpyxl.packaging.custom import CustomPropertyList
 
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import delete_sheet, fill_with_openpyxl, set_cell, unprotect_sheet
-from xltool.collect.reader import OLE_MAGIC, open_xlsx
+from xltool.collect.archive import OLE_MAGIC
+from xltool.collect.reader import open_xlsx
 from xltool.limits import MB, Limits, with_limits
 from xltool.store import IssuedCell, open_store
 from xltool.template import IssuedWorkbook, issue_templates

@@ -46,7 +46,7 @@ from tests.corpus import (
 from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
-from xltool.collect.reader import grid_size
+from xltool.collect.scans import grid_size
 from xltool.errors import StoreError
 from xltool.limits import MB, Limits, limit_settings, with_limits
 from xltool.store import open_store

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.corpus import issue
-from xltool.collect import reader
+from xltool.collect import scans
 from xltool.collect.reader import open_xlsx
 from xltool.errors import Unreadable
 from xltool.limits import DEFAULT_LIMITS, Limits
@@ -39,45 +39,45 @@ def pieces(alphabet: list[bytes]) -> st.SearchStrategy[bytes]:
 @settings(max_examples=1000, deadline=None)
 @given(pieces(NAME_PIECES))
 def test_plainly_written_names_are_read_as_the_general_pattern_reads_them(xml: bytes) -> None:
-    plain = reader._plain_defined_names(xml)
+    plain = scans._plain_defined_names(xml)
     if plain is None:
         return
     names, listed = plain
-    assert names == reader._any_defined_names(xml)
+    assert names == scans._any_defined_names(xml)
     if listed is not None:  # the list cut out for the value reader holds names only
         cut = xml[listed]
         assert cut.startswith(b"<definedNames>") and cut.endswith(b"</definedNames>")
-        assert cut.count(b"<") == 2 + 2 * len(reader._DEFINED_NAME.findall(cut))
+        assert cut.count(b"<") == 2 + 2 * len(scans._DEFINED_NAME.findall(cut))
 
 
 @settings(max_examples=1000, deadline=None)
 @given(pieces(SHEET_PIECES))
 def test_sheet_elements_are_found_where_the_pattern_finds_them(xml: bytes) -> None:
-    assert [m.span() for m in reader._sheet_elements(xml)] == \
-        [m.span() for m in reader._SHEET_ELEMENT.finditer(xml)]
+    assert [m.span() for m in scans.sheet_elements(xml)] == \
+        [m.span() for m in scans._SHEET_ELEMENT.finditer(xml)]
 
 
 @settings(max_examples=1000, deadline=None)
 @given(pieces(TAG_PIECES))
 def test_a_part_said_to_hold_no_tag_holds_none(xml: bytes) -> None:
-    if not reader.may_hold(xml, b"c"):
-        assert not reader._found(reader._CELL, xml)
-    if not reader.may_hold(xml, b"si"):
-        assert not reader._found(reader._STRING, xml)
-    if not reader.may_hold(xml, b"f"):
-        assert not reader._FORMULA.search(xml)
+    if not scans.may_hold(xml, b"c"):
+        assert not scans._found(scans._CELL, xml)
+    if not scans.may_hold(xml, b"si"):
+        assert not scans._found(scans._STRING, xml)
+    if not scans.may_hold(xml, b"f"):
+        assert not scans._FORMULA.search(xml)
 
 
 @settings(max_examples=1000, deadline=None)
 @given(pieces([b"<sheetProtection", b' sheet="1"', b"/>", b"<", b"x:", b" ", b">",
                b"sheetProtection", b"s", b"<sheetData/>"]))
 def test_protection_is_read_as_the_pattern_reads_it(xml: bytes) -> None:
-    match = reader._PROTECTION.search(xml)
-    assert reader._protected(xml) == bool(match and reader._SHEET_ON.search(match.group(1)))
+    match = scans._PROTECTION.search(xml)
+    assert scans.is_protected(xml) == bool(match and scans._SHEET_ON.search(match.group(1)))
 
 
 def _tree_relations(xml: bytes) -> dict[str | None, str]:
-    return {r.get("Id"): reader._part_path(r.get("Target", ""))
+    return {r.get("Id"): scans._part_path(r.get("Target", ""))
             for r in SafeTree.fromstring(xml, forbid_dtd=True)}
 
 
@@ -99,7 +99,7 @@ def test_relations_read_by_pattern_are_those_the_parser_reads(at: int, cut: int,
     except Exception as error:  # the same failure either way
         expected = type(error)
     try:
-        found: object = reader._relation_targets(xml)
+        found: object = scans.relation_targets(xml)
     except Exception as error:
         found = type(error)
     assert found == expected

@@ -2,8 +2,10 @@
 
 - `run`: the orchestrator, `collect()`: files in, outcomes and the store's records out;
 - `outcome`: what became of one file (`FileOutcome`, `Status`);
-- `reader`: what a file is and what it holds, within limits (the zip guard, the XML
-  scans, the cell values);
+- `reader`: a workbook opened within limits, its structure read and its values on demand;
+- `archive`: the zip guard — what a file is from its bytes, each part inflated within limits;
+- `scans`: the regular-expression scans over raw parts, and what the value reader will build;
+- `cells`: a cell's address as a position, and its value as a clerk sees it;
 - `returns`: a workbook read by the store's record of its template;
 - `rules`: the profile's checks of what a department wrote;
 - `keep`: every received file's copy, kept beside the store under its hash;

@@ -34,7 +34,8 @@ from xltool.codes import (
     FORM_STRUCTURE_CHANGED,
     FORM_UNPROTECTED,
 )
-from xltool.collect.reader import XlsxContent, cell_text, rowcol
+from xltool.collect.cells import cell_text, rowcol
+from xltool.collect.reader import XlsxContent
 from xltool.errors import NotOurs
 from xltool.findings import Finding
 from xltool.limits import DEFAULT_LIMITS, Limits
@@ -269,13 +270,12 @@ class ProjectLayout:
     locked_at: tuple[tuple[int, int], ...]
     locked_positions: tuple[int, ...]
     inputs_at: tuple[tuple[int, int], ...]
-    input_names: tuple[str, ...]
     named: tuple[LayoutCell, ...]
     named_names: tuple[str, ...]
     named_at: tuple[tuple[int, str], ...]
     """The same cells as columns, to be compared whole: (row, column) of the locked cells and
-    where their issued values are; (row, column) and names of the inputs; the inputs with a
-    name, their names, and (sheet, `$C$12`) where each name must point."""
+    where their issued values are; (row, column) of the inputs; the inputs with a name,
+    their names, and (sheet, `$C$12`) where each name must point."""
 
     @classmethod
     def build(cls, cells: list[LayoutCell]) -> ProjectLayout:
@@ -303,7 +303,6 @@ class ProjectLayout:
             tuple((c.row, c.col) for c in locked),
             tuple(c.position for c in locked),
             tuple((c.row, c.col) for c in inputs),
-            tuple(c.name for c in inputs),
             named,
             tuple(c.name for c in named),
             tuple((c.sheet, c.absolute) for c in named),

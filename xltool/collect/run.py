@@ -41,6 +41,7 @@ from xltool.codes import (
     FILE_XLSB,
     Problem,
 )
+from xltool.collect.archive import FileKind, sniff_entries
 from xltool.collect.feedback import write_feedback
 from xltool.collect.keep import (
     GROUP_FILES,
@@ -52,7 +53,7 @@ from xltool.collect.keep import (
     write_draft,
 )
 from xltool.collect.outcome import FileOutcome, Status
-from xltool.collect.reader import FileKind, open_xlsx, sniff_entries
+from xltool.collect.reader import open_xlsx
 from xltool.collect.returns import FormMap, ReadReturn, identify_form, read_return
 from xltool.collect.rules import check_return, is_placeholder
 from xltool.defaults import DEFAULT_STORE

@@ -1,0 +1,345 @@
+"""The regular-expression scans over a workbook's raw parts, and what the value reader will build.
+
+The structure is read with regular expressions over the raw parts (C speed),
+each with a quick path for the way Excel, WPS, LibreOffice and xlsxwriter
+write a part (a literal search first; a pattern for a plainly written part)
+that gives the same answer as the general path, which is taken otherwise.
+
+python-calamine builds each sheet as a dense grid from its first to its last
+cell, and aborts the process when that cannot be allocated: one cell typed at
+XFD1048576 is seventeen billion cells. So the grid is bounded from the XML
+before python-calamine sees the file: `Counted` adds up the cells and strings
+of each part as it is read, within the limits.
+"""
+
+from __future__ import annotations
+
+import html
+import operator
+import re
+from collections.abc import Iterator
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from defusedxml import ElementTree as SafeTree
+
+from xltool.codes import FILE_CORRUPT_CELL, FILE_TOO_MANY_CELLS, FILE_TOO_MANY_STRINGS
+from xltool.errors import Unreadable
+from xltool.limits import Limits
+
+NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+
+
+# -- the workbook: its sheets and defined names --------------------------------------------
+#
+# workbook.xml can hold thousands of defined names: scanned with regular expressions
+# (C speed); `read_part` has refused it if it declares a DTD, so no entity can expand.
+_SHEET_ELEMENT = re.compile(rb"<(?:\w+:)?sheet\b([^<>]*?)/?>")
+_DEFINED_NAME = re.compile(rb"<(?:\w+:)?definedName\b([^<>]*)>([^<]*)</(?:\w+:)?definedName>")
+_ATTRIBUTE = re.compile(rb"""(?:\w+:)?(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def sheet_elements(workbook: bytes) -> list[re.Match[bytes]]:
+    """`_SHEET_ELEMENT.finditer(workbook)`, tried only at the `<` before each `sheet`: the
+    part holds thousands of tags and a dozen of these words."""
+    found: list[re.Match[bytes]] = []
+    at, tried = workbook.find(b"sheet"), -1
+    while at >= 0:
+        start = workbook.rfind(b"<", 0, at)
+        if start > tried:  # no tag can match that began before an earlier `<`
+            tried = start
+            match = _SHEET_ELEMENT.match(workbook, start) if start >= 0 else None
+            if match:
+                found.append(match)
+        at = workbook.find(b"sheet", at + 1)
+    return found
+
+
+def attributes(raw: bytes) -> dict[str, str]:
+    return {m.group(1).decode(): html.unescape((m.group(2) or m.group(3) or b"").decode())
+            for m in _ATTRIBUTE.finditer(raw)}
+
+
+_NAME_ATTRIBUTE = re.compile(rb"""\bname\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def defined_names(workbook: bytes) -> tuple[dict[str, str], slice | None]:
+    """Workbook-level names (a name local to one sheet is not ours), and where the list of
+    names lies when it holds nothing else (so the value reader can be spared it)."""
+    plain = _plain_defined_names(workbook)
+    return plain if plain is not None else (_any_defined_names(workbook), None)
+
+
+# Names as Excel, WPS, LibreOffice, openpyxl and xlsxwriter write workbook-level ones.
+_PLAIN_NAME = re.compile(r'<definedName name="([^"&<>]*)">([^<]*)</definedName>')
+_LIST_END = b"</definedNames>"
+
+
+def _plain_defined_names(workbook: bytes) -> tuple[dict[str, str], slice | None] | None:
+    """The names, and the list's place, when one list holds every name written plainly;
+    else None.
+
+    Every `definedName` in the part must then be one of the list's tags, and the list
+    must hold no other tag: the general pattern finds exactly the names found here.
+    """
+    start = workbook.find(b"<definedNames>")
+    if start < 0:
+        return ({}, None) if b"definedName" not in workbook else None
+    end = workbook.find(_LIST_END, start)
+    if end < 0:
+        return None
+    listed = workbook[start:end + len(_LIST_END)]
+    try:
+        text = listed.decode()
+    except UnicodeDecodeError:
+        return None
+    found = _PLAIN_NAME.findall(text)
+    tags = 2 * len(found) + 2  # the names' and the list's own: then the list holds no other
+    if listed.count(b"<") != tags or workbook.count(b"definedName") != tags:
+        return None
+    if "&" not in text and "localSheetId" not in text:  # as nearly always: nothing to undo
+        return dict(found), slice(start, end + len(_LIST_END))
+    names = {name: html.unescape(value) if "&" in value else value
+             for name, value in found if "localSheetId" not in name}
+    return names, slice(start, end + len(_LIST_END))
+
+
+def _any_defined_names(workbook: bytes) -> dict[str, str]:
+    names = {}
+    for attributes, text in _DEFINED_NAME.findall(workbook):
+        if b"localSheetId" in attributes:
+            continue
+        found = _NAME_ATTRIBUTE.search(attributes)
+        if found:
+            name = (found.group(1) or found.group(2) or b"").decode()
+            value = text.decode()
+            names[html.unescape(name)] = html.unescape(value) if "&" in value else value
+    return names
+
+
+# -- relationships and custom properties ---------------------------------------------------
+#
+# Two small parts every return has, as Excel and xlsxwriter write them: read with a pattern
+# when the whole part is written so (ASCII where a parser would normalise or decode, no
+# entity, nothing else), by the XML parser otherwise. Either way they read the same.
+_DECLARATION = rb'<\?xml version="1\.0" encoding="UTF-8" standalone="yes"\?>\r?\n'
+_PLAIN_TEXT = rb"[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x7e]*"  # printable ASCII but " & < >
+_RELATION = (rb'<Relationship Id="(' + _PLAIN_TEXT + rb')" Type="' + _PLAIN_TEXT
+             + rb'" Target="(' + _PLAIN_TEXT + rb')"(?: TargetMode="[A-Za-z]*")?/>')
+_PLAIN_RELATIONS = re.compile(
+    _DECLARATION + rb'<Relationships xmlns="http://schemas\.openxmlformats\.org/package/2006/'
+    rb'relationships">(?:' + _RELATION + rb")*</Relationships>")
+_RELATION_ONE = re.compile(_RELATION)
+_PROPERTY = (rb'<property fmtid="' + _PLAIN_TEXT + rb'" pid="[0-9]+" name="(' + _PLAIN_TEXT
+             + rb')"><vt:([a-z0-9]+)>(' + _PLAIN_TEXT + rb")</vt:\2></property>")
+_PLAIN_PROPERTIES = re.compile(
+    _DECLARATION + rb'<Properties xmlns="' + re.escape(NS_CUSTOM.encode()) + rb'" xmlns:vt="'
+    rb'http://schemas\.openxmlformats\.org/officeDocument/2006/docPropsVTypes">(?:'
+    + _PROPERTY + rb")*</Properties>")
+_PROPERTY_ONE = re.compile(_PROPERTY)
+
+
+def relation_targets(relations: bytes) -> dict[str | None, str]:
+    """Each relation's id and the part it points to."""
+    if _PLAIN_RELATIONS.fullmatch(relations):
+        return {rid.decode(): _part_path(target.decode())
+                for rid, target in _RELATION_ONE.findall(relations)}
+    return {r.get("Id"): _part_path(r.get("Target", ""))
+            for r in SafeTree.fromstring(relations, forbid_dtd=True)}
+
+
+def _part_path(target: str) -> str:
+    target = target.lstrip("/")
+    return target if target.startswith("xl/") else f"xl/{target}"
+
+
+def custom_properties(xml: bytes) -> dict[str, str]:
+    if _PLAIN_PROPERTIES.fullmatch(xml):
+        return {name.decode(): value.decode() for name, _, value in _PROPERTY_ONE.findall(xml)}
+    root: Element | None = SafeTree.fromstring(xml, forbid_dtd=True)
+    if root is None:
+        return {}
+    properties = {}
+    for prop in root.iter(f"{{{NS_CUSTOM}}}property"):
+        value = next(iter(prop), None)
+        properties[prop.get("name", "")] = (value.text or "") if value is not None else ""
+    return properties
+
+
+# -- a sheet: its protection and formula cells ---------------------------------------------
+
+_PROTECTION = re.compile(rb"<(?:\w+:)?sheetProtection\b([^<>]*)>")
+_SHEET_ON = re.compile(rb"""\bsheet\s*=\s*["'](?:1|true)["']""")
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_CELL_START = re.compile(rb"<(?:\w+:)?c\s[^<>]*?\br\s*=\s*[\"']([A-Z]{1,3}[0-9]{1,7})[\"']")
+
+
+def is_protected(xml: bytes) -> bool:
+    at = xml.find(b"sheetProtection")  # the tag's name first: one fast scan, not one per tag
+    match = _PROTECTION.search(xml, xml.rfind(b"<", 0, at)) if at >= 0 else None
+    return bool(match and _SHEET_ON.search(match.group(1)))
+
+
+def formula_cells_in(xml: bytes) -> Iterator[str]:
+    """Cells holding a formula: the last cell opened before each <f> element."""
+    if not may_hold(xml, b"f"):
+        return
+    starts = [(m.start(), m.group(1).decode()) for m in _CELL_START.finditer(xml)] \
+        if _FORMULA.search(xml) else []
+    position = 0
+    for formula in _FORMULA.finditer(xml):
+        while position + 1 < len(starts) and starts[position + 1][0] < formula.start():
+            position += 1
+        if starts and starts[position][0] < formula.start():
+            yield starts[position][1]
+
+
+# -- what the value reader will build ------------------------------------------------------
+#
+# Counted with regular expressions over the raw part, each an upper bound: a tag the
+# patterns cannot place makes the estimate larger, never smaller. The value reader matches
+# `<c>`, `<row>` and `<si>` whatever their namespace prefix, so prefixed tags count too (looked
+# for only where a prefixed name could be: the common case stays a literal scan). Every
+# pattern reads a tag attribute by attribute and stops at the next `<`: a part full of
+# unfinished tags costs one pass, not one pass per tag.
+
+_PREFIX = rb"<[^\s<>/=]+:"
+_AFTER = rb"[\s/>]"
+_NAME = rb"""[^\s=<>/"']+"""
+_VALUE = rb"""(?:"([^"<\r\n]*)"|'([^'<\r\n]*)')"""  # on one line: values are joined by lines
+_OTHER = rb"""\s*(?!r\s*=)""" + _NAME + rb"""\s*=\s*(?:"[^"<\r\n]*"|'[^'<\r\n]*')"""
+# A whole tag, attribute by attribute: (`r` present, its value in double or single quotes,
+# the attributes after it). A tag these cannot read, or a second `r` (readers differ on
+# which counts), leaves the position unknown.
+_ATTRIBUTES = (rb"(?=[\s/>])(?:" + _OTHER + rb")*(\s*r\s*=\s*" + _VALUE + rb")?((?:" + _OTHER
+               + rb")*)\s*/?>")
+_SECOND_R = re.compile(rb"""(?<![^\s"'])r\s*=""")
+# a cell as Excel, WPS, LibreOffice, openpyxl and xlsxwriter write one: `r` first, then short
+# lower-case attributes (never a second `r`); when every cell is so, one pass places them all
+# (the names other than `r` spelled out, and nothing given back once matched: a tenth faster)
+_PLAIN = rb' r="([A-Za-z]{1,3})([0-9]{1,7})"(?: (?:[a-qs-z][a-z]?|r[a-z])="[^"<>\r\n]*+")*+/?>'
+# every cell tag in one pass: (letters, digits) of a plain one, empty for any other
+_ANY = rb"(?:" + _PLAIN + rb"|(?=[\s/>]))"
+
+
+def _tag(name: bytes, rest: bytes = _AFTER) -> tuple[re.Pattern[bytes], re.Pattern[bytes],
+                                                         re.Pattern[bytes]]:
+    """Patterns for tag NAME followed by REST: plain, prefixed, and a quick test for a prefix."""
+    return (re.compile(b"<" + name + rest), re.compile(_PREFIX + name + rest),
+            re.compile(b":" + name + _AFTER))
+
+
+_CELL, _CELL_POSITION = _tag(b"c", _ANY), _tag(b"c", _ATTRIBUTES)
+_ROW, _ROW_POSITION = _tag(b"row"), _tag(b"row", _ATTRIBUTES)
+_STRING = _tag(b"si")
+_CELL_REFERENCE = re.compile(rb"^([A-Za-z]{1,3})([0-9]{1,7})$", re.M)
+_ROW_NUMBER = re.compile(rb"^([0-9]{1,7})$", re.M)
+
+_Tag = tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]
+
+
+def _found(tag: _Tag, xml: bytes) -> list[Any]:
+    """TAG's matches in XML: unprefixed, then prefixed where a prefixed name occurs."""
+    plain, prefixed, marker = tag
+    found: list[Any] = plain.findall(xml)
+    return found + prefixed.findall(xml) if marker.search(xml) else found
+
+
+def _positions(tag: _Tag, xml: bytes, count: int) -> list[bytes] | None:
+    """The `r` value of each of the COUNT tags that has one, or None when a tag cannot be
+    read or has two."""
+    found = _found(tag, xml)
+    if len(found) != count or _SECOND_R.search(b"\n".join([f[3] for f in found])):
+        return None
+    return [a or b for given, a, b, _ in found if given]
+
+
+_NAME_ENDS = {name: re.compile(re.escape(name) + rb"[\s/>]") for name in (b"c", b"f", b"si")}
+
+
+def may_hold(xml: bytes, name: bytes) -> bool:
+    """Whether XML may hold a NAME tag at all: NAME followed by what ends a tag name, where
+    `<` or a prefix's `:` comes before it. One scan for the literal name, and a look at the
+    few places it ends a word; past 64 of those, the answer is yes."""
+    for count, match in enumerate(_NAME_ENDS[name].finditer(xml)):
+        if count >= 64 or xml[match.start() - 1:match.start()] in (b"<", b":"):
+            return True
+    return False
+
+
+def strings_in(xml: bytes) -> int:
+    """At least as many shared strings as the part holds."""
+    return len(_found(_STRING, xml)) if may_hold(xml, b"si") else 0
+
+
+_LETTERS, _DIGITS = operator.itemgetter(0), operator.itemgetter(1)
+
+
+def grid_size(xml: bytes) -> int | None:
+    """At least as many cells as the value reader builds for this part — the rectangle from
+    A1 to its last cell — or None when a cell's tag or position cannot be read."""
+    if not may_hold(xml, b"c"):
+        return 0
+    found = _found(_CELL, xml)
+    tags = len(found)
+    if not tags:
+        return 0
+    references, unplaced = found, 0
+    if not all(map(_LETTERS, found)):  # not every cell plain: read them whole
+        positions = _positions(_CELL_POSITION, xml, tags)
+        if positions is None:
+            return None
+        references = _CELL_REFERENCE.findall(b"\n".join(positions))
+        if len(references) != len(positions):
+            return None
+        unplaced = tags - len(positions)
+    rows = columns = 0
+    if references:  # distinct values first: a form repeats its rows and columns
+        rows = max(map(int, set(map(_DIGITS, references))))
+        columns = max(map(_column, set(map(bytes.upper, set(map(_LETTERS, references))))))
+    if unplaced:  # a cell without a position goes after the one before it, or on a new row
+        row_tags = len(_found(_ROW, xml))
+        given = _positions(_ROW_POSITION, xml, row_tags)
+        numbers = _ROW_NUMBER.findall(b"\n".join(given or [b""]))
+        if given is None or len(numbers) != len(given):
+            return None
+        rows = max(rows, *map(int, numbers), 0) + row_tags + unplaced
+        columns += unplaced
+    return max(rows * columns, tags)
+
+
+def _column(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+_SMALLEST_STRING_TAG = len(b"<si>")
+
+
+class Counted:
+    """Cells and shared strings of the parts read so far; `Unreadable` past the limits."""
+
+    def __init__(self, limits: Limits, total_bytes: int) -> None:
+        self.limits = limits
+        self.cells = 0
+        self.strings = 0
+        # A string's tag takes at least four bytes (`<si>`): parts smaller than that many
+        # strings together cannot pass the limit, and their strings need no counting.
+        self.count_strings = total_bytes >= _SMALLEST_STRING_TAG * (limits.max_strings + 1)
+
+    def add(self, xml: bytes, where: str) -> None:
+        size = grid_size(xml)
+        if size is None:
+            raise Unreadable(FILE_CORRUPT_CELL, {"where": where[:80]})
+        self.cells += size
+        if self.cells > self.limits.max_cells:
+            raise Unreadable(FILE_TOO_MANY_CELLS, {"where": where[:80], "cells": self.cells,
+                                                   "limit": self.limits.max_cells})
+        if not self.count_strings:
+            return
+        self.strings += strings_in(xml)
+        if self.strings > self.limits.max_strings:
+            raise Unreadable(FILE_TOO_MANY_STRINGS, {"strings": self.strings,
+                                                     "limit": self.limits.max_strings})
