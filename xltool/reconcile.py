@@ -106,7 +106,7 @@ from xltool.store import (
     in_force,
     open_store,
 )
-from xltool.tables import FONT, fit_row, put
+from xltool.tables import FONT, Column, write_table
 from xltool.targets import Indicator
 from xltool.text import normalise_key
 from xltool.xlsxout import check, new_workbook
@@ -732,30 +732,31 @@ def _summary_row(code: str, name: str, projects: Sequence[LedgerProject],
 SUMMARY_SHEET = "汇总"
 
 
-@dataclass(frozen=True)
-class _Column:
-    key: str
-    header: str
-    width: float
-    style: str = "text"
+@dataclass(frozen=True, kw_only=True)
+class _Keyed(Column):
+    key: str  # the field of a summary or difference record the column shows
+
+
+def _column(key: str, header: str, width: float, style: str = "text") -> _Keyed:
+    return _Keyed(header, width, style, key=key)
 
 
 _SUMMARY_LAYOUT = (
-    _Column("department", "主管部门编码", 14), _Column("department_name", "主管部门", 26),
-    _Column("ledger_projects", "总账项目数", 11, "count"),
-    _Column("received_files", "收到文件数", 11, "count"),
-    _Column("accepted_projects", "已接受项目数", 12, "count"),
-    _Column("ledger_total", "总账资金（万元）", 16, "amount"),
-    _Column("returned_total", "报送资金（万元）", 16, "amount"),
-    _Column("total_difference", "差额（万元）", 14, "amount"),
-    _Column("differences", "差异数", 9, "count"), _Column("status", "状态", 10, "center"),
+    _column("department", "主管部门编码", 14), _column("department_name", "主管部门", 26),
+    _column("ledger_projects", "总账项目数", 11, "count"),
+    _column("received_files", "收到文件数", 11, "count"),
+    _column("accepted_projects", "已接受项目数", 12, "count"),
+    _column("ledger_total", "总账资金（万元）", 16, "amount"),
+    _column("returned_total", "报送资金（万元）", 16, "amount"),
+    _column("total_difference", "差额（万元）", 14, "amount"),
+    _column("differences", "差异数", 9, "count"), _column("status", "状态", 10, "center"),
 )
 _DIFFERENCE_LAYOUT = (
-    _Column("department", "主管部门编码", 14), _Column("department_name", "主管部门", 22),
-    _Column("project", "项目编码", 18), _Column("project_name", "项目名称", 30),
-    _Column("field", "核对内容", 16), _Column("ledger", "总账", 18, "amount"),
-    _Column("returned", "报送/下发", 18, "amount"),
-    _Column("difference", "差额（总账−报送）", 16, "amount"), _Column("message", "说明", 70),
+    _column("department", "主管部门编码", 14), _column("department_name", "主管部门", 22),
+    _column("project", "项目编码", 18), _column("project_name", "项目名称", 30),
+    _column("field", "核对内容", 16), _column("ledger", "总账", 18, "amount"),
+    _column("returned", "报送/下发", 18, "amount"),
+    _column("difference", "差额（总账−报送）", 16, "amount"), _column("message", "说明", 70),
 )
 _STYLES: dict[str, dict[str, Any]] = {
     "header": {"bold": True, "border": 1, "align": "center", "valign": "vcenter",
@@ -815,29 +816,19 @@ def _write_kind(workbook: Any, formats: dict[str, Any], kind: Kind,
     _write_table(sheet, formats, _DIFFERENCE_LAYOUT, rows)
 
 
-def _write_table(sheet: Any, formats: dict[str, Any], layout: tuple[_Column, ...],
+def _write_table(sheet: Any, formats: dict[str, Any], layout: tuple[_Keyed, ...],
                  rows: list[dict[str, Any]]) -> int:
-    """Header, rows, filter, frozen header, widths; returns the last row written."""
-    for col, column in enumerate(layout):
-        check(sheet.set_column(col, col, column.width), "column width")
-        check(sheet.write_string(0, col, column.header, formats["header"]), "header")
-    for number, row in enumerate(rows, start=1):
-        for col, column in enumerate(layout):
-            _put(sheet, number, col, row[column.key], column.style, formats)
-        fit_row(sheet, number, [(row[c.key], c.width) for c in layout])
-    check(sheet.autofilter(0, 0, max(len(rows), 1), len(layout) - 1), "autofilter")
-    check(sheet.freeze_panes(1, 0), "freeze panes")
-    sheet.repeat_rows(0)
+    """The records as a table, landscape and one page wide; returns the last row written."""
+    last = write_table(sheet, formats, layout, ([row[c.key] for c in layout] for row in rows),
+                       style_of=_style_of)
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
-    return len(rows)
+    return last
 
 
-def _put(sheet: Any, row: int, col: int, value: Any, style: str,
-         formats: dict[str, Any]) -> None:
-    # A name or code in an amount column (renamed, moved) is wrapped text like the rest.
-    text_in_amount = style == "amount" and isinstance(value, str) and value != ""
-    put(sheet, row, col, value, formats["text"] if text_in_amount else formats[style])
+def _style_of(column: Column, value: object) -> str:
+    """A name or code in an amount column (renamed, moved) is wrapped text like the rest."""
+    return "text" if column.style == "amount" and isinstance(value, str) and value else column.style
 
 
 def _write_totals(sheet: Any, formats: dict[str, Any], row: int,

@@ -1,4 +1,4 @@
-"""Tables for people: how xltool writes a cell of a report, and sizes its rows.
+"""Tables for people: how xltool writes a table, a cell of a report, and sizes its rows.
 
 The feedback workbooks, the reconciliation report and the disclosure share one
 font, one way to write a value (text always as text, never a formula or a link),
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -70,3 +71,41 @@ def put(sheet: Any, row: int, col: int, value: Value, fmt: Any) -> None:
         check(sheet.write_datetime(row, col, value, fmt), "time")
     else:
         check(sheet.write_number(row, col, float(value), fmt), "number")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a table: its header, its width in characters, and the style of its cells
+    (a name in the writer's formats: `text`, `count`, `amount`, …)."""
+
+    header: str
+    width: float
+    style: str = "text"
+
+
+MAX_FROZEN_ROWS = 12  # a taller heading is not frozen: it would fill the screen
+
+
+def write_table(sheet: Any, formats: dict[str, Any], columns: Sequence[Column],
+                rows: Iterable[Sequence[Value]], *, top: int = 0,
+                style_of: Callable[[Column, Value], str] | None = None) -> int:
+    """COLUMNS' headers at row TOP, then a row per entry of ROWS, each as tall as its text,
+    under a filter, the header frozen on screen and repeated on every printed page.
+
+    FORMATS holds `header` and each column's style; STYLE_OF may pick another style for a
+    value (a name in an amount column). Returns the last row written.
+    """
+    for col, column in enumerate(columns):
+        check(sheet.set_column(col, col, column.width), "column width")
+        put(sheet, top, col, column.header, formats["header"])
+    last = top
+    for last, values in enumerate(rows, start=top + 1):
+        for col, (column, value) in enumerate(zip(columns, values, strict=True)):
+            style = style_of(column, value) if style_of else column.style
+            put(sheet, last, col, value, formats[style])
+        fit_row(sheet, last, zip(values, (c.width for c in columns), strict=True))
+    check(sheet.autofilter(top, 0, max(last, top + 1), len(columns) - 1), "autofilter")
+    sheet.repeat_rows(top)
+    if top < MAX_FROZEN_ROWS:
+        check(sheet.freeze_panes(top + 1, 0), "freeze panes")
+    return last

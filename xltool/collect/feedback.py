@@ -31,7 +31,7 @@ from xltool.atomic import written_whole
 from xltool.collect.outcome import FileOutcome, Status
 from xltool.findings import Finding, Severity
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Store, in_force
-from xltool.tables import FONT, Value, fit_row, put
+from xltool.tables import FONT, Column, Value, fit_row, put, write_table
 from xltool.xlsxout import check, new_workbook
 
 SUMMARY_NAME = "收取情况汇总.xlsx"
@@ -56,7 +56,6 @@ _FILE_NOTES = {
 }
 
 LABEL_FILL = "#EEF3F8"
-MAX_FROZEN_ROWS = 12   # a taller heading is not frozen: it would fill the screen
 NAME_LIMIT = 40        # characters of a department name or code in a file name
 
 _STYLES: dict[str, dict[str, Any]] = {
@@ -83,13 +82,6 @@ _STYLES: dict[str, dict[str, Any]] = {
     "error": {"font_color": "#9C0006", "bg_color": "#FFC7CE"},
     "missing": {"font_color": "#9C5700", "bg_color": "#FFEB9C"},
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    width: float
-    style: str = "text"
 
 
 FINDING_TABLE = (
@@ -271,7 +263,7 @@ def _write_department(workbook: Any, department: DepartmentReport) -> None:
     top = _heading(sheet, formats, department)
     rows = finding_rows(department)
     if rows:
-        last = _write_table(sheet, formats, top, FINDING_TABLE, rows)
+        last = write_table(sheet, formats, FINDING_TABLE, rows, top=top)
         _highlight(sheet, formats, top + 1, last, _LEVEL, _LAST, {"错误": "error"})
     else:
         _merged(sheet, top, 0, _LAST, NOTHING_TO_FIX, formats["accepted"])
@@ -385,7 +377,7 @@ def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
                    totals: list[Value] | None = None) -> None:
     sheet = workbook.add_worksheet(name)
     _set_widths(sheet, columns)
-    last = _write_table(sheet, formats, 0, columns, rows)
+    last = write_table(sheet, formats, columns, rows)
     state = next(i for i, c in enumerate(columns) if c.header in ("状态", "结果"))
     _highlight(sheet, formats, 1, last, state, len(columns) - 1, marks)
     if totals is not None:
@@ -448,24 +440,6 @@ def _formats(workbook: Any) -> dict[str, Any]:
 def _set_widths(sheet: Any, columns: tuple[Column, ...]) -> None:
     for col, column in enumerate(columns):
         check(sheet.set_column(col, col, column.width), "column width")
-
-
-def _write_table(sheet: Any, formats: dict[str, Any], top: int, columns: tuple[Column, ...],
-                 rows: list[list[Value]]) -> int:
-    """Header at TOP and one row per entry, with a filter; frozen and repeated when printed.
-    Returns the last row written."""
-    for col, column in enumerate(columns):
-        put(sheet, top, col, column.header, formats["header"])
-    for row, values in enumerate(rows, start=top + 1):
-        for col, (column, value) in enumerate(zip(columns, values, strict=True)):
-            put(sheet, row, col, value, formats[column.style])
-        fit_row(sheet, row, zip(values, (c.width for c in columns), strict=True))
-    last = top + len(rows)
-    check(sheet.autofilter(top, 0, last, len(columns) - 1), "autofilter")
-    sheet.repeat_rows(top)
-    if top < MAX_FROZEN_ROWS:
-        sheet.freeze_panes(top + 1, 0)
-    return last
 
 
 def _highlight(sheet: Any, formats: dict[str, Any], first: int, last: int, col: int,
