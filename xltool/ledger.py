@@ -57,7 +57,7 @@ from xltool.codes import (
 from xltool.errors import LedgerUnreadable
 from xltool.findings import Finding
 from xltool.money import TOLERANCE
-from xltool.text import code_text, normalise_key, normalise_text
+from xltool.text import cell_text, code_text, normalise_key, normalise_text
 
 AmountUnit = Literal["万元", "元"]
 _T = TypeVar("_T")
@@ -535,16 +535,9 @@ def _is_blank(value: object) -> bool:
 
 
 def _display(value: object) -> str:
-    """A cell value as the clerk sees it: 0.1 not 0.1000000000000000055, 812 not 812.0."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and math.isfinite(value):
-        # Via the shortest repr: 0.1 stays 0.1 and 6.4e19 reads as Excel shows it.
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 \
-            else format(Decimal(repr(value)), "f")
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return normalise_text(value)
+    """A cell value as the clerk sees it (0.1 not 0.1000000000000000055, 812 not 812.0),
+    folded as every key of the ledger is."""
+    return normalise_text(cell_text(value))
 
 
 def _parse_text(raw: object, unit: AmountUnit) -> _Cell:

@@ -28,7 +28,7 @@ from xltool.codes import (
 )
 from xltool.errors import TargetsUnreadable
 from xltool.findings import Finding
-from xltool.text import code_text, normalise_key, normalise_text
+from xltool.text import cell_text, code_text, normalise_key, normalise_text
 from xltool.values import TargetValue, parse_value
 
 if TYPE_CHECKING:
@@ -234,11 +234,7 @@ def _indicator(row: dict[str, Any], number: int, path: Path,
 
 def _as_written(value: Any) -> str:
     """Text exactly as written; a typed number as Excel shows it (100, not 100.0)."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return value if isinstance(value, str) else cell_text(value)
 
 
 def _weight(value: Any) -> Decimal | None:

@@ -34,7 +34,7 @@ from xltool.codes import (
     FORM_STRUCTURE_CHANGED,
     FORM_UNPROTECTED,
 )
-from xltool.collect.cells import cell_text, rowcol
+from xltool.collect.cells import rowcol
 from xltool.collect.reader import XlsxContent
 from xltool.errors import NotOurs
 from xltool.findings import Finding
@@ -59,7 +59,7 @@ from xltool.store import (
     LayoutKey,
     Store,
 )
-from xltool.text import normalise_text
+from xltool.text import cell_text, normalise_text
 from xltool.values import TargetValue, parse_value
 
 IDENTITY_PROPERTY = identity_property(TEMPLATE_ID)
