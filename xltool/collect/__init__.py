@@ -12,8 +12,9 @@
 - `feedback`: the workbooks that tell each department what to fix.
 """
 
-from xltool.collect.outcome import FileOutcome, Status
+from xltool.collect.outcome import FileOutcome
 from xltool.collect.run import CollectRun, collect
 from xltool.errors import NoInput
+from xltool.store import Status
 
 __all__ = ["CollectRun", "FileOutcome", "NoInput", "Status", "collect"]

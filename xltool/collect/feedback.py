@@ -28,9 +28,9 @@ from typing import Any
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
-from xltool.collect.outcome import FileOutcome, Status
+from xltool.collect.outcome import FileOutcome
 from xltool.findings import Finding, Severity
-from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Store, in_force
+from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Status, Store, in_force
 from xltool.tables import FONT, Column, Value, fit_row, put, write_table
 from xltool.xlsxout import check, new_workbook
 

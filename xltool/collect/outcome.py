@@ -1,37 +1,17 @@
 """What became of one received file: its status and its findings.
 
 One record for everything that reports on a file — the run's JSON, the console,
-the feedback workbooks, the store — so a status is written one way everywhere.
+the feedback workbooks — with the `Status` the store records for it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from xltool.findings import Finding
-
-
-class Status(StrEnum):
-    """A file's end: accepted, rejected (at least one error), a duplicate of bytes received
-    before, or superseded by a newer accepted return of the same department in one run."""
-
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    DUPLICATE = "duplicate"
-    SUPERSEDED = "superseded"
-
-    @property
-    def label(self) -> str:
-        """The status as a clerk reads it, in the console and in every workbook."""
-        return _LABELS[self]
-
-
-_LABELS = {Status.ACCEPTED: "已接受", Status.REJECTED: "退回修改", Status.DUPLICATE: "重复报送",
-           Status.SUPERSEDED: "已被新版替代"}
-
+from xltool.store.records import Status
 
 FINDING_KEYS = ("code", "severity", "sheet", "cell", "project", "value", "message", "fix")
 

@@ -52,7 +52,7 @@ from xltool.collect.keep import (
     remove_stale_drafts,
     write_draft,
 )
-from xltool.collect.outcome import FileOutcome, Status
+from xltool.collect.outcome import FileOutcome
 from xltool.collect.reader import open_xlsx
 from xltool.collect.returns import FormMap, ReadReturn, identify_form, read_return
 from xltool.collect.rules import check_return, is_placeholder
@@ -62,6 +62,7 @@ from xltool.findings import Finding
 from xltool.limits import DEFAULT_LIMITS, Limits
 from xltool.store import (
     ReceivedFile,
+    Status,
     Store,
     StoreError,
     exclusive,

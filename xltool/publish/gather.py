@@ -23,6 +23,7 @@ from xltool.store import (
     IssuedCell,
     IssuedProject,
     ReceivedFile,
+    Status,
     Store,
     in_force,
 )
@@ -183,8 +184,7 @@ def _missing(store: Store, year: int | None, departments: Sequence[str],
     last_status = _last_status(store.received_files(), year)
     missing = []
     for code, template in sorted(latest.items()):
-        # The reason's code is the status word the store records for a file with errors.
-        reason = (PUBLISH_REJECTED if last_status.get(code) == PUBLISH_REJECTED.code
+        reason = (PUBLISH_REJECTED if last_status.get(code) == Status.REJECTED
                   else PUBLISH_NOT_RETURNED)
         missing += [MissingProject(code, template.department, p.project_code, p.project_name,
                                    reason.code)

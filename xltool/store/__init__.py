@@ -37,13 +37,13 @@ from xltool.store.formmap import (
 from xltool.store.issued import IssuedTemplates, in_force
 from xltool.store.lock import exclusive
 from xltool.store.received import ReceivedFiles
-from xltool.store.records import IssuedProject, IssuedTemplate, ReceivedFile
+from xltool.store.records import IssuedProject, IssuedTemplate, ReceivedFile, Status
 from xltool.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "CellColumns", "FormMapRecord", "IssuedCell",
            "IssuedForm", "IssuedProject", "IssuedTemplate", "LayoutKey", "ProfileNotKept",
-           "ReceivedFile", "Store", "StoreError", "exclusive", "form_map_record", "in_force",
-           "layout_fingerprint", "layout_key", "open_store"]
+           "ReceivedFile", "Status", "Store", "StoreError", "exclusive", "form_map_record",
+           "in_force", "layout_fingerprint", "layout_key", "open_store"]
 
 
 class Store(IssuedTemplates, ReceivedFiles):

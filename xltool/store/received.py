@@ -11,7 +11,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from xltool.findings import Finding, Severity
-from xltool.store.records import RECEIVED_COLUMNS, ReceivedFile, Repository, decimal_of, text_of
+from xltool.store.records import (
+    RECEIVED_COLUMNS,
+    ReceivedFile,
+    Repository,
+    Status,
+    decimal_of,
+    text_of,
+)
 from xltool.targets import Indicator, Targets
 
 _SUPERSEDE = ("UPDATE accepted_returns SET superseded_by = ? WHERE department_code = ? "
@@ -105,8 +112,8 @@ def _accept(db: sqlite3.Connection, received: ReceivedFile, accepted: Targets) -
             "AND superseded_by IS NULL", replacing[1:])]
         db.execute(_SUPERSEDE, replacing)
     if superseded:
-        db.executemany("UPDATE received_files SET status = 'superseded' WHERE sha256 = ?",
-                       [(sha,) for sha in superseded])
+        db.executemany("UPDATE received_files SET status = ? WHERE sha256 = ?",
+                       [(Status.SUPERSEDED, sha) for sha in superseded])
     db.execute("INSERT INTO accepted_returns VALUES (?, ?, ?, ?, ?, NULL)",
                (received.sha256, received.template_id, received.department_code,
                 received.year, received.received_at))

@@ -1,5 +1,5 @@
-"""What the store holds, as Python sees it: the records, the store's error, and the base
-its two repositories share (one connection, one transaction at a time)."""
+"""What the store holds, as Python sees it: the records, a received file's status, and the
+base its two repositories share (one connection, one transaction at a time)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
+
+
+class Status(StrEnum):
+    """A file's end: accepted, rejected (at least one error), a duplicate of bytes received
+    before, or superseded by a newer accepted return of the same department in one run."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    SUPERSEDED = "superseded"
+
+    @property
+    def label(self) -> str:
+        """The status as a clerk reads it, in the console and in every workbook."""
+        return _LABELS[self]
+
+
+_LABELS = {Status.ACCEPTED: "已接受", Status.REJECTED: "退回修改", Status.DUPLICATE: "重复报送",
+           Status.SUPERSEDED: "已被新版替代"}
 
 
 @dataclass(frozen=True)
