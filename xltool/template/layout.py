@@ -21,6 +21,7 @@ from typing import Literal, NamedTuple
 from xltool.ledger import LedgerProject
 from xltool.names import FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT, indicator_prefix, project_prefix
 from xltool.profile import Category, FormProfile, HeaderField
+from xltool.tables import lines_needed
 from xltool.targets import Indicator
 
 Role = Literal["label", "ledger", "input", "formula"]
@@ -248,14 +249,14 @@ def _category(grid: _Grid, profile: FormProfile, category: Category, number: int
             weight = prefilled.weight if prefilled else None
             grid.put(weight_col, weight, "input", "input_weight", name=f"{base}WEIGHT",
                      field=FIELD_WEIGHT, category=category.level2, validation="indicator.weight")
-        grid.heights[grid.row] = _indicator_height(name_text)
+        grid.heights[grid.row] = _indicator_height(name_text, column_widths(profile)[name_col])
         grid.row += 1
     return CategoryBlock(category, first, grid.row - 1)
 
 
-def _indicator_height(text: str) -> float:
-    lines = max(1, -(-len(text) // 22))
-    return max(30.0, min(120.0, 15.0 * lines + 6))
+def _indicator_height(text: str, width: float) -> float:
+    """Two lines' room at least, for the department to write in; at most eight."""
+    return max(30.0, min(120.0, 15.0 * lines_needed(text, width) + 6))
 
 
 def _weight_total(grid: _Grid, blocks: list[CategoryBlock], weight_col: int) -> None:
