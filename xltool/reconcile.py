@@ -106,7 +106,7 @@ from xltool.store import (
     in_force,
     open_store,
 )
-from xltool.tables import FONT, Column, write_table
+from xltool.tables import FONT, Column, Look, write_table
 from xltool.targets import Indicator
 from xltool.text import normalise_key
 from xltool.xlsxout import check, new_workbook
@@ -819,8 +819,9 @@ def _write_kind(workbook: Any, formats: dict[str, Any], kind: Kind,
 def _write_table(sheet: Any, formats: dict[str, Any], layout: tuple[_Keyed, ...],
                  rows: list[dict[str, Any]]) -> int:
     """The records as a table, landscape and one page wide; returns the last row written."""
-    last = write_table(sheet, formats, layout, ([row[c.key] for c in layout] for row in rows),
-                       style_of=_style_of)
+    look = Look(header=formats["header"],
+                cell=lambda column, value: formats[_style_of(column, value)])
+    last = write_table(sheet, look, layout, ([row[c.key] for c in layout] for row in rows))
     sheet.set_landscape()
     sheet.fit_to_pages(1, 0)
     return last

@@ -54,11 +54,17 @@ def lines_needed(value: Value, width: float) -> int:
                for part in shown(value).split("\n"))
 
 
-def fit_row(sheet: Any, row: int, cells: Iterable[tuple[Value, float]]) -> None:
+def report_height(lines: int) -> float | None:
+    """A report row's height for LINES of text: Excel's own for one line, more for more."""
+    return min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT) if lines > 1 else None
+
+
+def fit_row(sheet: Any, row: int, cells: Iterable[tuple[Value, float]],
+            height: Callable[[int], float | None] = report_height) -> None:
     """Give ROW the height its tallest cell's text needs (cells: value and column width)."""
-    lines = max((lines_needed(value, width) for value, width in cells), default=1)
-    if lines > 1:
-        check(sheet.set_row(row, min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT)), "row height")
+    points = height(max((lines_needed(value, width) for value, width in cells), default=1))
+    if points is not None:
+        check(sheet.set_row(row, points), "row height")
 
 
 def put(sheet: Any, row: int, col: int, value: Value, fmt: Any) -> None:
@@ -86,25 +92,40 @@ class Column:
 MAX_FROZEN_ROWS = 12  # a taller heading is not frozen: it would fill the screen
 
 
-def write_table(sheet: Any, formats: dict[str, Any], columns: Sequence[Column],
-                rows: Iterable[Sequence[Value]], *, top: int = 0,
-                style_of: Callable[[Column, Value], str] | None = None) -> int:
-    """COLUMNS' headers at row TOP, then a row per entry of ROWS, each as tall as its text,
-    under a filter, the header frozen on screen and repeated on every printed page.
+@dataclass(frozen=True)
+class Look:
+    """How a table looks: its header cells' format, each value's format in its column, a
+    filter or none (a report has one; a printed document does not), and its rows' height
+    for so many lines of text."""
 
-    FORMATS holds `header` and each column's style; STYLE_OF may pick another style for a
-    value (a name in an amount column). Returns the last row written.
-    """
+    header: Any
+    cell: Callable[[Column, Value], Any]
+    filtered: bool = True
+    header_height: float | None = None
+    height: Callable[[int], float | None] = report_height
+
+
+def styled(formats: dict[str, Any]) -> Look:
+    """A report's look: the header in `header`, each cell in its column's style."""
+    return Look(header=formats["header"], cell=lambda column, _value: formats[column.style])
+
+
+def write_table(sheet: Any, look: Look, columns: Sequence[Column],
+                rows: Iterable[Sequence[Value]], *, top: int = 0) -> int:
+    """COLUMNS' headers at row TOP, then a row per entry of ROWS, each as tall as its text,
+    the header frozen on screen and repeated on every printed page. Returns the last row."""
     for col, column in enumerate(columns):
         check(sheet.set_column(col, col, column.width), "column width")
-        put(sheet, top, col, column.header, formats["header"])
+        put(sheet, top, col, column.header, look.header)
+    if look.header_height is not None:
+        check(sheet.set_row(top, look.header_height), "header height")
     last = top
     for last, values in enumerate(rows, start=top + 1):
         for col, (column, value) in enumerate(zip(columns, values, strict=True)):
-            style = style_of(column, value) if style_of else column.style
-            put(sheet, last, col, value, formats[style])
-        fit_row(sheet, last, zip(values, (c.width for c in columns), strict=True))
-    check(sheet.autofilter(top, 0, max(last, top + 1), len(columns) - 1), "autofilter")
+            put(sheet, last, col, value, look.cell(column, value))
+        fit_row(sheet, last, zip(values, (c.width for c in columns), strict=True), look.height)
+    if look.filtered:
+        check(sheet.autofilter(top, 0, max(last, top + 1), len(columns) - 1), "autofilter")
     sheet.repeat_rows(top)
     if top < MAX_FROZEN_ROWS:
         check(sheet.freeze_panes(top + 1, 0), "freeze panes")

@@ -31,7 +31,7 @@ from xltool.atomic import written_whole
 from xltool.collect.outcome import FileOutcome
 from xltool.findings import Finding, Severity
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Status, Store, in_force
-from xltool.tables import FONT, Column, Value, fit_row, put, write_table
+from xltool.tables import FONT, Column, Value, fit_row, put, styled, write_table
 from xltool.xlsxout import check, new_workbook
 
 SUMMARY_NAME = "收取情况汇总.xlsx"
@@ -263,7 +263,7 @@ def _write_department(workbook: Any, department: DepartmentReport) -> None:
     top = _heading(sheet, formats, department)
     rows = finding_rows(department)
     if rows:
-        last = write_table(sheet, formats, FINDING_TABLE, rows, top=top)
+        last = write_table(sheet, styled(formats), FINDING_TABLE, rows, top=top)
         _highlight(sheet, formats, top + 1, last, _LEVEL, _LAST, {"错误": "error"})
     else:
         _merged(sheet, top, 0, _LAST, NOTHING_TO_FIX, formats["accepted"])
@@ -377,7 +377,7 @@ def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
                    totals: list[Value] | None = None) -> None:
     sheet = workbook.add_worksheet(name)
     _set_widths(sheet, columns)
-    last = write_table(sheet, formats, columns, rows)
+    last = write_table(sheet, styled(formats), columns, rows)
     state = next(i for i, c in enumerate(columns) if c.header in ("状态", "结果"))
     _highlight(sheet, formats, 1, last, state, len(columns) - 1, marks)
     if totals is not None:

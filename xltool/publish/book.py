@@ -31,11 +31,12 @@ from xltool.publish.cells import (
     height_for,
     is_risky,
     merged,
+    places,
     text,
 )
 from xltool.publish.form import LAST, WIDTHS, ProjectTable
 from xltool.publish.gather import Edition, PublishedDepartment
-from xltool.tables import lines_needed
+from xltool.tables import Column, Look, Value, lines_needed, write_table
 from xltool.targets import GOALS_SHEET, INDICATORS_SHEET
 from xltool.xlsxout import check, new_workbook
 
@@ -237,32 +238,42 @@ def _count_note(edition: Edition) -> str:
     return f"共 {len(edition.departments)} 个主管部门、{projects} 个项目"
 
 
-SUMMARY_HEADERS = ("序号", "主管部门编码", "主管部门", "项目数", "绩效指标数",
-                   *(label for _, label in FUNDING_COLUMNS))
-SUMMARY_WIDTHS = (6.0, 14.0, 34.0, 8.0, 10.0, 14.0, 14.0, 12.0, 12.0)
+SUMMARY_COLUMNS = (
+    Column("序号", 6.0, "label"), Column("主管部门编码", 14.0), Column("主管部门", 34.0),
+    Column("项目数", 8.0, "number"), Column("绩效指标数", 10.0, "number"),
+    *(Column(label, width, "right_amount")
+      for (_, label), width in zip(FUNDING_COLUMNS, (14.0, 14.0, 12.0, 12.0), strict=True)),
+)
+
+
+def document_look(styles: Styles) -> Look:
+    """A table of the printed disclosure: no filter, text quoted where Excel would read a
+    formula, amounts with as many decimals as they have, rows as tall as the form's."""
+
+    def cell(column: Column, value: Value) -> Any:
+        if isinstance(value, Decimal):
+            return styles.get(column.style, places=places(value))
+        return styles.get(column.style, quoted=isinstance(value, str) and is_risky(value))
+
+    return Look(header=styles.get("head"), cell=cell, filtered=False, header_height=30,
+                height=height_for)
 
 
 def write_summary(sheet: Any, styles: Styles, edition: Edition) -> None:
-    _widths(sheet, SUMMARY_WIDTHS)
-    last = len(SUMMARY_HEADERS) - 1
+    last = len(SUMMARY_COLUMNS) - 1
     year = f"{edition.year}年" if edition.year is not None else ""
+    _widths(sheet, tuple(c.width for c in SUMMARY_COLUMNS))
     _heading(sheet, styles, f"{year}项目支出预算绩效目标汇总表", last, _count_note(edition))
-    _head_row(sheet, styles, 2, SUMMARY_HEADERS)
-    row = 3
-    for number, department in enumerate(edition.departments, start=1):
-        text(sheet, styles, row, 0, str(number), "label")
-        text(sheet, styles, row, 1, department.code, "text")
-        text(sheet, styles, row, 2, department.name, "text")
-        _counts(sheet, styles, row, len(department.projects), department.indicator_count)
-        for col, (key, _) in enumerate(FUNDING_COLUMNS, start=5):
-            amount(sheet, styles, row, col, department.amount(key), "right_amount")
-        row += 1
+    rows: list[list[Value]] = [
+        [str(number), d.code, d.name, len(d.projects), d.indicator_count,
+         *(d.amount(key) for key, _ in FUNDING_COLUMNS)]
+        for number, d in enumerate(edition.departments, start=1)]
+    row = write_table(sheet, document_look(styles), SUMMARY_COLUMNS, rows, top=2) + 1
     merged(sheet, styles, (row, 0, row, 2), "合计", "head")
     _counts(sheet, styles, row, len(edition.projects),
             sum(d.indicator_count for d in edition.departments))
     for col, (key, _) in enumerate(FUNDING_COLUMNS, start=5):
         amount(sheet, styles, row, col, edition.amount(key), "strong_amount")
-    check(sheet.freeze_panes(3, 0), "freeze")
     print_setup(sheet, landscape=True, repeat=2)
 
 
