@@ -92,10 +92,6 @@ class ReturnedIndicator(NamedTuple):
     def clean_value(self) -> str:
         return normalised(self.value)
 
-    @property
-    def parsed(self) -> TargetValue:
-        return parsed_value(self.value)
-
 
 # The rules ask about every indicator several times, and the same short texts (`≥95%`,
 # `数量指标：…`) recur across a year's returns: each is worked out once. Long texts are
