@@ -340,9 +340,10 @@ FILE_OTHER_YEAR = Problem(
     meaning="a template of a year this store has issued none of")
 FILE_PROFILE_VERSION = Problem(
     code="file.profile_version", severity=_E, section=_COLLECT,
-    message="模板使用的表式“{profile}”第{version}版已停止受理",
+    message="存储中没有模板下发时使用的表式“{profile}”第{version}版，无法核对",
     fix="请向财政部门索取新版模板重新填写",
-    meaning="a template of a profile version no longer accepted")
+    meaning="a template whose profile, as issued, the store does not hold (a store kept "
+            "from before profiles were kept, whose profile no longer ships)")
 FILE_IDENTITY_MISMATCH = Problem(
     code="file.identity_mismatch", severity=_E, section=_COLLECT,
     message="模板编号在文件中的两处记录不一致，文件可能被改动或拼接",
