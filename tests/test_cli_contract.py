@@ -131,6 +131,7 @@ def _missing_input(tmp_path: Path) -> dict[str, list[str]]:
         "reconcile": ["reconcile", str(write_ledger(tmp_path / "l.csv", [ledger_row("A", "甲")])),
                       *store, "-o", str(tmp_path / "r.xlsx")],
         "publish": ["publish", *store, "-o", str(tmp_path / "p.xlsx")],
+        "verify": ["verify", *store],
         "profiles": ["profiles", str(tmp_path / "nosuch.toml")],
         "demo": ["demo", str(write_ledger(tmp_path / "a-file.csv", []))],
     }

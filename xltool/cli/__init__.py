@@ -142,9 +142,10 @@ def _register() -> None:
     from xltool.cli.publish import publish_command
     from xltool.cli.reconcile import reconcile_command
     from xltool.cli.template import template_command
+    from xltool.cli.verify import verify_command
 
     for command in (ledger_command, template_command, collect_command, reconcile_command,
-                    publish_command, profiles_command, demo_command):
+                    publish_command, verify_command, profiles_command, demo_command):
         main.add_command(command)
 
 
