@@ -724,3 +724,30 @@ def test_a_form_map_reads_the_same_from_its_layout_as_from_its_cells(
             for mapped in from_layout.projects:
                 for cell in (*mapped.layout.locked, *mapped.layout.inputs):
                     assert mapped.issued(cell) == cells[(mapped.sheets[cell.sheet], cell.cell)]
+
+
+def test_a_resent_file_reports_what_it_was_found_to_be(issued: list[IssuedWorkbook],
+                                                        tmp_path: Path) -> None:
+    """A rejected return sent again under another name is still rejected: exit 1, its errors
+    in the JSON and the console; an accepted one resent stays a success."""
+    store_path = tmp_path / "x.db"
+    values = complete_values(store_path, issued[0].template_id)
+    values["XT_P01_GOAL"] = None
+    bad = _fill(issued[0], tmp_path, values, "first.xlsx")
+    first = collect([bad], store=store_path).files[0]
+    assert first.status == "rejected" and first.errors
+    again = tmp_path / "重发.xlsx"
+    again.write_bytes(bad.read_bytes())
+    runner = CliRunner()
+    shown = runner.invoke(main, ["collect", str(again), "--store", str(store_path), "--json"])
+    assert shown.exit_code == 1, shown.output
+    [entry] = json.loads(shown.output)["files"]
+    assert (entry["status"], entry["earlier_status"]) == ("duplicate", "rejected")
+    assert [f["code"] for f in entry["findings"]] == [f.code for f in first.findings]
+    table = runner.invoke(main, ["collect", str(again), "--store", str(store_path)])
+    assert table.exit_code == 1 and "重复报送（原结果：退回修改）" in table.output
+    good = _fill(issued[0], tmp_path, complete_values(store_path, issued[0].template_id),
+                 "good.xlsx")
+    assert collect([good], store=store_path).exit_code == 0
+    resent = collect([good], store=store_path)
+    assert resent.exit_code == 0 and resent.files[0].earlier == "accepted"

@@ -72,8 +72,8 @@ def _print(run: CollectRun) -> None:
     out = console()
     files = DataTable("文件", "主管部门", "结果", "错误", "提醒", title="收到的文件")
     for f in run.files:
-        style = _STYLE.get(f.status, "yellow")
-        files.add_row(f.path.name, f.department, plain(f.status.label, style),
+        label = f.status.label + (f"（原结果：{f.earlier.label}）" if f.earlier else "")
+        files.add_row(f.path.name, f.department, plain(label, _STYLE.get(f.standing, "yellow")),
                       str(f.errors), str(len(f.findings) - f.errors))
     out.print(files)
     show_findings([x for f in run.files for x in f.findings], title="需要修改的问题")

@@ -26,14 +26,23 @@ class FileOutcome:
     template_id: str = ""
     findings: tuple[Finding, ...] = ()
     size: int = 0
+    earlier: Status | None = None
+    """A duplicate's recorded outcome: the status its bytes got when first received (its
+    findings are that file's)."""
 
     @property
     def errors(self) -> int:
         return sum(f.is_error for f in self.findings)
 
+    @property
+    def standing(self) -> Status:
+        """What the file counts as: a duplicate counts as what its bytes were found to be."""
+        return self.earlier or self.status
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": str(self.path), "sha256": self.sha256, "status": self.status,
             "kind": self.kind, "department": self.department, "template_id": self.template_id,
+            "earlier_status": self.earlier,
             "findings": [{k: f.to_dict()[k] for k in FINDING_KEYS} for f in self.findings],
         }

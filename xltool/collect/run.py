@@ -95,7 +95,7 @@ class CollectRun:
 
     @property
     def exit_code(self) -> int:
-        return 0 if all(f.status != Status.REJECTED for f in self.files) else 1
+        return 0 if all(f.standing != Status.REJECTED for f in self.files) else 1
 
     def summary(self) -> dict[str, Any]:
         counts = {s.value: sum(f.status == s for f in self.files) for s in Status}
@@ -283,10 +283,20 @@ def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
         return outcome
     processed.copied()
     if outcome.sha256 in seen:
-        return replace(outcome, status=Status.DUPLICATE, findings=())
+        return _duplicate(store, outcome)
     seen.add(outcome.sha256)
     store.record_received(processed.received, outcome.findings, processed.accepted)
     return outcome
+
+
+def _duplicate(store: Store, outcome: FileOutcome) -> FileOutcome:
+    """The same bytes again: nothing changes, and the file reports what they were found to be
+    when first received (a resent rejected file is still rejected)."""
+    first = store.received(outcome.sha256)
+    if first is None:
+        return replace(outcome, status=Status.DUPLICATE, findings=())
+    return replace(outcome, status=Status.DUPLICATE, earlier=Status(first.status),
+                   findings=tuple(store.findings(outcome.sha256)))
 
 
 def _superseded_in_run(store: Store, outcomes: list[FileOutcome]) -> set[str]:
