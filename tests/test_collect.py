@@ -751,3 +751,32 @@ def test_a_resent_file_reports_what_it_was_found_to_be(issued: list[IssuedWorkbo
     assert collect([good], store=store_path).exit_code == 0
     resent = collect([good], store=store_path)
     assert resent.exit_code == 0 and resent.files[0].earlier == "accepted"
+
+
+def test_a_file_over_the_size_limit_is_recorded_but_never_read(
+        issued: list[IssuedWorkbook], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xltool.collect.verify import CopyState, verify
+
+    store_path = tmp_path / "x.db"
+    big = tmp_path / "扫描件.xlsx"
+    with big.open("wb") as handle:  # sparse: 60 MB that take no disk
+        handle.truncate(60 * 1024 * 1024)
+    real_open, real_read = Path.open, Path.read_bytes
+
+    def never(path: Path, *args: object, **kwargs: object) -> object:
+        assert path != big, "a file over the limit was read"
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "open", never)
+    monkeypatch.setattr(Path, "read_bytes",
+                        lambda path: (_ for _ in ()).throw(AssertionError("read"))
+                        if path == big else real_read(path))
+    [outcome] = collect([big], store=store_path).files
+    assert outcome.status == "rejected" and outcome.sha256.startswith("unread:")
+    [finding] = outcome.findings
+    assert finding.code == "file.too_large" and "未读取，也未保存副本" in finding.message
+    assert "60 MB" in finding.message and "50 MB" in finding.message
+    [again] = collect([big], store=store_path).files
+    assert (again.status, again.earlier) == ("duplicate", "rejected")
+    [check] = verify(store=store_path).copies
+    assert check.state == CopyState.NOT_KEPT

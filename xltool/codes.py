@@ -301,7 +301,9 @@ FILE_UNCHANGED_TEMPLATE = Problem(
             "collected by mistake")
 FILE_TOO_LARGE = Problem(
     code="file.too_large", severity=_E, section=_COLLECT,
-    message="文件过大，超过上限，未读取", fix=_SAVE_SMALLER,
+    message=("文件大小 {mb} MB，超过上限 {limit} MB：未读取，也未保存副本"
+             "（只记下了文件名、大小和收到时间）"),
+    fix=_SAVE_SMALLER,
     meaning="over `file-mb`, or parts inflating to more than `part-mb` or `total-mb`: "
             "refused before reading")
 FILE_TOO_LARGE_MB = FILE_TOO_LARGE.worded("文件大小 {mb} MB，超过上限")

@@ -59,7 +59,7 @@ from xltool.collect.rules import check_return, is_placeholder
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import NoInput, NotOurs, Unreadable
 from xltool.findings import Finding
-from xltool.limits import DEFAULT_LIMITS, Limits
+from xltool.limits import DEFAULT_LIMITS, MB, Limits
 from xltool.store import (
     ReceivedFile,
     Status,
@@ -376,11 +376,8 @@ def _examine(store: Store, path: Path, limits: Limits,
              cache: dict[str, Any]) -> tuple[_Processed, bytes]:
     """The outcome of one file, and its bytes to keep (none when it was not read)."""
     try:
-        if path.stat().st_size > limits.max_file_bytes:
-            base = FileOutcome(path=path, sha256=_hash_large(path), status=Status.REJECTED,
-                               kind=FileKind.UNKNOWN.value, size=path.stat().st_size)
-            too_large = _rejected(store, path, base, b"", FILE_TOO_LARGE.finding())
-            return too_large, b""
+        if (size := path.stat().st_size) > limits.max_file_bytes:
+            return _too_large(store, path, size, limits), b""
         data = path.read_bytes()
     except OSError as error:
         finding = FILE_UNREADABLE.finding(
@@ -447,12 +444,15 @@ def _rejected(store: Store, path: Path, base: FileOutcome, data: bytes,
     return _Processed(outcome, _received(store, path, data, outcome, None))
 
 
-def _hash_large(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _too_large(store: Store, path: Path, size: int, limits: Limits) -> _Processed:
+    """A file over the size limit is never read, not even to hash it: it is recorded by
+    name, size and time, under an identity that says so (`unread:…`), and not kept."""
+    seen = f"{path.name}\0{size}\0{path.stat().st_mtime_ns}".encode("utf-8", "surrogateescape")
+    identity = "unread:" + hashlib.sha256(seen).hexdigest()[:57]
+    base = FileOutcome(path=path, sha256=identity, status=Status.REJECTED,
+                       kind=FileKind.UNKNOWN.value, size=size)
+    facts = {"mb": size // MB, "limit": limits.max_file_bytes // MB}
+    return _rejected(store, path, base, b"", FILE_TOO_LARGE.finding(facts))
 
 
 def accepted_targets(read: ReadReturn) -> Targets:
