@@ -21,7 +21,6 @@ from xltool.targets import read_targets
 def test_the_demo_plays_the_year_and_leaves_every_output(tmp_path: Path) -> None:
     folder = tmp_path / "demo"
     folder.mkdir()
-    (folder / "mine.txt").write_text("not the demo's")
     result = run_demo(folder)
     first, second = result.rounds
     assert {f.status for f in first.files} == {"rejected"}
@@ -39,6 +38,7 @@ def test_the_demo_plays_the_year_and_leaves_every_output(tmp_path: Path) -> None
     assert any("示例市财政局" in str(c.value) for row in cover.iter_rows() for c in row)
     guide = (folder / "说明.txt").read_text(encoding="utf-8")
     assert "disclosure.xlsx" in guide
+    (folder / "mine.txt").write_text("not the demo's")
     again = CliRunner().invoke(main, ["demo", str(folder)])
     assert again.exit_code == 0, again.output
     assert "公开：12 个项目" in again.output

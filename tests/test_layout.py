@@ -20,7 +20,8 @@ PACKAGE = ROOT / "xltool"
 STAGES = ("ledger", "template", "collect", "reconcile", "publish")
 DRIVERS = ("demo", "cli", "__main__")
 SHARED = ("errors", "findings", "text", "values", "money", "profile", "names", "defaults",
-          "limits", "atomic", "batch", "xlsxout", "targets", "store", "codes", "tables")
+          "limits", "atomic", "batch", "xlsxout", "targets", "store", "codes", "tables",
+          "outputs")
 
 
 def module_name(path: Path) -> str:

@@ -262,7 +262,7 @@ def test_a_store_of_schema_5_keeps_its_accepted_targets_on_migration(tmp_path: P
     db.execute("INSERT INTO form_maps VALUES (?, ?, ?)",
                ("T1", record.layout, record.sheets_and_values))
     db.execute("INSERT INTO received_files VALUES (?,?,?,?,?,?,?,?,?,?)",
-               astuple(_received("a" * 64)))
+               astuple(_received("a" * 64))[:10])  # the columns of schema 5
     db.execute("INSERT INTO accepted_returns VALUES (?, 'T1', '001', 2024, ?, NULL)",
                ("a" * 64, "2024-02-01T00:00:00+00:00"))
     for code, goal in ACCEPTED.goals.items():
@@ -305,7 +305,10 @@ def _as_recorded(store: Store) -> dict[str, Any]:
         "projects": {i: [_plain(astuple(p))[1:] for p in f.projects] for i, f in forms.items()},
         "cells": {i: [list(c)[1:] for c in f.cells()] for i, f in forms.items()},
         "layouts": {i: f.layout for i, f in forms.items()},
-        "received": [_plain(astuple(r)) for r in received],
+        # as that release read them; the exact bytes of a name that is no text came later
+        # (m008), and are None for every name it took
+        "received": [_plain(astuple(r)[:-1]) for r in received
+                     if r.original_name_bytes is None],
         "findings": {r.sha256: [[f.code, f.severity.value, f.department, f.project, f.sheet,
                                  f.cell, f.value, f.message, f.fix]
                                 for f in store.findings(r.sha256)] for r in received},

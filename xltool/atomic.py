@@ -26,6 +26,11 @@ def draft_path(path: Path) -> Path:
 _DRAFT = re.compile(r"\.(.+)\.[0-9]+\.part(\.[^.]*)?")
 
 
+def is_draft(path: Path) -> bool:
+    """Whether PATH is named as `draft_path` names a draft (one a killed run left)."""
+    return _DRAFT.fullmatch(path.name) is not None
+
+
 def shown_name(path: Path) -> str:
     """The name to tell a clerk: the file's own, for a draft."""
     found = _DRAFT.fullmatch(path.name)

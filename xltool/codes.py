@@ -13,13 +13,16 @@ English for the documentation (`meaning`):
   after its entry (`FILE_CORRUPT_PART` is `FILE_CORRUPT` in one part).
 * `Kind` — a kind of difference `reconcile` reports, with its report sheet.
 * `Reason` — why `publish` leaves an issued project out, with the word shown.
+* `Skip` — why `collect` leaves a file it found in a folder uncollected, with the words
+  the console lists such files under.
 
 Every entry is a module constant named after its code (`file.too_large` is
 `FILE_TOO_LARGE`, the reconcile kind `moved` is `RECONCILE_MOVED`, the publish
-reason `rejected` is `PUBLISH_REJECTED`), and code that reports one imports that
-constant: no module but this one spells a code. `tests/test_codes.py` holds the
-package to that and fails on an entry nothing reports; `tests/test_docs.py`
-fails when the README's tables of codes differ from the catalogue.
+reason `rejected` is `PUBLISH_REJECTED`, the skip `symlink` is `SKIPPED_SYMLINK`),
+and code that reports one imports that constant: no module but this one spells a
+code. `tests/test_codes.py` holds the package to that and fails on an entry nothing
+reports; `tests/test_docs.py` fails when the README's tables of codes differ from the
+catalogue.
 
 To add a code:
 
@@ -54,6 +57,7 @@ class Section(StrEnum):
     PREFILL = "prefill"
     RECONCILE = "reconcile"
     PUBLISH = "publish"
+    SKIPPED = "skipped"
 
 
 class Where(TypedDict, total=False):
@@ -111,6 +115,17 @@ class Reason:
 
     code: str
     label: str
+    meaning: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Skip:
+    """Why `collect` leaves a file it found in a folder (or a glob) uncollected: the file is
+    listed, never recorded. LABEL names such files in the console, NOTE says what they are."""
+
+    code: str
+    label: str
+    note: str
     meaning: str
 
 
@@ -590,6 +605,44 @@ REASONS: Mapping[str, Reason] = MappingProxyType({reason.code: reason for reason
 )})
 
 # ---------------------------------------------------------------------------
+# Skips (`xltool collect`): why a file found in a folder is listed, not collected
+# ---------------------------------------------------------------------------
+
+SKIPPED_SCRATCH = Skip(
+    code="scratch", label="临时或系统文件",
+    note="Excel/WPS 打开文件时生成的 ~$ 锁定文件、Thumbs.db 等，它们不是报送文件",
+    meaning="what programs leave beside returns: the `~$…` owner files of Excel and WPS, "
+            "LibreOffice's `.~lock.…#`, `Thumbs.db`, `desktop.ini`, `.DS_Store`, `._…`")
+SKIPPED_NOT_SPREADSHEET = Skip(
+    code="not_spreadsheet", label="不是电子表格的文件",
+    note="PDF、Word、图片、文本等；如确是报送文件，请直接写出文件名收取",
+    meaning="neither named as a spreadsheet nor beginning as one (a zip or an OLE file), or "
+            "named as a document of another program that begins so (`.docx`, `.pptx`, `.doc`, "
+            "`.zip`, …); a device or pipe")
+SKIPPED_SYMLINK = Skip(
+    code="symlink", label="符号链接",
+    note="文件夹中的链接不会被跟随，其指向的文件未收取；如需收取，请直接写出文件名",
+    meaning="a symbolic link, to a file or a folder: never followed, nothing it points to is "
+            "read or kept")
+SKIPPED_OWN_OUTPUT = Skip(
+    code="own_output", label="xltool 写出的文件",
+    note="反馈表、收取情况汇总、核对报告、公开表或目标表，不是报送文件",
+    meaning="a workbook xltool wrote (feedback, status summary, reconcile report, disclosure, "
+            "targets), known by its custom property `xltool.output` once opened; or a draft "
+            "xltool writes under before renaming it into place (`.NAME.PID.part.xlsx`)")
+SKIPPED_STORE_FILE = Skip(
+    code="store_file", label="存储自身的文件",
+    note="存储文件及其日志、锁文件和收到文件的副本，不会作为报送文件收取",
+    meaning="the store, its `-wal`, `-shm`, `-journal` or lock file, or its folder of kept "
+            "copies: known as the same file (device and inode), whatever name or link leads "
+            "to it")
+
+SKIPS: Mapping[str, Skip] = MappingProxyType({skip.code: skip for skip in (
+    SKIPPED_SCRATCH, SKIPPED_NOT_SPREADSHEET, SKIPPED_SYMLINK, SKIPPED_OWN_OUTPUT,
+    SKIPPED_STORE_FILE,
+)})
+
+# ---------------------------------------------------------------------------
 # The whole catalogue, and its documentation
 # ---------------------------------------------------------------------------
 
@@ -617,6 +670,9 @@ def markdown(section: Section | str) -> str:
     if section is Section.PUBLISH:
         return _table(("reason", "shown as", "meaning"),
                       [(f"`{r.code}`", r.label, r.meaning) for r in REASONS.values()])
+    if section is Section.SKIPPED:
+        return _table(("reason", "listed as", "meaning"),
+                      [(f"`{s.code}`", s.label, s.meaning) for s in SKIPS.values()])
     return _table(("code", "severity", "meaning"),
                   [(f"`{p.code}`", p.severity.value, p.meaning)
                    for p in PROBLEMS.values() if p.section is section])

@@ -23,8 +23,9 @@ from pathlib import Path
 
 from xltool.collect import CollectRun, collect
 from xltool.defaults import DEFAULT_STORE
-from xltool.errors import SamplesMissing
+from xltool.errors import NotADemoFolder, SamplesMissing
 from xltool.ledger import load_ledger
+from xltool.outputs import refuse_clobbering, store_files
 from xltool.publish import Publication, publish
 from xltool.reconcile import Reconciliation, reconcile
 from xltool.template import TemplateRun, issue_templates
@@ -35,9 +36,16 @@ DEADLINE = "2023年3月31日"
 CONTACT = "预算科 0951-0000000"
 
 # Everything the demo writes, and so everything it may clear before running again.
-OUTPUTS = ("templates", "returns-1", "feedback-1", "returns-2", "feedback-2", DEFAULT_STORE,
-           "xltool.files", f"{DEFAULT_STORE}.lock", f"{DEFAULT_STORE}-wal", f"{DEFAULT_STORE}-shm",
+OUTPUTS = ("templates", "returns-1", "feedback-1", "returns-2", "feedback-2",
+           *(str(path) for path, _ in store_files(DEFAULT_STORE)),
            "reconcile.xlsx", "disclosure.xlsx", "targets-out.xlsx", "说明.txt")
+# Written first into the folder a demo makes its own: the demo clears and writes only an
+# empty folder or one holding this, never an office's working folder that has files of
+# the same names (an xltool.db, templates/).
+MARKER = ".xltool-demo"
+MARKER_TEXT = "本文件夹由 xltool demo 生成；再次运行 xltool demo 会替换其中的示例文件。\n"
+# What the demo reads of the samples: none of it may be one of its outputs.
+SAMPLES = ("ledger.xlsx", "targets.xlsx", "data/corrections.csv")
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ def run_demo(folder: Path | str = "demo", *,
              say: Callable[[str], None] = lambda _: None) -> DemoResult:
     out = Path(folder)
     samples = samples_dir()
-    _clear(out)
+    _claim(out, samples)
     store = out / DEFAULT_STORE
     ledger = load_ledger(samples / "ledger.xlsx")
     say(f"预算台账：{len(ledger.projects)} 个项目，{len(ledger.departments)} 个主管部门")
@@ -88,8 +96,18 @@ def run_demo(folder: Path | str = "demo", *,
     return DemoResult(out, templates, (first, second), reconciliation, publication, files)
 
 
-def _clear(out: Path) -> None:
+def _claim(out: Path, samples: Path) -> None:
+    """Make OUT the demo's: refused, untouched, unless it is new, empty or marked as the
+    demo's; then marked, and cleared of what an earlier demo wrote there."""
+    if out.exists() and not out.is_dir():
+        raise NotADemoFolder(out, ())
+    entries = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if entries and not (out / MARKER).is_file():
+        raise NotADemoFolder(out, entries)
+    refuse_clobbering(files=[(out / name, "示例输出") for name in OUTPUTS],
+                      reads=[(samples / name, "示例数据") for name in SAMPLES])
     out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     for name in OUTPUTS:
         path = out / name
         if path.is_dir():

@@ -13,7 +13,7 @@ asked, which is every error below.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -159,7 +159,37 @@ class ReportUnwritable(XltoolError):
 
 
 class BadOutput(XltoolError):
-    """An output path would overwrite the store or another output."""
+    """An output cannot go where it was asked to: see the two kinds below."""
+
+
+class OutputClobbers(BadOutput):
+    """A file to be written is a file the command reads or the store keeps (the same file,
+    whatever its name), another output, or lies in the store's copies folder. Raised by
+    `xltool.outputs.refuse_clobbering` before anything is written."""
+
+    def __init__(self, output: Path, what: str, kept: Path, kept_what: str, *,
+                 inside: bool = False) -> None:
+        self.output, self.what, self.kept, self.kept_what = output, what, kept, kept_what
+        if inside:
+            where = f"位于{kept_what}“{kept}”之中，写在那里会覆盖或混入其中保存的文件"
+        else:  # a link or a second name says why two names are one file
+            named = "" if str(output) == str(kept) else "（经由链接或另一个名字，是同一个文件）"
+            where = f"就是{kept_what}“{kept}”{named}，写出会覆盖它"
+        super().__init__(f"{what}“{output}”{where}。未做任何改动：请为{what}另选一个位置后"
+                         "重新运行。")
+
+
+class NotADemoFolder(BadOutput):
+    """`xltool demo` writes only into an empty folder or one an earlier demo marked."""
+
+    def __init__(self, folder: Path, entries: Sequence[str]) -> None:
+        """ENTRIES: what the folder holds; none when FOLDER is a file."""
+        self.folder, self.entries = folder, tuple(entries)
+        shown = "、".join(self.entries[:5]) + ("……" if len(self.entries) > 5 else "")
+        why = (f"不是空的（有 {shown}），也不是 xltool 示例生成的文件夹" if entries
+               else "是一个文件，不是文件夹")
+        super().__init__(f"“{folder}”{why}，示例不会写入，以免覆盖其中的文件。未做任何改动："
+                         "请指定一个新的或空的文件夹，例如 xltool demo demo-示例。")
 
 
 class PdfUnavailable(XltoolError):

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from xltool.text import normalise_text
-from xltool.values import TargetValue, parse_value
+
+if TYPE_CHECKING:
+    from xltool.values import TargetValue
 
 TOLERANCE = Decimal("0.005")
 
@@ -31,7 +33,7 @@ class Cost(NamedTuple):
 
 
 def cost_in_wan(text: str, *, value_field: bool,
-                parse: Callable[[str], TargetValue] = parse_value) -> Cost:
+                parse: Callable[[str], TargetValue] | None = None) -> Cost:
     """A cost target in 万元: what collect's cost rule checks and reconciliation sums.
 
     With a value column the value is parsed (PARSE may be a cached `parse_value`) and a
@@ -44,6 +46,10 @@ def cost_in_wan(text: str, *, value_field: bool,
             return Cost(None)
         number, unit = Decimal(found[0][0]), found[0][1]
         return Cost(number / 10000 if unit == "元" else number)
+    if parse is None:
+        from xltool.values import parse_value  # here: the command line reads TOLERANCE only
+
+        parse = parse_value
     parsed = parse(text)
     money = parsed.money_in_wan()
     if money is not None:

@@ -17,6 +17,7 @@ pp being the project's position in the workbook (01, 02, …):
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 NAME_PREFIX = "XT_"
 # Identity keys both sides use by name (the writer writes every key of the plan's identity).
@@ -38,6 +39,22 @@ def identity_property(key: str) -> str:
 def identity_name(key: str) -> str:
     """The defined name of identity KEY: `XT_TEMPLATE_ID`, …"""
     return f"{NAME_PREFIX}{key.upper()}"
+
+
+class Output(StrEnum):
+    """What xltool writes for people, as its custom property `xltool.output` says: an inbox
+    often holds the feedback mailed back with the returns, and collect knows its own
+    outputs by it. Templates carry none: they come back filled, as returns."""
+
+    FEEDBACK = "feedback"
+    SUMMARY = "summary"
+    REPORT = "report"
+    DISCLOSURE = "disclosure"
+    TARGETS = "targets"
+
+
+OUTPUT_PROPERTY = identity_property("output")
+"""`xltool.output`: beside the identity, in the part collect reads for it."""
 
 
 def project_prefix(position: int) -> str:

@@ -97,6 +97,8 @@ from xltool.errors import ProfileNotKept, ReportUnwritable, WorkbookNotSaved
 from xltool.findings import Finding
 from xltool.ledger import COLUMNS_BY_KEY, AmountUnit, Ledger, LedgerProject, load_ledger
 from xltool.money import TOLERANCE, cost_in_wan
+from xltool.names import Output
+from xltool.outputs import refuse_clobbering
 from xltool.profile import FormProfile
 from xltool.store import (
     IssuedProject,
@@ -200,6 +202,9 @@ def reconcile(ledger: Ledger | Path | str, *, store: Path | str = DEFAULT_STORE,
               output: Path | str | None = None, tolerance: Decimal = DEFAULT_TOLERANCE,
               amounts_in: AmountUnit = "万元") -> Reconciliation:
     """Compare LEDGER (a loaded ledger or its file) with the store; write the report to OUTPUT."""
+    if output is not None:  # before any work: the report may not replace what it is made of
+        read = ledger.path if isinstance(ledger, Ledger) else ledger
+        refuse_clobbering(files=[(output, "核对报告")], reads=[(read, "预算台账")], store=store)
     book = ledger if isinstance(ledger, Ledger) else load_ledger(ledger, amounts_in=amounts_in)
     with open_store(store, create=False) as opened, opened.snapshot():
         held = _read_store(opened, book.year)
@@ -780,7 +785,7 @@ def write_report(result: Reconciliation, path: Path | str) -> Path:
     path = Path(path)
 
     def write(draft: Path) -> Path:
-        workbook = new_workbook(draft, title="绩效目标核对报告",
+        workbook = new_workbook(draft, output=Output.REPORT, title="绩效目标核对报告",
                                 subject=f"{result.ledger.name} 与已接受报送的核对")
         formats = {name: workbook.add_format({"font_name": FONT, **spec})
                    for name, spec in _STYLES.items()}

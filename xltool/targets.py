@@ -111,10 +111,11 @@ class Targets:
 
 def write_targets(targets: Targets, path: Path | str) -> Path:
     """Write the targets workbook; every text as a string, never a formula."""
+    from xltool.names import Output
     from xltool.xlsxout import check, new_workbook
 
     path = Path(path)
-    workbook = new_workbook(path, title="绩效目标")
+    workbook = new_workbook(path, output=Output.TARGETS, title="绩效目标")
     bold = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     text = workbook.add_format({"text_wrap": True, "valign": "top"})
     goals = workbook.add_worksheet(GOALS_SHEET)

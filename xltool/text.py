@@ -7,6 +7,7 @@ full-width letters, digits and spaces; keys must compare equal regardless.
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from datetime import date, datetime, time
@@ -69,3 +70,46 @@ def cell_text(value: Any) -> str:
     if isinstance(value, date | time):
         return value.isoformat()
     return str(value).strip().strip("\u3000").strip()
+
+
+# -- file names ----------------------------------------------------------------------------
+#
+# A POSIX file name is bytes. Python gives the bytes that are not UTF-8 as surrogate escapes
+# (`os.fsdecode`), which no UTF-8 writer accepts: SQLite, JSON on stdout and xlsxwriter all
+# raise on them. Such a name is most often GBK/GB18030: what `unzip` gives for a zip made on
+# a Chinese Windows, and what a share mounted without a character set shows.
+
+
+def file_name_bytes(name: str) -> bytes | None:
+    """The bytes of a file name that is not text (surrogate escapes in it); None for a name
+    that is text, which is then its own exact record."""
+    if name.isascii():
+        return None
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name)
+    return None
+
+
+def shown_file_name(name: str) -> str:
+    """A file name as a clerk reads it: itself when it is text; else its bytes decoded as
+    GB18030 where they decode, or as UTF-8 with a replacement character for each bad byte."""
+    raw = file_name_bytes(name)
+    if raw is None:
+        return name
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def shown_path(path: os.PathLike[str] | str) -> str:
+    """A path as a clerk reads it: each of its names as `shown_file_name` shows it (a folder
+    unpacked from a Chinese zip can be GB18030 as well as the file)."""
+    text = os.fspath(path)
+    if file_name_bytes(text) is None:
+        return text
+    head, name = os.path.split(text)
+    return os.path.join(shown_path(head), shown_file_name(name)) if head and head != text \
+        else shown_file_name(text)

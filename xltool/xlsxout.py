@@ -23,6 +23,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from xltool.atomic import shown_name
 from xltool.errors import WorkbookNotSaved, XlsxWriteError
+from xltool.names import OUTPUT_PROPERTY, Output
 
 # A fixed timestamp: the same input must give a byte-identical file.
 FIXED_CREATED = datetime(2000, 1, 1)
@@ -115,9 +116,12 @@ def define_names(workbook: xlsxwriter.Workbook, names: Iterable[tuple[str, str]]
             check(workbook.define_name(name, formula), f"name {name}")
 
 
-def new_workbook(path: Path | str, *, in_memory: bool = True,
+def new_workbook(path: Path | str, *, in_memory: bool = True, output: Output | None = None,
                  **properties: Any) -> xlsxwriter.Workbook:
-    """`in_memory=False` assembles large workbooks through temporary files: less memory."""
+    """`in_memory=False` assembles large workbooks through temporary files: less memory.
+
+    OUTPUT marks what xltool writes for people (`xltool.output` in the custom properties):
+    left in an inbox, it is known and skipped by collect. A template is given none."""
     workbook = _Workbook(
         str(path),
         {
@@ -128,6 +132,8 @@ def new_workbook(path: Path | str, *, in_memory: bool = True,
         },
     )
     workbook.set_properties({"created": FIXED_CREATED, **properties})
+    if output is not None:
+        check(workbook.set_custom_property(OUTPUT_PROPERTY, output.value), "output property")
     return workbook
 
 

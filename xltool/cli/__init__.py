@@ -123,6 +123,7 @@ def main() -> None:
     error, missing or unreadable input, output refused).
     """
     _text_never_fails()
+    _notices_to_stderr()
 
 
 def _text_never_fails() -> None:
@@ -132,6 +133,21 @@ def _text_never_fails() -> None:
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
         if isinstance(stream, io.TextIOWrapper) and not encoding.startswith("utf"):
             stream.reconfigure(errors="replace")
+
+
+def _notices_to_stderr() -> None:
+    """What the library tells in passing, as a warning on the `xltool` logger (a store on a
+    network share keeps the rollback journal), goes to stderr as it is. Set up when a command
+    runs, not at import: help and usage errors never load `logging`."""
+    import logging
+
+    class Notices(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            click.echo(record.getMessage(), err=True)
+
+    library = logging.getLogger("xltool")
+    if not any(type(h).__name__ == "Notices" for h in library.handlers):
+        library.addHandler(Notices(logging.WARNING))
 
 
 def _register() -> None:

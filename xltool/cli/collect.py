@@ -12,6 +12,7 @@ from xltool.cli.output import emit_json
 from xltool.cli.params import store_option
 from xltool.errors import BadLimit
 from xltool.limits import Limits, limit_settings, with_limits
+from xltool.text import shown_path
 
 if TYPE_CHECKING:
     from xltool.collect import CollectRun
@@ -73,7 +74,7 @@ def _print(run: CollectRun) -> None:
     files = DataTable("文件", "主管部门", "结果", "错误", "提醒", title="收到的文件")
     for f in run.files:
         label = f.status.label + (f"（原结果：{f.earlier.label}）" if f.earlier else "")
-        files.add_row(f.path.name, f.department, plain(label, _STYLE.get(f.standing, "yellow")),
+        files.add_row(f.name, f.department, plain(label, _STYLE.get(f.standing, "yellow")),
                       str(f.errors), str(len(f.findings) - f.errors))
     out.print(files)
     show_findings([x for f in run.files for x in f.findings], title="需要修改的问题")
@@ -83,9 +84,22 @@ def _print(run: CollectRun) -> None:
         departments.add_row(row[0], row[1], str(row[2]), str(row[3]), str(row[4]),
                             "是" if row[6] else "")
     out.print(departments)
-    if run.skipped:
-        names = "、".join(p.name for p in run.skipped[:5]) + ("等" if len(run.skipped) > 5 else "")
-        say(f"已跳过 {len(run.skipped)} 个临时或系统文件（Excel/WPS 打开文件时"
-            f"生成的 ~$ 锁定文件、Thumbs.db 等），它们不是报送文件：{names}")
+    for line in _skipped_lines(run):
+        say(line)
     for path in run.feedback:
-        say(f"已写出反馈表：{path}")
+        say(f"已写出反馈表：{shown_path(path)}")
+
+
+def _skipped_lines(run: CollectRun) -> list[str]:
+    """A line per reason files were left out of the folders: how many, why, the first few."""
+    from xltool.codes import SKIPS
+    from xltool.text import shown_file_name
+
+    lines = []
+    for reason in SKIPS.values():
+        paths = [path for path, why in run.skipped.items() if why is reason]
+        if paths:
+            names = "、".join(shown_file_name(p.name) for p in paths[:5])
+            lines.append(f"已跳过 {len(paths)} 个{reason.label}（{reason.note}）："
+                         f"{names}{'等' if len(paths) > 5 else ''}")
+    return lines

@@ -1,6 +1,8 @@
 """The collect stage: every return read back, checked, kept, and each department told.
 
 - `run`: the orchestrator, `collect()`: files in, outcomes and the store's records out;
+- `inputs`: what the paths given yield: files named, and the spreadsheets in folders (the
+  rest listed with its reason);
 - `outcome`: what became of one file (`FileOutcome`, `Status`);
 - `reader`: a workbook opened within limits, its structure read and its values on demand;
 - `archive`: the zip guard — what a file is from its bytes, each part inflated within limits;

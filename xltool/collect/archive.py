@@ -36,6 +36,7 @@ from xltool.errors import Unreadable
 from xltool.limits import MB, Limits
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"  # a zip's first local header: how every zip a program saves begins
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 
 

@@ -30,6 +30,8 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from xltool.atomic import written_whole
 from xltool.collect.outcome import FileOutcome
 from xltool.findings import Finding, Severity
+from xltool.names import Output
+from xltool.outputs import refuse_clobbering
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Status, Store, in_force
 from xltool.tables import FONT, Column, Value, fit_row, put, styled, write_table
 from xltool.xlsxout import check, new_workbook
@@ -119,16 +121,35 @@ def write_feedback(outcomes: Sequence[FileOutcome], store: Store, outdir: Path) 
         path = outdir / _unique(feedback_name(department.code, department.name, department.year),
                                 written)
         written.append(_save(path, partial(_write_department, department=department),
+                             output=Output.FEEDBACK,
                              title=f"{department.code} {department.name} 反馈表",
                              subject="项目支出预算绩效目标审核反馈"))
     written.append(_save(outdir / SUMMARY_NAME, lambda wb: _write_summary(wb, store, latest),
-                         title="收取情况汇总", subject="项目支出预算绩效目标收取情况"))
+                         output=Output.SUMMARY, title="收取情况汇总",
+                         subject="项目支出预算绩效目标收取情况"))
     return written
+
+
+def refuse_clobbering_inputs(outdir: Path, returns: Sequence[Path], store: Path) -> None:
+    """Before any work: OUTDIR may not be in the store's copies folder, and no workbook
+    `write_feedback` could write there may be a return read or one of the store's files.
+
+    Which departments get a 反馈表 is known only once the returns are read, so every file
+    already in OUTDIR under a name `write_feedback` gives (`FEEDBACK_NAME`) counts.
+    """
+    candidates = [outdir / SUMMARY_NAME]
+    if outdir.is_dir():
+        candidates += [p for p in outdir.iterdir() if FEEDBACK_NAME.fullmatch(p.name)]
+    refuse_clobbering(files=[(p, "反馈文件") for p in candidates],
+                      folders=[(outdir, "反馈文件夹")],
+                      reads=[(p, "收到的文件") for p in returns], store=store)
 
 
 # -- file names and saving -----------------------------------------------------------------
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+# Every name `feedback_name` and `_unique` give; any case, as Windows reads names.
+FEEDBACK_NAME = re.compile(r".*反馈表(_[0-9]+)?\.xlsx", re.IGNORECASE)
 
 
 def safe_name(text: str, limit: int = NAME_LIMIT) -> str:
@@ -216,7 +237,7 @@ def _department(code: str, outcomes: list[FileOutcome], store: Store,
 
 
 def _file_report(outcome: FileOutcome, store: Store, listed: set[str]) -> FileReport:
-    name = outcome.path.name
+    name = outcome.name
     if outcome.status != Status.DUPLICATE:
         listed.add(outcome.sha256)
         return FileReport(name, outcome.status, outcome.status, outcome.findings, True,

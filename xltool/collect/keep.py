@@ -24,6 +24,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
+from xltool.outputs import copies_folder
+from xltool.store.place import mount_table, mounts, real_path
+
 # Copies made durable together: one sync of the disk for a group costs little more than
 # for one copy. A copy waits for others only briefly.
 GROUP_FILES = 16
@@ -31,7 +34,7 @@ GROUP_WAIT = 0.1
 
 
 def files_dir(store_path: Path) -> Path:
-    return store_path.with_name(store_path.stem + ".files")
+    return copies_folder(store_path)  # one place for it: no command may write in there
 
 
 def copy_path(store_path: Path, sha: str, suffix: str) -> Path:
@@ -51,7 +54,7 @@ _DRAFT_NAME = re.compile(r"\.[0-9a-f]{64}[^/\\]*\.[0-9]+")  # as `_draft_path` m
 def remove_stale_drafts(store_path: Path) -> int:
     """Remove the drafts a killed run left beside the copies; how many there were. Call it
     only holding the store (`exclusive`): no other run can be writing drafts then."""
-    folder = files_dir(store_path)
+    folder = files_dir(real_path(store_path))  # beside the real file, as `Store.path` is
     if not folder.is_dir():
         return 0
     with os.scandir(folder) as entries:
@@ -299,16 +302,7 @@ def _file_system(device: int) -> str:
     """The type of the file system mounted from DEVICE, as /proc/self/mountinfo names it
     ("" when it cannot be told)."""
     wanted = f"{os.major(device)}:{os.minor(device)}"
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
-            for line in mounts:
-                fields = line.split()
-                if len(fields) > 7 and fields[2] == wanted and "-" in fields[6:]:
-                    separator = fields.index("-", 6)
-                    return fields[separator + 1] if separator + 1 < len(fields) else ""
-    except OSError:
-        pass
-    return ""
+    return next((mount.type for mount in mounts(mount_table()) if mount.device == wanted), "")
 
 
 @functools.cache

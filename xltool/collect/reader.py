@@ -200,6 +200,18 @@ def open_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS,
         raise _broken(error) from error
 
 
+def custom_properties_alone(data: bytes, entries: list[zipfile.ZipInfo],
+                            limits: Limits) -> dict[str, str]:
+    """A workbook's custom properties, read within the limits without the rest of it (for
+    a file `open_xlsx` refused: it may still say what it is); {} when they cannot be read."""
+    try:
+        parts = checked_parts(entries, limits)
+        return custom_properties(read_part(data, parts[CUSTOM], limits)) if CUSTOM in parts \
+            else {}
+    except (Unreadable, *BROKEN):
+        return {}
+
+
 def _broken(error: BaseException) -> Unreadable:
     reason = "压缩数据损坏" if isinstance(error, zlib.error) else type(error).__name__
     return Unreadable(FILE_CORRUPT, {"reason": reason})

@@ -11,13 +11,12 @@ nothing.
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import re
+import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,27 +38,30 @@ from xltool.codes import (
     FILE_UNREADABLE,
     FILE_XLS,
     FILE_XLSB,
+    SKIPPED_OWN_OUTPUT,
     Problem,
+    Skip,
 )
 from xltool.collect.archive import FileKind, sniff_entries
-from xltool.collect.feedback import write_feedback
+from xltool.collect.feedback import refuse_clobbering_inputs, write_feedback
+from xltool.collect.inputs import find_inputs
 from xltool.collect.keep import (
     GROUP_FILES,
     Draft,
     Keeper,
     copy_path,
-    files_dir,
     remove_stale_drafts,
     write_draft,
 )
 from xltool.collect.outcome import FileOutcome
-from xltool.collect.reader import open_xlsx
+from xltool.collect.reader import custom_properties_alone, open_xlsx
 from xltool.collect.returns import FormMap, ReadReturn, identify_form, read_return
 from xltool.collect.rules import check_return, is_placeholder
 from xltool.defaults import DEFAULT_STORE
-from xltool.errors import NoInput, NotOurs, Unreadable
+from xltool.errors import NotOurs, Unreadable
 from xltool.findings import Finding
 from xltool.limits import DEFAULT_LIMITS, MB, Limits
+from xltool.names import OUTPUT_PROPERTY
 from xltool.store import (
     ReceivedFile,
     Status,
@@ -69,6 +71,7 @@ from xltool.store import (
     open_store,
 )
 from xltool.targets import Targets, new_indicator
+from xltool.text import file_name_bytes, shown_file_name, shown_path
 
 Progress = Callable[[int, int], None]
 
@@ -90,8 +93,9 @@ class CollectRun:
     departments: pd.DataFrame
     store: Path
     feedback: tuple[Path, ...] = ()
-    skipped: tuple[Path, ...] = ()
-    """Scratch files left out of the folders given (`is_scratch_file`)."""
+    skipped: Mapping[Path, Skip] = field(default_factory=dict)
+    """What the folders and globs given held that was not collected, by path (in order),
+    with the reason (`xltool.collect.inputs`; xltool's own outputs once opened)."""
 
     @property
     def exit_code(self) -> int:
@@ -101,10 +105,13 @@ class CollectRun:
         counts = {s.value: sum(f.status == s for f in self.files) for s in Status}
         missing = self.departments.loc[self.departments["已接受"] == 0, "主管部门编码"]
         return {"files": len(self.files), **counts, "missing_departments": list(missing),
-                "skipped_files": [str(p) for p in self.skipped]}
+                "skipped_files": [shown_path(p) for p in self.skipped]}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"files": [f.to_dict() for f in self.files], "summary": self.summary()}
+        return {"files": [f.to_dict() for f in self.files],
+                "skipped": [{"path": shown_path(p), "reason": reason.code}
+                            for p, reason in self.skipped.items()],
+                "summary": self.summary()}
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,9 @@ class _Processed:
     accepted: Targets | None = None
     copying: Future[Path] | None = None
     """The kept copy being made durable in the background: recorded only once done."""
+    skipped: Skip | None = None
+    """Why the file is left out once opened (xltool's own output): neither kept nor
+    recorded."""
 
     def copied(self) -> None:
         """Wait until the kept copy is durable (raising what stopped it)."""
@@ -135,112 +145,39 @@ def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
     files = inputs.files
     if not store_path.exists():
         raise StoreError(f"{store_path}: 没有这个存储文件（先用 xltool template 下发模板）")
+    if feedback is not None:
+        refuse_clobbering_inputs(Path(feedback), files, store_path)
     with exclusive(store_path, on_wait), open_store(store_path, create=False) as opened:
         remove_stale_drafts(store_path)
-        outcomes = _collect_files(opened, files, jobs, limits, progress)
+        outcomes, opened_skips = _collect_files(opened, files, inputs.found, jobs, limits,
+                                                progress)
         departments = department_status(opened)
         written: tuple[Path, ...] = ()
         if feedback is not None:
             written = tuple(write_feedback(outcomes, opened, Path(feedback)))
-    return CollectRun(tuple(outcomes), departments, store_path, written, tuple(inputs.skipped))
+    skipped = dict(sorted({**inputs.skipped, **opened_skips}.items()))
+    return CollectRun(tuple(outcomes), departments, store_path, written, skipped)
 
 
-# Files the programs around a return leave beside it, never returns themselves: the owner
-# file Excel and WPS write while a workbook is open (~$name.xlsx), LibreOffice's lock, and
-# the folder files of Windows and macOS.
-_SCRATCH = re.compile(r"~\$.*|\.~lock\..*#|Thumbs\.db|desktop\.ini|\.DS_Store|\._.*",
-                      re.IGNORECASE)
-
-
-def is_scratch_file(path: Path) -> bool:
-    return _SCRATCH.fullmatch(path.name) is not None
-
-
-@dataclass(frozen=True)
-class Inputs:
-    files: list[Path]
-    """To collect, oldest first, as returns arrived."""
-    skipped: list[Path]
-    """Scratch files found in the folders and globs given (see `is_scratch_file`)."""
-
-
-def find_inputs(paths: Sequence[Path | str], *, exclude: Path | None = None) -> Inputs:
-    """The files among PATHS (files, folders searched recursively, globs).
-
-    A file named itself is always collected. In a folder or a glob, the scratch files
-    of Excel, WPS, LibreOffice and the system are left out and listed. The store
-    itself and its kept copies are never collected, even when they lie in the folder.
-    """
-    found: dict[Path, None] = {}
-    for given in paths:
-        for match in _matches(Path(given)):
-            if match.is_dir():
-                found.update((p, None) for p in sorted(match.rglob("*")) if p.is_file())
-            elif match.is_file():
-                found[match] = None
-            else:
-                raise NoInput(f"找不到文件或文件夹：{given}")
-    named = set(map(Path, paths))
-    skipped = {p for p in found if p not in named and is_scratch_file(p)}
-    found = {p: None for p in found if p not in skipped}
-    if exclude is not None:
-        inside = _store_files(exclude)
-        found = {p: None for p in found if not inside(p)}
-    if not found:
-        raise NoInput("没有可收取的文件：" + "、".join(str(p) for p in paths)
-                      + (f"（已跳过 {len(skipped)} 个临时或系统文件）" if skipped else ""))
-    files = sorted(found, key=lambda p: (p.stat().st_mtime, str(p)))
-    return Inputs(files, sorted(skipped))
-
-
-def _matches(given: Path) -> list[Path]:
-    """GIVEN itself when it exists (a name may hold [ ] or *), else what it matches as a
-    glob (Windows' shell leaves globs to the program); none is an error, as a missing file."""
-    if given.exists() or not glob.has_magic(str(given)):
-        return [given]
-    matches = [Path(m) for m in glob.glob(str(given), recursive=True)]
-    if not matches:
-        raise NoInput(f"没有与 {given} 匹配的文件或文件夹")
-    return matches
-
-
-def _store_files(store: Path) -> Callable[[Path], bool]:
-    """Whether a path is the store, one of its -wal, -shm, -journal files, or a kept copy.
-
-    Folders are resolved once each (a batch has thousands of files in a few folders);
-    a file is resolved itself only when it is a link.
-    """
-    base = store.resolve()
-    copies = files_dir(base)
-    folders: dict[Path, Path] = {}
-
-    def inside(path: Path) -> bool:
-        if path.is_symlink():
-            resolved = path.resolve()
-        else:
-            folder = folders.get(path.parent)
-            if folder is None:
-                folder = folders[path.parent] = path.parent.resolve()
-            resolved = folder / path.name
-        if resolved.parent == base.parent and resolved.name.startswith(base.name):
-            return True
-        return resolved.is_relative_to(copies)
-
-    return inside
-
-
-def _collect_files(store: Store, files: list[Path], jobs: int, limits: Limits,
-                   progress: Progress | None) -> list[FileOutcome]:
+def _collect_files(store: Store, files: list[Path], found: frozenset[Path], jobs: int,
+                   limits: Limits, progress: Progress | None
+                   ) -> tuple[list[FileOutcome], dict[Path, Skip]]:
+    """Each file's outcome, and the files FOUND in folders that were left out once opened."""
     outcomes: list[FileOutcome] = []
+    skipped: dict[Path, Skip] = {}
     seen = store.received_hashes()  # no other run writes meanwhile: the store is locked
     with few_collections(), Keeper() as copies:
-        processed = _process_all(store, files, jobs, limits, copies)
+        processed = _process_all(store, [(p, p in found) for p in files], jobs, limits, copies)
         for done, ready in enumerate(_when_kept(processed, copies.flush), start=1):
-            outcomes.append(_record(store, ready, seen))
+            if ready.skipped is not None:
+                skipped[ready.outcome.path] = ready.skipped
+            else:
+                outcomes.append(_record(store, ready, seen))
             if progress:
                 progress(done, len(files))
     superseded = _superseded_in_run(store, outcomes)
-    return [replace(o, status=Status.SUPERSEDED) if o.sha256 in superseded else o for o in outcomes]
+    return [replace(o, status=Status.SUPERSEDED) if o.sha256 in superseded else o
+            for o in outcomes], skipped
 
 
 # Files read ahead of their records while their copies are made durable: enough for the
@@ -308,15 +245,19 @@ def _superseded_in_run(store: Store, outcomes: list[FileOutcome]) -> set[str]:
 # -- one file ------------------------------------------------------------------------------
 
 
-def _process_all(store: Store, files: list[Path], jobs: int, limits: Limits,
+_Input = tuple[Path, bool]
+"""A file to examine, and whether it was found in a folder (or by a glob), not named."""
+
+
+def _process_all(store: Store, files: list[_Input], jobs: int, limits: Limits,
                  copies: Keeper) -> Iterator[_Processed]:
     """Each file examined, in order, its kept copy handed to COPIES to be made durable in a
     group: as its bytes when examined here, as a draft a worker wrote with JOBS workers
     (workers never wait on the disk, and no bytes travel between processes)."""
     if jobs <= 1 or len(files) <= 1:
         cache: dict[str, Any] = {}
-        for path in files:
-            processed, data = _examine(store, path, limits, cache)
+        for path, found in files:
+            processed, data = _examine(store, path, limits, cache, found=found)
             target = _copy_target(processed, data)
             yield processed if target is None else \
                 replace(processed, copying=copies.submit(target, data))
@@ -332,7 +273,7 @@ WORKER_CHUNK = 32
 CHUNKS_AHEAD_PER_JOB = 2
 
 
-def _in_workers(store: Store, files: list[Path], jobs: int,
+def _in_workers(store: Store, files: list[_Input], jobs: int,
                 limits: Limits) -> Iterator[tuple[_Processed, Draft | None]]:
     size = max(1, min(WORKER_CHUNK, len(files) // (jobs * 8)))
     chunks = [files[i:i + size] for i in range(0, len(files), size)]
@@ -356,11 +297,12 @@ def _worker_init(store_path: str, limits: Limits) -> None:
     _WORKER.update(store=context.__enter__(), context=context, limits=limits, cache={})
 
 
-def _worker_examine(paths: list[Path]) -> list[tuple[_Processed, Draft | None]]:
+def _worker_examine(files: list[_Input]) -> list[tuple[_Processed, Draft | None]]:
     """Each file's outcome and the draft of its kept copy (none when it was not read)."""
     examined = []
-    for path in paths:
-        processed, data = _examine(_WORKER["store"], path, _WORKER["limits"], _WORKER["cache"])
+    for path, found in files:
+        processed, data = _examine(_WORKER["store"], path, _WORKER["limits"], _WORKER["cache"],
+                                   found=found)
         target = _copy_target(processed, data)
         examined.append((processed, None if target is None else write_draft(target, data)))
     return examined
@@ -372,36 +314,61 @@ def _copy_target(processed: _Processed, data: bytes) -> Path | None:
     return Path(received.stored_path) if received is not None and data else None
 
 
-def _examine(store: Store, path: Path, limits: Limits,
-             cache: dict[str, Any]) -> tuple[_Processed, bytes]:
-    """The outcome of one file, and its bytes to keep (none when it was not read)."""
+def _examine(store: Store, path: Path, limits: Limits, cache: dict[str, Any], *,
+             found: bool = False) -> tuple[_Processed, bytes]:
+    """The outcome of one file, and its bytes to keep (none when it was not read). A file
+    FOUND in a folder that xltool wrote is left out (`_Processed.skipped`)."""
     try:
-        if (size := path.stat().st_size) > limits.max_file_bytes:
-            return _too_large(store, path, size, limits), b""
-        data = path.read_bytes()
+        size, read = _read(path, limits.max_file_bytes, follow=not found)
     except OSError as error:
         finding = FILE_UNREADABLE.finding(
-            {"reason": error.strerror or type(error).__name__}, file=path.name)
+            {"reason": error.strerror or type(error).__name__}, file=shown_file_name(path.name))
         return _Processed(FileOutcome(path=path, sha256="", status=Status.REJECTED,
                                       kind=FileKind.UNKNOWN.value, findings=(finding,))), b""
+    if read is None:
+        return _too_large(store, path, size, limits), b""
+    data = read
     kind, entries = sniff_entries(data)
     base = FileOutcome(path=path, sha256=hashlib.sha256(data).hexdigest(), status=Status.REJECTED,
                        kind=kind.value, size=len(data))
     if kind not in (FileKind.XLSX, FileKind.XLSM):
         return _rejected(store, path, base, data, _KIND_PROBLEMS[kind].finding()), data
     try:
-        return _process_workbook(store, path, data, entries, base, limits, cache), data
+        return _process_workbook(store, path, data, entries, base, limits, cache,
+                                 found=found), data
     except Unreadable as problem:
+        if found and custom_properties_alone(data, entries, limits).get(OUTPUT_PROPERTY):
+            return _Processed(base, skipped=SKIPPED_OWN_OUTPUT), b""  # a disclosure too large
         return _rejected(store, path, base, data, problem.finding()), data
     except NotOurs as verdict:
         return _rejected(store, path, replace(base, department=verdict.department), data,
                          verdict.finding()), data
 
 
+# A file found in a folder is opened never through a link: one put in its place since the
+# folder was listed is refused (ELOOP, reported as unreadable), never read and kept.
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+def _read(path: Path, limit: int, *, follow: bool) -> tuple[int, bytes | None]:
+    """The file's size and its bytes; no bytes when it is over LIMIT (it is never read).
+    A file named itself is read as named, a link followed: the clerk asked for it."""
+    if follow:
+        size = path.stat().st_size
+        return size, None if size > limit else path.read_bytes()
+    with open(os.open(path, os.O_RDONLY | _BINARY | _NO_FOLLOW), "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        return size, None if size > limit else handle.read()
+
+
 def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipInfo],
-                      base: FileOutcome, limits: Limits, cache: dict[str, Any]) -> _Processed:
+                      base: FileOutcome, limits: Limits, cache: dict[str, Any], *,
+                      found: bool) -> _Processed:
     content = open_xlsx(data, limits, entries)
     try:
+        if found and content.properties.get(OUTPUT_PROPERTY):
+            return _Processed(base, skipped=SKIPPED_OWN_OUTPUT)
         form_map, profile, identity_findings = identify_form(content, store, _form_maps(cache))
         read = read_return(content, form_map, profile, limits)
     finally:
@@ -412,8 +379,8 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
         findings.insert(0, FILE_MACROS.finding())
     if base.sha256 == template.sha256:
         findings.insert(0, _UNCHANGED)
-    findings = [replace(f, file=path.name, department=template.department_code)
-                for f in findings]
+    name = shown_file_name(path.name)
+    findings = [replace(f, file=name, department=template.department_code) for f in findings]
     has_errors = any(f.is_error for f in findings)
     outcome = replace(base, status=Status.REJECTED if has_errors else Status.ACCEPTED,
                       department=template.department_code, template_id=template.template_id,
@@ -439,7 +406,7 @@ def _form_maps(cache: dict[str, Any]) -> dict[str, FormMap]:
 def _rejected(store: Store, path: Path, base: FileOutcome, data: bytes,
               finding: Finding) -> _Processed:
     """FINDING, an error that refuses the file, located in it."""
-    outcome = replace(base, findings=(replace(finding, file=path.name,
+    outcome = replace(base, findings=(replace(finding, file=shown_file_name(path.name),
                                               department=base.department),))
     return _Processed(outcome, _received(store, path, data, outcome, None))
 
@@ -473,13 +440,17 @@ def accepted_targets(read: ReadReturn) -> Targets:
 
 def _received(store: Store, path: Path, data: bytes, outcome: FileOutcome,
               year: int | None) -> ReceivedFile:
-    suffix = path.suffix.lower()[:10] if path.suffix else ".bin"
+    """The file's record: its name as shown, and exactly (its bytes) when it is not text;
+    its copy named by its hash and the shown name's suffix (a copy's name is text)."""
+    name = shown_file_name(path.name)
+    suffix = Path(name).suffix.lower()[:10] or ".bin"
     kept = copy_path(store.path, outcome.sha256, suffix) if data else Path("")
     return ReceivedFile(
-        sha256=outcome.sha256, original_name=path.name, size=outcome.size,
+        sha256=outcome.sha256, original_name=name, size=outcome.size,
         received_at=datetime.now(UTC).isoformat(timespec="seconds"), kind=outcome.kind,
         status=outcome.status, template_id=outcome.template_id,
-        department_code=outcome.department, year=year, stored_path=str(kept))
+        department_code=outcome.department, year=year, stored_path=str(kept),
+        original_name_bytes=file_name_bytes(path.name))
 
 
 # -- the office-wide picture ---------------------------------------------------------------

@@ -15,7 +15,8 @@ Decisions worth knowing:
   date on the cover is `date`, or else the day (China time) the latest
   published return was received — never today.
 - Files appear complete or not at all: each is written beside its target and
-  renamed into place.
+  renamed into place. None may be the store, one of its files or another output
+  (`xltool.outputs.refuse_clobbering`, before any work).
 - `pdf=True` without LibreOffice installed fails before anything is written
   (`PdfUnavailable`); the PDF holds the printable sheets (cover, contents,
   department tables, summary), not the flat data sheets.
@@ -35,7 +36,8 @@ import pandas as pd
 
 from xltool.atomic import written_whole
 from xltool.defaults import DEFAULT_STORE
-from xltool.errors import BadOutput, NothingToPublish, PdfFailed, PdfUnavailable
+from xltool.errors import NothingToPublish, PdfFailed, PdfUnavailable
+from xltool.outputs import Named, refuse_clobbering
 from xltool.publish.book import Cover, write_publication
 from xltool.publish.gather import Edition, MissingProject, gather
 from xltool.publish.pdf import convert_to_pdf, require_cjk_font, require_soffice
@@ -123,7 +125,7 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
     """Write the disclosure workbook from the accepted returns in the store."""
     out = Path(output)
     targets_path = Path(targets_out) if targets_out is not None else None
-    _check_paths(Path(store), out, targets_path)
+    refuse_clobbering(files=_outputs(out, targets_path, pdf), store=store)
     soffice = require_soffice() if pdf else None  # before any work: fail fast, write nothing
     if pdf:
         require_cjk_font()  # else the PDF's Chinese is empty boxes
@@ -139,15 +141,6 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
                    for d in edition.departments)
     return Publication(out, edition.year, cover.title, cover.issuer, cover.date, counts,
                        edition.missing, targets_path, pdf_path)
-
-
-def _check_paths(store: Path, output: Path, targets_out: Path | None) -> None:
-    written = [output, *([targets_out] if targets_out else [])]
-    resolved = [p.resolve() for p in written]
-    if store.resolve() in resolved:
-        raise BadOutput(f"输出文件不能是存储文件本身：{store}")
-    if len(set(resolved)) < len(resolved):
-        raise BadOutput(f"公开工作簿和 --targets-out 不能是同一个文件：{output}")
 
 
 # -- the cover ----------------------------------------------------------------------------
@@ -189,9 +182,24 @@ def cover_date(given: str | None, edition: Edition) -> str:
 # -- writing files ------------------------------------------------------------------------
 
 
+def _outputs(output: Path, targets_out: Path | None, pdf: bool) -> list[Named]:
+    """Every file `publish` writes, and what it is, for the check that it overwrites nothing."""
+    written: list[Named] = [(output, "公开工作簿")]
+    if targets_out is not None:
+        written.append((targets_out, "目标工作簿（--targets-out）"))
+    if pdf:
+        written.append((pdf_path(output), "PDF 文件"))
+    return written
+
+
+def pdf_path(output: Path) -> Path:
+    """Where `--pdf` puts the PDF: beside the workbook, under its name."""
+    return output.with_suffix(".pdf")
+
+
 def _pdf(edition: Edition, cover: Cover, output: Path, soffice: str) -> Path:
     """A print copy without the flat data sheets (thousands of pages of rows) goes to PDF."""
     with tempfile.TemporaryDirectory(prefix="xltool-publish-") as folder:
         source = Path(folder) / f"{output.stem}.xlsx"
         write_publication(edition, cover, source, data_sheets=False)
-        return convert_to_pdf(source, output.with_suffix(".pdf"), soffice=soffice)
+        return convert_to_pdf(source, pdf_path(output), soffice=soffice)

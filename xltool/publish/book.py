@@ -25,6 +25,7 @@ from typing import Any
 
 from xlsxwriter.utility import quote_sheetname
 
+from xltool.names import Output
 from xltool.publish.cells import (
     Styles,
     amount,
@@ -73,7 +74,7 @@ def write_publication(edition: Edition, cover: Cover, path: Path, *,
     """Write the workbook to PATH; returns each department code's sheet name."""
     # The XML parts go through temporary files instead of memory beside the cells: for
     # 10,000 projects that is half the peak, and the file stays byte-identical.
-    workbook = new_workbook(path, in_memory=False, title=cover.title,
+    workbook = new_workbook(path, in_memory=False, output=Output.DISCLOSURE, title=cover.title,
                             subject="预算绩效目标公开", author=cover.issuer, company=cover.issuer)
     styles = Styles(workbook)
     names = department_sheets(edition)

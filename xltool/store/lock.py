@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from xltool.store.place import real_path
+
 
 @contextmanager
 def exclusive(path: Path | str, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
@@ -17,7 +19,7 @@ def exclusive(path: Path | str, on_wait: Callable[[str], None] | None = None) ->
     SQLite would interleave two runs file by file; holding the whole run keeps
     "the later return wins" true and the outcome of each run its own.
     """
-    lock_path = Path(path).with_name(Path(path).name + ".lock")
+    lock_path = lock_file(path)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -28,6 +30,24 @@ def exclusive(path: Path | str, on_wait: Callable[[str], None] | None = None) ->
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def lock_file(path: Path | str) -> Path:
+    """The lock of the store at PATH: `NAME.lock` beside the store's real file, whatever
+    name the store was given by (a link, `./x.db` or an absolute path, another case).
+
+    Why a file of its own, named from the real path:
+    - not the database file itself: SQLite locks byte ranges of it, and on Windows a lock
+      is mandatory (another process's reads of the range fail), while on NFS Linux turns a
+      whole-file `flock` into a byte-range lock that would stop SQLite's readers;
+    - not a name made from the file's device and inode: two computers see different device
+      numbers for one share (and SMB makes inode numbers up), so each would lock its own
+      file; the name beside the real file is one file on the server for every computer;
+    - a hard link is a second real name that no lock can join, and SQLite's journal follows
+      the name too: `open_store` refuses a store file with more than one name.
+    """
+    real = real_path(path)
+    return real.with_name(real.name + ".lock")
 
 
 def _try_lock(fd: int) -> bool:

@@ -24,6 +24,8 @@ from xltool.targets import Indicator, Targets
 _SUPERSEDE = ("UPDATE accepted_returns SET superseded_by = ? WHERE department_code = ? "
               "AND year IS ? AND superseded_by IS NULL")
 _SUPERSEDE_RETURNING = _SUPERSEDE + " RETURNING sha256"
+_INSERT_RECEIVED = (f"INSERT INTO received_files ({', '.join(RECEIVED_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(RECEIVED_COLUMNS))})")
 _RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 """Whether SQLite can say which rows an UPDATE changed (RETURNING): one statement, not two."""
 
@@ -53,8 +55,7 @@ class ReceivedFiles(Repository):
         year (which stays in the history); the superseded file hashes are returned.
         """
         with self.transaction() as db:
-            db.execute("INSERT INTO received_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       _row(received))
+            db.execute(_INSERT_RECEIVED, _row(received))
             if findings:
                 db.executemany(
                     "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

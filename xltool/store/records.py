@@ -66,7 +66,11 @@ class IssuedProject:
 
 @dataclass(frozen=True)
 class ReceivedFile:
-    """One received file and what became of it; `stored_path` is its kept copy."""
+    """One received file and what became of it; `stored_path` is its kept copy.
+
+    `original_name` is the name as a clerk reads it; a name that is not text (bytes that
+    are not UTF-8, as a zip made on a Chinese Windows unpacks) is shown decoded there
+    (`xltool.text.shown_file_name`) and kept exactly in `original_name_bytes`."""
 
     sha256: str
     original_name: str
@@ -78,13 +82,15 @@ class ReceivedFile:
     department_code: str
     year: int | None
     stored_path: str
+    original_name_bytes: bytes | None = None
 
 
 RECEIVED_COLUMNS = tuple(f.name for f in fields(ReceivedFile))
 
 
 class Repository:
-    """One part of an open store: its connection and its path."""
+    """One part of an open store: its connection and its path (its real file: `open_store`
+    resolves links, and the kept copies lie beside it)."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.connection = connection

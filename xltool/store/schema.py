@@ -243,9 +243,17 @@ def m007_profiles_as_issued(db: sqlite3.Connection) -> None:
                    "AND profile_version = ?", (digest, name, version))
 
 
+def m008_original_name_bytes(db: sqlite3.Connection) -> None:
+    """A received file's name exactly, when it is not text: `original_name` holds it as a
+    clerk reads it (decoded as GB18030, or with replacement characters), and this column
+    its bytes. NULL for a name that is text (every name received before)."""
+    db.execute("ALTER TABLE received_files ADD COLUMN original_name_bytes BLOB")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_issued_templates, m002_received_files, m003_form_maps_as_json, m004_layout_columns,
-    m005_layouts_kept_once, m006_targets_per_project, m007_profiles_as_issued)
+    m005_layouts_kept_once, m006_targets_per_project, m007_profiles_as_issued,
+    m008_original_name_bytes)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

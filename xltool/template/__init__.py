@@ -27,6 +27,7 @@ from xltool.defaults import DEFAULT_PROFILE, DEFAULT_STORE
 from xltool.errors import LedgerHasErrors, UnknownDepartment
 from xltool.findings import Finding
 from xltool.ledger import Ledger, LedgerProject, load_ledger
+from xltool.outputs import Named, refuse_clobbering
 from xltool.profile import FormProfile, read_profile
 from xltool.store import (
     CellColumns,
@@ -38,7 +39,7 @@ from xltool.store import (
     open_store,
 )
 from xltool.targets import read_targets
-from xltool.template.plan import CoverInfo, DepartmentPlan, plan_department
+from xltool.template.plan import CoverInfo, DepartmentPlan, plan_department, workbook_name
 from xltool.template.prefill import Prefill, match_prefill
 from xltool.template.writer import write_workbook
 
@@ -86,9 +87,11 @@ def issue_templates(
     form_profile, profile_text = read_profile(profile)
     book = _checked_ledger(load_ledger(ledger, amounts_in=amounts_in))
     groups = _departments(book, departments)
+    out = Path(outdir)
+    _refuse_clobbering(out, groups, store=store,
+                       reads=[(ledger, "预算台账"), *([(prefill, "预填文件")] if prefill else [])])
     matched = _prefill(prefill, book, form_profile)
     cover = CoverInfo(issuer=issuer, deadline=deadline, contact=contact)
-    out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     jobs_list = [
         _Job(form_profile, projects, _subset(matched, projects), cover, out,
@@ -110,6 +113,16 @@ def _checked_ledger(book: Ledger) -> Ledger:
             f"预算台账 {book.path.name} 有 {book.error_count} 处错误，未生成模板。"
             f"请先用 `xltool ledger` 查看并改正：\n  " + "\n  ".join(first))
     return book
+
+
+def _refuse_clobbering(out: Path, groups: Sequence[Sequence[LedgerProject]], *,
+                       store: Path | str, reads: Sequence[Named]) -> None:
+    """Before any work: no workbook may replace the store, one of its files or an input, and
+    OUT may not be the store's copies folder."""
+    workbooks: list[Named] = [
+        (out / workbook_name(first.year, first.department_code, first.department), "模板")
+        for first, *_ in groups]
+    refuse_clobbering(files=workbooks, folders=[(out, "模板文件夹")], reads=reads, store=store)
 
 
 def _departments(book: Ledger, wanted: Sequence[str]) -> list[tuple[LedgerProject, ...]]:

@@ -58,8 +58,13 @@ class DepartmentPlan:
 
     @property
     def file_name(self) -> str:
-        name = f"{self.year or ''}年_{self.department_code}_{self.department}_绩效目标表"
-        return _FILE_FORBIDDEN.sub("_", name)[:150] + ".xlsx"
+        return workbook_name(self.year, self.department_code, self.department)
+
+
+def workbook_name(year: int | None, department_code: str, department: str) -> str:
+    """The workbook's name: known from the ledger alone, before anything is planned."""
+    name = f"{year or ''}年_{department_code}_{department}_绩效目标表"
+    return _FILE_FORBIDDEN.sub("_", name)[:150] + ".xlsx"
 
 
 def sheet_name(position: int, project_name: str, used: set[str]) -> str:
