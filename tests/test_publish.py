@@ -701,3 +701,13 @@ def test_libreoffice_is_found_where_its_installer_puts_it(
     installed.write_bytes(b"")
     monkeypatch.setenv("ProgramFiles", str(tmp_path))
     assert pdf.find_soffice() == str(installed)
+
+
+def test_a_killed_publish_runs_drafts_go_with_the_next_run(tmp_path: Path,
+                                                           samples_store: Path) -> None:
+    from tests.test_drafts import _stale
+
+    stale = _stale(tmp_path, "公开.xlsx")
+    publish(store=samples_store, output=tmp_path / "公开.xlsx")
+    assert not stale.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["公开.xlsx"]

@@ -47,3 +47,35 @@ def written_whole(path: Path, write: Callable[[Path], T]) -> T:
     finally:
         draft.unlink(missing_ok=True)
     return result
+
+
+STALE_AFTER = 3600.0  # seconds: where a writer's liveness cannot be asked (Windows), its age
+
+
+def remove_stale_drafts(folder: Path) -> list[Path]:
+    """Drafts a killed run left in FOLDER, removed: those whose writer is gone. Returns them."""
+    removed = []
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            found = _DRAFT.fullmatch(entry.name)
+            if found and entry.is_file() and _writer_gone(entry):
+                entry.unlink(missing_ok=True)
+                removed.append(entry)
+    return removed
+
+
+def _writer_gone(draft: Path) -> bool:
+    pid = int(draft.name.rsplit(".part", 1)[0].rsplit(".", 1)[1])
+    if pid == os.getpid():
+        return False
+    if os.name == "nt":  # os.kill would end the process there: go by age instead
+        import time
+
+        return time.time() - draft.stat().st_mtime > STALE_AFTER
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

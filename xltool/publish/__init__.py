@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from xltool.atomic import written_whole
+from xltool.atomic import remove_stale_drafts, written_whole
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import NothingToPublish, PdfFailed, PdfUnavailable
 from xltool.outputs import Named, refuse_clobbering
@@ -132,6 +132,8 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
     with open_store(store, create=False) as opened:
         edition = gather(opened, departments)
     cover = make_cover(edition, title=title, issuer=issuer, date=date, basis=basis)
+    for folder in {out.parent, *([targets_path.parent] if targets_path else [])}:
+        remove_stale_drafts(folder)  # a killed run's half-written workbooks
     names = written_whole(out, lambda draft: write_publication(edition, cover, draft))
     if targets_path is not None:
         written_whole(targets_path, lambda draft: write_targets(edition.targets, draft))

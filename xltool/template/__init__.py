@@ -22,6 +22,7 @@ from typing import Literal
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from xltool.atomic import remove_stale_drafts
 from xltool.batch import few_collections, few_collections_for_life
 from xltool.defaults import DEFAULT_PROFILE, DEFAULT_STORE
 from xltool.errors import LedgerHasErrors, UnknownDepartment
@@ -93,6 +94,7 @@ def issue_templates(
     matched = _prefill(prefill, book, form_profile)
     cover = CoverInfo(issuer=issuer, deadline=deadline, contact=contact)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_drafts(out)  # a killed run's half-written workbooks
     jobs_list = [
         _Job(form_profile, projects, _subset(matched, projects), cover, out,
              password or _new_password(), Path(ledger).name)
