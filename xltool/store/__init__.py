@@ -88,6 +88,9 @@ def open_store(path: Path | str, *, create: bool = True) -> Iterator[Store]:
         _create(real, wal=network is None)
         if network is not None:
             _say_rollback(shown, network)
+    if not real.is_file():
+        raise StoreError(f"{shown}: 不是普通文件（文件夹、管道或设备），不能用作存储文件；"
+                         "请用 --store 指定一个 .db 文件")
     refuse_second_names(real, shown)
     connection = _connect(real)
     try:
@@ -96,15 +99,34 @@ def open_store(path: Path | str, *, create: bool = True) -> Iterator[Store]:
         _bring_up_to_date(connection, shown, version)
         _configure(connection, journal)
         yield Store(connection, real)
-    except sqlite3.DatabaseError as error:  # damage found in use: stop with a message
-        if getattr(error, "sqlite_errorcode", None) not in _DAMAGED:
-            raise
-        raise StoreError(f"{shown}: 存储文件已损坏（{error}），已停止；请用备份恢复") from error
+    except sqlite3.DatabaseError as error:  # found in use: stop with a message, not a trace
+        raise fault(shown, error) from error
     finally:
         connection.close()
 
 
 _DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+_UNCHANGED = "已完成的部分已保存，未完成的部分未写入，重新运行即可继续"
+_FAULTS = {
+    sqlite3.SQLITE_FULL: "磁盘已满，无法写入存储文件。请腾出磁盘空间后重新运行",
+    sqlite3.SQLITE_READONLY: "存储文件或其所在文件夹只读，无法写入。请检查权限，或把存储文件复制到"
+                             "可写的位置后用 --store 指定",
+    sqlite3.SQLITE_CANTOPEN: "无法打开存储文件（文件夹不可写、路径不存在或被占用）。"
+                             "请检查路径和权限",
+    sqlite3.SQLITE_IOERR: "读写存储文件时出错（磁盘或网络盘故障）。请检查磁盘后重新运行",
+    sqlite3.SQLITE_BUSY: "存储文件正被其他程序占用，等待超时。请关闭其他程序后重新运行",
+}
+
+
+def fault(shown: Path, error: sqlite3.DatabaseError) -> StoreError:
+    """What a clerk is told when SQLite stops: damage is damage; a full or read-only disk, a
+    missing folder or a failing drive is said as what it is, never as a store unusable."""
+    code = getattr(error, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if code in _DAMAGED:
+        return StoreError(f"{shown}: 存储文件已损坏（{error}），已停止；请用备份恢复")
+    said = _FAULTS.get(primary or -1, f"读写存储文件失败（{error}）")
+    return StoreError(f"{shown}: {said}；{_UNCHANGED}。")
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -199,6 +221,8 @@ def _check(connection: sqlite3.Connection, path: Path) -> int:
         # every page read once (about a millisecond a megabyte): damage is found before the work
         intact = application_id != APPLICATION_ID or _pragma(connection, "quick_check") == "ok"
     except sqlite3.DatabaseError as error:
+        if getattr(error, "sqlite_errorcode", None) not in _DAMAGED:
+            raise fault(path, error) from error
         raise StoreError(f"{path}: 不是可用的 xltool 存储文件（{error}），文件未被改动") from error
     if application_id != APPLICATION_ID:
         raise StoreError(f"{path}: 不是 xltool 的存储文件，文件未被改动")
