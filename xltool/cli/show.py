@@ -55,8 +55,9 @@ class DataTable(Table):
 
 @contextmanager
 def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar on stderr, fed by the library's `progress(done, total)` callback."""
-    if not enabled:
+    """A rich progress bar on stderr, fed by the library's `progress(done, total)` callback;
+    none where stderr is no terminal (a log, a pipe, a test), where it would only be noise."""
+    if not enabled or not sys.stderr.isatty():
         yield lambda done, total: None
         return
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
