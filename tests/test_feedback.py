@@ -66,10 +66,8 @@ def arrived(path: Path, offset: int) -> Path:
 
 
 def as_issued(office: Office, code: str, name: str) -> Path:
-    target = office.returned(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(office.workbooks[code].path, target)
-    return target
+    """The issued template sent back with nothing filled in, re-saved (not the issued bytes)."""
+    return fill_with_openpyxl(office.workbooks[code].path, {}, office.returned(name))
 
 
 def clean_012001(office: Office, name: str, **more: object) -> Path:
@@ -186,12 +184,12 @@ def test_every_finding_appears_once_with_where_what_and_how(
     _, run = first_run
     outcomes = by_department(run)["011001"]
     rows = findings_table(run.feedback[0])
-    assert len(rows) == 21
+    assert len(rows) == 20
     assert written_rows(rows) == expected_rows(outcomes)
-    assert [r["序号"] for r in rows] == list(range(1, 22))
+    assert [r["序号"] for r in rows] == list(range(1, 21))
     codes = {f.code for f in outcomes[0].findings}
     assert {"rule.placeholder", "rule.value_unparsed", "rule.required_empty"} <= codes
-    assert "file.unchanged_template" in codes  # sent back as it was sent out
+    assert "file.unchanged_template" not in codes  # re-saved: not the issued bytes
     unparsed = next(r for r in rows if r["填写内容"] == "每年2-3次，每次24块")
     assert (unparsed["工作表"], unparsed["单元格"], unparsed["级别"]) == (
         "06 政务公开工作经费", "D14", "提醒")
@@ -219,7 +217,7 @@ def test_heading_gives_verdict_and_each_file(first_run: tuple[Office, CollectRun
     assert rejected["主管部门"] == "011001 永宁县人民政府办公室"
     assert rejected["审核结论"] == "需修改后重新报送"
     assert rejected["files"] == [{"文件": "永宁县.xlsx", "收取结果": "退回修改", "错误数": 1,
-                                  "提醒数": 20, "说明": "请按问题清单修改后重新报送"}]
+                                  "提醒数": 19, "说明": "请按问题清单修改后重新报送"}]
     assert accepted["审核结论"] == "已接受"
     assert [(f["收取结果"], f["错误数"], f["提醒数"]) for f in accepted["files"]] == [
         ("已接受", 0, 0)]
@@ -243,7 +241,7 @@ def test_print_ready(first_run: tuple[Office, CollectRun]) -> None:
     assert sheet.page_setup.fitToHeight == 0
     assert sheet.print_title_rows == f"${top}:${top}"
     assert sheet.freeze_panes == f"A{top + 1}"
-    assert sheet.auto_filter.ref == f"A{top}:I{top + 21}"
+    assert sheet.auto_filter.ref == f"A{top}:I{top + 20}"
     assert all(sheet.column_dimensions[c].width >= 20 for c in "FGH")
     assert sheet[f"G{top + 1}"].alignment.wrap_text
     rules = [rule for cf in sheet.conditional_formatting for rule in cf.rules]
@@ -370,12 +368,12 @@ def test_later_run_duplicates_and_superseded(office: Office) -> None:
 
     assert resent["审核结论"] == "需修改后重新报送"
     assert resent["files"][0]["收取结果"] == "重复报送"
-    assert (resent["files"][0]["错误数"], resent["files"][0]["提醒数"]) == (1, 20)
+    assert (resent["files"][0]["错误数"], resent["files"][0]["提醒数"]) == (1, 19)
     assert "永宁县.xlsx" in resent["files"][0]["说明"]
     with open_store(office.store) as store:
         stored = store.findings(run.files[0].sha256)
     rows = findings_table(run.feedback[0])
-    assert len(rows) == len(stored) == 21
+    assert len(rows) == len(stored) == 20
     assert {r["文件"] for r in rows} == {"永宁县.xlsx"}
 
     assert fixed["审核结论"] == "已接受"

@@ -39,7 +39,9 @@ def fix_rejected(store: Path, issued: dict[str, Path], outdir: Path) -> list[Pat
     """Collect the issued templates as returned; correct each error cell as a clerk would."""
     profile = load_profile("ningxia-2021")
     fixed = []
-    for outcome in collect(list(issued.values()), store=store).files:
+    returned = [fill_with_openpyxl(path, {}, outdir.parent / "returned" / path.name)
+                for path in issued.values()]  # re-saved: the issued bytes are no return
+    for outcome in collect(returned, store=store).files:
         if outcome.status != "rejected":
             continue
         with open_store(store) as opened:
@@ -463,7 +465,8 @@ def test_missing_projects_are_listed_with_the_reason(tmp_path: Path) -> None:
     first, second = run.workbooks[0], run.workbooks[1]
     good = fill_with_openpyxl(first.path, complete_values(store, first.template_id),
                               tmp_path / "r" / "good.xlsx")
-    collect([good, second.path], store=store)  # 002 returns its template empty: rejected
+    empty = fill_with_openpyxl(second.path, {}, tmp_path / "r" / "empty.xlsx")
+    collect([good, empty], store=store)  # 002 returns its template empty: rejected
     publication = publish(store=store, output=tmp_path / "p.xlsx")
     assert [(m.project_code, m.reason) for m in publication.missing] == [
         ("002-01", "退回修改（有错误）"), ("003-01", "未报送")]
@@ -551,8 +554,8 @@ def test_targets_survive_template_return_collect_publish(tmp_path: Path) -> None
     assert run.findings == ()
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    for w in run.workbooks:  # each department returns its prefilled template as it is
-        shutil.copyfile(w.path, inbox / w.path.name)
+    for w in run.workbooks:  # each department returns its prefilled template, re-saved
+        fill_with_openpyxl(w.path, {}, inbox / w.path.name)
     outcomes = collect([inbox], store=store).files
     assert {o.status for o in outcomes} == {"accepted"}, [o.findings for o in outcomes]
     publication = publish(store=store, output=tmp_path / "p.xlsx",

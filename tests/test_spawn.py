@@ -18,10 +18,13 @@ if __name__ == "__main__":
     multiprocessing.set_start_method("spawn", force=True)
     from xltool.collect import collect
     from xltool.template import issue_templates
+    from xltool.template.fill import fill_by_name
 
     ledger, out = Path(sys.argv[1]), Path(sys.argv[2])
     issued = issue_templates(ledger, out / "templates", store=out / "x.db", jobs=2)
-    run = collect([out / "templates"], store=out / "x.db", jobs=2)
+    for workbook in issued.workbooks:  # sent back saved, but not filled in
+        fill_by_name(workbook.path, {}, out / "returns" / workbook.path.name)
+    run = collect([out / "returns"], store=out / "x.db", jobs=2)
     print(json.dumps({"issued": len(issued.workbooks),
                       "statuses": [f.status for f in run.files],
                       "identified": sum(bool(f.template_id) for f in run.files)}))
@@ -37,5 +40,5 @@ def test_jobs_work_with_spawned_workers(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["issued"] == 3
-    # the unfilled templates are read by the workers and found to be ours, then refused
+    # the unfilled returns are read by the workers and found to be ours, then refused
     assert result["statuses"] == ["rejected"] * 3 and result["identified"] == 3

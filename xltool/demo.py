@@ -83,7 +83,8 @@ def run_demo(folder: Path | str = "demo", *,
     first = collect([_returned_as_issued(templates, out / "returns-1")], store=store,
                     feedback=out / "feedback-1")
     say(_round_line(1, first))
-    corrected = _corrected(templates, samples / "data" / "corrections.csv", out / "returns-2")
+    corrected = _corrected(templates, samples / "data" / "corrections.csv", out / "returns-1",
+                           out / "returns-2")
     second = collect([corrected], store=store, feedback=out / "feedback-2")
     say(_round_line(2, second))
     reconciliation = reconcile(ledger, store=store, output=out / "reconcile.xlsx")
@@ -117,15 +118,17 @@ def _claim(out: Path, samples: Path) -> None:
 
 
 def _returned_as_issued(templates: TemplateRun, folder: Path) -> Path:
-    """Round 1: every department sends its prefilled form back unchanged."""
+    """Round 1: every department sends its prefilled form back unchanged — opened and saved
+    again, as a department does, so not the very bytes that were sent out."""
     folder.mkdir()
     for workbook in templates.workbooks:
-        shutil.copyfile(workbook.path, folder / workbook.path.name)
+        fill_by_name(workbook.path, {}, folder / workbook.path.name)
     return folder
 
 
-def _corrected(templates: TemplateRun, corrections: Path, folder: Path) -> Path:
-    """Round 2: the departments that read their feedback fix the cells it named."""
+def _corrected(templates: TemplateRun, corrections: Path, first: Path, folder: Path) -> Path:
+    """Round 2: the departments that read their feedback fix the cells it named; the others
+    send their round-1 file (in FIRST) again."""
     folder.mkdir()
     fixes: dict[str, dict[str, str]] = defaultdict(dict)
     with corrections.open(encoding="utf-8", newline="") as handle:
@@ -136,7 +139,7 @@ def _corrected(templates: TemplateRun, corrections: Path, folder: Path) -> Path:
         if workbook.department_code in fixes:
             fill_by_name(workbook.path, fixes[workbook.department_code], target)
         else:
-            shutil.copyfile(workbook.path, target)
+            shutil.copyfile(first / workbook.path.name, target)
     return folder
 
 
