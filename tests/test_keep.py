@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
+import hashlib
+import itertools
 import os
 import shutil
 import subprocess
@@ -19,8 +22,19 @@ from xltool.collect.keep import Keeper, copy_path, keep_copies, make_durable, wr
 
 
 def _copies(store: Path, count: int) -> list[tuple[Path, bytes]]:
-    return [(copy_path(store, f"{n % 16:02x}{n:062x}", ".xlsx"), f"return {n}".encode() * 1000)
-            for n in range(count)]
+    """COUNT files and their copies' places, named by their hashes: in sixteen folders."""
+    return [(copy_path(store, hashlib.sha256(data).hexdigest(), ".xlsx"), data)
+            for data in map(_return, range(count))]
+
+
+@functools.cache
+def _return(n: int) -> bytes:
+    """The bytes of return N, made to hash into folder N % 16 (tests count the folders)."""
+    for salt in itertools.count():
+        data = f"return {n}.{salt}\n".encode() * 200
+        if hashlib.sha256(data).hexdigest().startswith(f"{n % 16:02x}"):
+            return data
+    raise AssertionError("unreachable")
 
 
 def _on_linux_from_5_8() -> bool:
@@ -143,6 +157,40 @@ def test_a_copy_kept_before_is_left_as_it_is(tmp_path: Path) -> None:
     assert write_draft(target, data).path is None
     keep_copies([(target, data)])
     assert os.stat(target).st_ino == before.st_ino
+
+
+def test_a_changed_copy_is_written_again_and_replaced_whole(tmp_path: Path) -> None:
+    """The same file received again repairs a copy changed since: a new draft, renamed over
+    it once durable (never written in place)."""
+    [(target, data)] = _copies(tmp_path / "x.db", 1)
+    keep_copies([(target, data)])
+    target.write_bytes(b"junk")
+    draft = write_draft(target, data)
+    assert draft.path is not None and target.read_bytes() == b"junk"
+    make_durable([draft])
+    assert target.read_bytes() == data
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "removed", "folder_removed"])
+def test_a_lost_or_cut_copy_is_written_again(tmp_path: Path, damage: str) -> None:
+    [(target, data)] = _copies(tmp_path / "x.db", 1)
+    keep_copies([(target, data)])
+    if damage == "truncated":
+        target.write_bytes(data[:-1])
+    elif damage == "removed":
+        target.unlink()
+    else:
+        shutil.rmtree(target.parent)
+    keep_copies([(target, data)])
+    assert target.read_bytes() == data
+
+
+def test_a_copy_not_named_by_a_hash_is_only_looked_for(tmp_path: Path) -> None:
+    """Nothing to check it against: kept when it is there, as before copies were checked."""
+    target = tmp_path / "notes.xlsx"
+    target.write_bytes(b"whatever it holds")
+    assert write_draft(target, b"other bytes").path is None
 
 
 def test_a_draft_is_not_a_copy_until_made_durable(tmp_path: Path) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.conftest import ledger_row, write_ledger
@@ -54,6 +58,54 @@ def test_a_lost_copy_comes_back_when_the_file_is_collected_again(tmp_path: Path)
     lost.unlink()
     collect(sorted(original.iterdir()), store=store)
     assert verify(store=store).exit_code == 0 and lost.is_file()
+
+
+def _sent(tmp_path: Path, copy: Path) -> Path:
+    """The file sent whose copy COPY is (named by its hash)."""
+    return next(p for p in (tmp_path / "out").iterdir()
+                if hashlib.sha256(p.read_bytes()).hexdigest() == copy.name[:64])
+
+
+def _states(store: Path) -> dict[Path | None, CopyState]:
+    return {c.path: c.state for c in verify(store=store).copies}
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    found = os.stat(path)
+    return found.st_ino, found.st_mtime_ns
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_changed_copy_is_repaired_when_the_file_is_collected_again(tmp_path: Path,
+                                                                     jobs: int) -> None:
+    store, (changed, intact) = _received(tmp_path)
+    changed.write_bytes(b"junk")
+    assert _states(store) == {changed: CopyState.CHANGED, intact: CopyState.OK}
+    before = _stat(intact)
+    collect(sorted((tmp_path / "out").iterdir()), store=store, jobs=jobs)
+    result = CliRunner().invoke(main, ["verify", "--store", str(store), "--json"])
+    assert result.exit_code == 0, result.output
+    assert changed.read_bytes() == _sent(tmp_path, changed).read_bytes()
+    assert _stat(intact) == before  # the intact one was only read
+    assert not [p for p in changed.parent.iterdir() if p.name.startswith(".")]  # no draft
+
+
+def test_a_copy_whose_folder_was_removed_comes_back(tmp_path: Path) -> None:
+    store, (lost, _) = _received(tmp_path)
+    shutil.rmtree(lost.parent)
+    assert _states(store)[lost] == CopyState.MISSING
+    collect([_sent(tmp_path, lost)], store=store)
+    assert verify(store=store).exit_code == 0
+    assert lost.read_bytes() == _sent(tmp_path, lost).read_bytes()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_intact_copy_is_not_written_again(tmp_path: Path, jobs: int) -> None:
+    store, copies = _received(tmp_path)
+    before = [_stat(copy) for copy in copies]
+    collect(sorted((tmp_path / "out").iterdir()), store=store, jobs=jobs)
+    assert [_stat(copy) for copy in copies] == before
+    assert verify(store=store).exit_code == 0
 
 
 def test_a_store_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:

@@ -21,8 +21,9 @@ def verify_command(store: Path, as_json: bool) -> None:
     """Check that every received file's kept copy is still there and unchanged.
 
     Each copy is read again and its SHA-256 compared with the store's record;
-    nothing is changed. Exit code 0 when every copy is intact, 1 when any is
-    missing or changed.
+    nothing is changed. A missing or changed copy is written again when the
+    same file is collected again. Exit code 0 when every copy is intact, 1
+    when any is missing or changed.
     """
     from xltool.cli.show import progress_bar
     from xltool.collect.verify import verify
@@ -47,7 +48,7 @@ def _print(result: Verification) -> None:
                           plain(check.state.label, "red"), str(check.path or ""))
         console().print(table)
         say(f"{len(result.copies)} 个文件中有 {len(result.damaged)} 个副本丢失或被改动：请从原邮件"
-            "或部门处取回原文件，删除被改动的副本后用 xltool collect 重新收取，副本即补回。",
+            "或部门处取回原文件，用 xltool collect 重新收取，副本即补回或修复。",
             "bold red")
     else:
         say(f"{len(result.copies)} 个收到的文件，副本均完好。", "bold green")

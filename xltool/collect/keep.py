@@ -6,12 +6,17 @@ name beside the copy's place, and `make_durable` syncs drafts, renames them
 into place and syncs their folders. The second step takes many drafts
 together: one sync of the disk serves them all, and `Keeper` runs it on a
 thread of its own while the next files are read.
+
+A file received again finds its copy there: it is left as it is when its bytes
+still hash to its name, and written again (the same two steps) when it was lost
+or changed since, so collecting the file again repairs what `verify` reports.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
 import os
 import platform
 import queue
@@ -31,6 +36,8 @@ from xltool.store.place import mount_table, mounts, real_path
 # for one copy. A copy waits for others only briefly.
 GROUP_FILES = 16
 GROUP_WAIT = 0.1
+
+CHUNK = 1 << 20  # a copy read back is hashed a chunk at a time, never held whole
 
 
 def files_dir(store_path: Path) -> Path:
@@ -72,7 +79,8 @@ def remove_stale_drafts(store_path: Path) -> int:
 @dataclass(frozen=True)
 class Draft:
     """A copy written but not yet durable: its bytes at PATH, beside TARGET. No path when
-    the copy was kept before; ERROR when the writing failed (raised by `make_durable`)."""
+    the copy was kept before and is intact; ERROR when the writing failed (raised by
+    `make_durable`)."""
 
     target: Path
     path: Path | None = None
@@ -80,8 +88,10 @@ class Draft:
 
 
 def write_draft(target: Path, data: bytes) -> Draft:
-    """DATA written under a hidden name beside TARGET, unless TARGET is kept already."""
-    if target.exists():
+    """DATA written under a hidden name beside TARGET, unless TARGET is kept already and
+    intact. A copy lost or changed since is written again as a new one is, and renamed over
+    the changed one: collecting the same file again repairs it."""
+    if _intact(target):
         return Draft(target)
     draft = _draft_path(target)
     try:
@@ -93,6 +103,28 @@ def write_draft(target: Path, data: bytes) -> Draft:
     except OSError as error:
         return Draft(target, error=error)
     return Draft(target, draft)
+
+
+_HASH = re.compile(r"[0-9a-f]{64}")  # a copy's name: its hash (`copy_path`), then a suffix
+
+
+def _intact(target: Path) -> bool:
+    """Whether the copy at TARGET holds the bytes its name's hash says. It is read back to
+    tell: only a file received before finds its copy there, and that is uncommon. A copy
+    that cannot be read counts as changed (it is written again, or the error is raised)."""
+    expected = target.name[:64]
+    if not _HASH.fullmatch(expected):  # not named by its hash: nothing to check it against
+        return target.exists()
+    if not target.is_file():  # missing, or no file to read (a pipe would never end)
+        return False
+    digest = hashlib.sha256()
+    try:
+        with target.open("rb") as copy:
+            while chunk := copy.read(CHUNK):
+                digest.update(chunk)
+    except OSError:  # gone meanwhile, or unreadable
+        return False
+    return digest.hexdigest() == expected
 
 
 def make_durable(drafts: Sequence[Draft]) -> None:
