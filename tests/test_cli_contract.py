@@ -128,6 +128,8 @@ def _missing_input(tmp_path: Path) -> dict[str, list[str]]:
         "ledger": ["ledger", nothing],
         "template": ["template", nothing, "-o", str(tmp_path / "out")],
         "collect": ["collect", nothing, *store],
+        "history": ["history", "001", *store],
+        "reinstate": ["reinstate", "0123456789abcdef", "--reason", "因为", *store],
         "reconcile": ["reconcile", str(write_ledger(tmp_path / "l.csv", [ledger_row("A", "甲")])),
                       *store, "-o", str(tmp_path / "r.xlsx")],
         "publish": ["publish", *store, "-o", str(tmp_path / "p.xlsx")],

@@ -202,8 +202,9 @@ def test_the_issued_template_itself_is_told_apart(issued: list[IssuedWorkbook],
                                                   tmp_path: Path) -> None:
     """Forwarded untouched, or the office's own folder of templates collected by mistake."""
     [same] = collect([issued[0].path], store=tmp_path / "x.db").files
-    assert same.findings[0].code == "file.unchanged_template"
-    assert same.findings[0].severity.value == "warning"
+    assert same.status == "unchanged" and same.department == issued[0].department_code
+    assert [f.code for f in same.findings] == ["file.unchanged_template"]
+    assert same.findings[0].value == issued[0].path.name  # which copy it is
     filled = _fill(issued[1], tmp_path, complete_values(tmp_path / "x.db", issued[1].template_id))
     [returned] = collect([filled], store=tmp_path / "x.db").files
     assert returned.status == "accepted"
@@ -326,7 +327,8 @@ def test_the_cli_exit_codes_and_json(issued: list[IssuedWorkbook], tmp_path: Pat
     assert set(entry) >= {"path", "sha256", "status", "department", "template_id", "findings"}
     assert entry["status"] == "accepted" and data["summary"]["accepted"] == 1
     assert data["summary"]["missing_departments"] == ["002"]
-    rejected = runner.invoke(main, ["collect", str(issued[1].path), "--store", str(store_path)])
+    empty = _fill(issued[1], tmp_path, {}, "empty.xlsx")  # returned with nothing filled in
+    rejected = runner.invoke(main, ["collect", str(empty), "--store", str(store_path)])
     assert rejected.exit_code == 1 and "rule.goal_empty" in rejected.output
     assert runner.invoke(main, ["collect", "--store", str(store_path)]).exit_code == 2
     missing = runner.invoke(main, ["collect", str(tmp_path / "nope"), "--store", str(store_path)])
@@ -500,7 +502,8 @@ def test_a_template_of_a_retired_profile_version_is_refused(tmp_path: Path) -> N
     issued = _issue(tmp_path, "ningxia-2021")
     with sqlite3.connect(tmp_path / "x.db") as db:
         db.execute("UPDATE templates SET profile_version = 99")
-    [outcome] = collect([issued.path], store=tmp_path / "x.db").files
+    returned = fill_with_openpyxl(issued.path, {}, tmp_path / "returned.xlsx")
+    [outcome] = collect([returned], store=tmp_path / "x.db").files
     assert [f.code for f in outcome.findings] == ["file.profile_version"]
 
 

@@ -185,10 +185,7 @@ def _received(sha256: str, department: str = "001") -> ReceivedFile:
                         "accepted", "T1", department, 2024, "")
 
 
-@pytest.mark.parametrize("returning", [True, False], ids=["returning", "select-then-update"])
-def test_an_accepted_return_supersedes_the_current_one_either_way(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, returning: bool) -> None:
-    monkeypatch.setattr(storing, "_RETURNING", returning)
+def test_an_accepted_return_supersedes_the_current_one(tmp_path: Path) -> None:
     targets = Targets(goals={"P1": "目标"})
     with open_store(tmp_path / "x.db") as store:
         assert store.record_received(_received("a" * 64), [], targets) == []

@@ -295,6 +295,10 @@ def test_a_template_whose_profile_no_longer_ships_keeps_none(tmp_path: Path) -> 
 # -- a store the release of schema 6 wrote -----------------------------------------------------
 
 
+_SCHEMA6_RECEIVED = ("sha256", "original_name", "size", "received_at", "kind", "status",
+                     "template_id", "department_code", "year", "stored_path")
+
+
 def _as_recorded(store: Store) -> dict[str, Any]:
     """What the store reads back, in the shape `store-schema6.json.gz` records it."""
     templates = store.templates()
@@ -305,9 +309,10 @@ def _as_recorded(store: Store) -> dict[str, Any]:
         "projects": {i: [_plain(astuple(p))[1:] for p in f.projects] for i, f in forms.items()},
         "cells": {i: [list(c)[1:] for c in f.cells()] for i, f in forms.items()},
         "layouts": {i: f.layout for i, f in forms.items()},
-        # as that release read them; the exact bytes of a name that is no text came later
-        # (m008), and are None for every name it took
-        "received": [_plain(astuple(r)[:-1]) for r in received
+        # as that release read them; the exact bytes of a name that is no text (m008), the
+        # mail's date and what a file was examined with (m009) came later, and are None for
+        # every file it took
+        "received": [_plain(astuple(r)[:len(_SCHEMA6_RECEIVED)]) for r in received
                      if r.original_name_bytes is None],
         "findings": {r.sha256: [[f.code, f.severity.value, f.department, f.project, f.sheet,
                                  f.cell, f.value, f.message, f.fix]

@@ -120,8 +120,9 @@ class Reason:
 
 @dataclass(frozen=True, kw_only=True)
 class Skip:
-    """Why `collect` leaves a file it found in a folder (or a glob) uncollected: the file is
-    listed, never recorded. LABEL names such files in the console, NOTE says what they are."""
+    """Why `collect` leaves a file it found in a folder (or a glob) uncollected, or a held
+    file unrechecked (`--recheck`): the file is listed, its record (if any) unchanged.
+    LABEL names such files in the console, NOTE says what they are."""
 
     code: str
     label: str
@@ -309,11 +310,17 @@ FILE_MACROS = Problem(
     message="文件含有宏，宏已忽略，未被运行", fix="今后请保存为不含宏的 .xlsx",
     meaning="an .xlsm: macros ignored, never run")
 FILE_UNCHANGED_TEMPLATE = Problem(
-    code="file.unchanged_template", severity=_W, section=_COLLECT,
-    message="文件与下发的模板完全相同，未经任何修改（是否误把下发的模板当作报送文件收取？）",
-    fix="如部门确认无需修改可不处理；否则请部门填写后重新报送",
-    meaning="the very file that was sent out: forwarded untouched, or the templates folder "
-            "collected by mistake")
+    code="file.unchanged_template", severity=_E, section=_COLLECT,
+    message="文件与下发的模板完全相同，未经任何修改，不予采用（是否误把下发的模板当作报送文件收取？）",
+    fix="如是误收下发的模板，无需处理；如确为部门报送，请部门填写后重新报送",
+    meaning="the very file that was sent out (any issued copy): recorded and kept, never "
+            "accepted; addressed to the office, left out of the department's feedback")
+FILE_STALE_TEMPLATE = Problem(
+    code="file.stale_template", severity=_E, section=_COLLECT,
+    message=("本文件所用模板（编号 {claimed}）已于 {reissued} 重新下发，"
+             "新模板编号 {newer}；本文件不再采用"),
+    fix="请使用新下发的模板“{newer_file}”重新填写后报送",
+    meaning="a return of a template re-issued since: never displaces a return of the newer one")
 FILE_TOO_LARGE = Problem(
     code="file.too_large", severity=_E, section=_COLLECT,
     message=("文件大小 {mb} MB，超过上限 {limit} MB：未读取，也未保存副本"
@@ -384,8 +391,9 @@ FILE_UNREADABLE = Problem(
 
 FILE_PROBLEMS: tuple[Problem, ...] = (
     FILE_EMPTY, FILE_NOT_WORKBOOK, FILE_CORRUPT, FILE_ENCRYPTED, FILE_XLS, FILE_XLSB, FILE_ODS,
-    FILE_MACROS, FILE_UNCHANGED_TEMPLATE, FILE_TOO_LARGE, FILE_TOO_MANY_PARTS, FILE_ZIP_BOMB,
-    FILE_XML_DTD, FILE_BAD_ENTRY_NAME, FILE_NOT_TEMPLATE, FILE_UNKNOWN_TEMPLATE, FILE_OTHER_YEAR,
+    FILE_MACROS, FILE_UNCHANGED_TEMPLATE, FILE_STALE_TEMPLATE, FILE_TOO_LARGE,
+    FILE_TOO_MANY_PARTS, FILE_ZIP_BOMB, FILE_XML_DTD, FILE_BAD_ENTRY_NAME, FILE_NOT_TEMPLATE,
+    FILE_UNKNOWN_TEMPLATE, FILE_OTHER_YEAR,
     FILE_PROFILE_VERSION, FILE_IDENTITY_MISMATCH, FILE_TOO_MANY_CELLS, FILE_TOO_MANY_STRINGS,
     FILE_UNREADABLE,
 )
@@ -596,12 +604,15 @@ PUBLISH_NOT_RETURNED = Reason(code="not_returned", label="未报送",
                               meaning="issued, but no accepted return")
 PUBLISH_REJECTED = Reason(code="rejected", label="退回修改（有错误）",
                           meaning="the department's last file of the year has errors")
+PUBLISH_STALE = Reason(code="stale", label="用旧模板报送",
+                       meaning="the department's last file of the year answered a template "
+                               "issued again since (`stale`)")
 PUBLISH_NOT_ISSUED = Reason(code="not_issued", label="未下发",
                             meaning="a department asked for (`--department`) with no template "
                                     "issued that year")
 
 REASONS: Mapping[str, Reason] = MappingProxyType({reason.code: reason for reason in (
-    PUBLISH_NOT_RETURNED, PUBLISH_REJECTED, PUBLISH_NOT_ISSUED,
+    PUBLISH_NOT_RETURNED, PUBLISH_REJECTED, PUBLISH_STALE, PUBLISH_NOT_ISSUED,
 )})
 
 # ---------------------------------------------------------------------------
@@ -637,10 +648,28 @@ SKIPPED_STORE_FILE = Skip(
             "copies: known as the same file (device and inode), whatever name or link leads "
             "to it")
 
+SKIPPED_COPY_MISSING = Skip(
+    code="copy_missing", label="副本丢失的文件",
+    note="无法复核；请取回原文件用 xltool collect 重新收取，副本即补回",
+    meaning="`collect --recheck`: a rejected file whose kept copy is gone (or never kept: over "
+            "`file-mb`); its record stands")
+SKIPPED_COPY_CHANGED = Skip(
+    code="copy_changed", label="副本已被改动的文件",
+    note="无法复核；请取回原文件用 xltool collect 重新收取，副本即修复",
+    meaning="`collect --recheck`: a rejected file whose kept copy no longer has its hash; "
+            "its record stands")
+
 SKIPS: Mapping[str, Skip] = MappingProxyType({skip.code: skip for skip in (
     SKIPPED_SCRATCH, SKIPPED_NOT_SPREADSHEET, SKIPPED_SYMLINK, SKIPPED_OWN_OUTPUT,
-    SKIPPED_STORE_FILE,
+    SKIPPED_STORE_FILE, SKIPPED_COPY_MISSING, SKIPPED_COPY_CHANGED,
 )})
+
+EXAMINED_AGAIN: frozenset[str] = frozenset({
+    FILE_TOO_LARGE.code, FILE_TOO_MANY_PARTS.code, FILE_ZIP_BOMB.code, FILE_TOO_MANY_CELLS.code,
+    FILE_TOO_MANY_STRINGS.code, CELL_TOO_LONG.code, FILE_CORRUPT.code, FILE_UNREADABLE.code,
+})
+"""The rejections a limit or the reader caused: a file rejected with one of them is examined
+again when it is collected again under other limits or by another release of xltool."""
 
 # ---------------------------------------------------------------------------
 # The whole catalogue, and its documentation

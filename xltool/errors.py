@@ -113,6 +113,15 @@ class StoreIncomplete(XltoolError):
     """An accepted return refers to a template the store does not hold."""
 
 
+class UnknownReturn(XltoolError):
+    """No received file, or more than one, has the hash (or the beginning of one) given."""
+
+
+class CannotReinstate(XltoolError):
+    """The file named cannot be put back in force: it was never accepted, or its template
+    has been issued again since."""
+
+
 class NothingToPublish(XltoolError):
     """The store holds no accepted return for the departments asked for."""
 

@@ -113,3 +113,13 @@ def shown_path(path: os.PathLike[str] | str) -> str:
     head, name = os.path.split(text)
     return os.path.join(shown_path(head), shown_file_name(name)) if head and head != text \
         else shown_file_name(text)
+
+
+def shown_time(stamp: str | None) -> str:
+    """A time the store holds (ISO 8601, UTC) as a clerk reads it: local, to the minute."""
+    if not stamp:
+        return ""
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp

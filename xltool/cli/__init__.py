@@ -153,15 +153,18 @@ def _notices_to_stderr() -> None:
 def _register() -> None:
     from xltool.cli.collect import collect_command
     from xltool.cli.demo import demo_command
+    from xltool.cli.history import history_command
     from xltool.cli.ledger import ledger_command
     from xltool.cli.profiles import profiles_command
     from xltool.cli.publish import publish_command
     from xltool.cli.reconcile import reconcile_command
+    from xltool.cli.reinstate import reinstate_command
     from xltool.cli.template import template_command
     from xltool.cli.verify import verify_command
 
-    for command in (ledger_command, template_command, collect_command, reconcile_command,
-                    publish_command, verify_command, profiles_command, demo_command):
+    for command in (ledger_command, template_command, collect_command, history_command,
+                    reinstate_command, reconcile_command, publish_command, verify_command,
+                    profiles_command, demo_command):
         main.add_command(command)
 
 

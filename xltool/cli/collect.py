@@ -17,7 +17,7 @@ from xltool.text import shown_path
 if TYPE_CHECKING:
     from xltool.collect import CollectRun
 
-_STYLE = {"accepted": "green", "rejected": "red"}
+_STYLE = {"accepted": "green", "rejected": "red", "stale": "red"}
 
 
 def _limits(_ctx: click.Context, _param: click.Parameter, settings: tuple[str, ...]) -> Limits:
@@ -33,7 +33,7 @@ def _limits(_ctx: click.Context, _param: click.Parameter, settings: tuple[str, .
 
 
 @click.command("collect")
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
 @store_option("The SQLite store the templates were issued into.")
 @click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
               help="Write a feedback workbook per department and an office-wide status "
@@ -44,21 +44,27 @@ def _limits(_ctx: click.Context, _param: click.Parameter, settings: tuple[str, .
               callback=_limits,
               help="Change a limit checked before a file is read (repeatable). Keys and "
                    f"defaults: {', '.join(limit_settings())}.")
+@click.option("--recheck", is_flag=True,
+              help="Also examine again every rejected file the store holds, from its kept "
+                   "copy, under today's limits and rules.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome of every file as JSON.")
 def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, jobs: int,
-                    limits: Limits, as_json: bool) -> None:
+                    limits: Limits, recheck: bool, as_json: bool) -> None:
     """Collect the returns in PATHS (files, folders searched recursively, or globs).
 
     Each file is identified from its bytes, read by the store's record of its
     template, checked cell by cell, copied beside the store and recorded.
-    Exit code 0 when every file was accepted, 1 when any file has errors.
+    Exit code 0 when every file was accepted, 1 when any file was not (errors,
+    an outdated template, or the issued template itself unchanged).
     """
     from xltool.cli.show import progress_bar
     from xltool.collect import collect
 
+    if not paths and not recheck:
+        raise click.UsageError(_("Give the files or folders to collect, or --recheck."))
     with progress_bar("收取报送文件", enabled=not as_json) as advance:
         run = collect(list(paths), store=store, feedback=feedback, jobs=jobs,
-                      limits=limits, progress=advance,
+                      limits=limits, recheck=recheck, progress=advance,
                       on_wait=lambda message: click.echo(message, err=True))
     if as_json:
         emit_json(run.to_dict())

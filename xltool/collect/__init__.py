@@ -11,7 +11,10 @@
 - `returns`: a workbook read by the store's record of its template;
 - `rules`: the profile's checks of what a department wrote;
 - `keep`: every received file's copy, kept beside the store under its hash;
-- `feedback`: the workbooks that tell each department what to fix.
+- `feedback`: the workbooks that tell each department what to fix;
+- `chain`: a department's submission chain (`history`), and the office putting an earlier
+  return back in force (`reinstate`);
+- `verify`: every kept copy checked against its hash.
 """
 
 from xltool.collect.outcome import FileOutcome

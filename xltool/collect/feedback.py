@@ -54,8 +54,11 @@ _ADVICE = {
 _FILE_NOTES = {
     Status.ACCEPTED: "已接受",
     Status.REJECTED: "请按问题清单修改后重新报送",
-    Status.SUPERSEDED: "已接受，已被本次随后报送的文件替代",
+    Status.SUPERSEDED: "已接受，但另有更晚收到的报送文件有效",
+    Status.STALE: "所用模板已重新下发，请用新模板重新填写后报送",
 }
+_REDO = (Status.REJECTED, Status.STALE)
+"""What the department must send again: a file with errors, or one of an outdated template."""
 
 LABEL_FILL = "#EEF3F8"
 NAME_LIMIT = 40        # characters of a department name or code in a file name
@@ -216,14 +219,15 @@ class DepartmentReport:
     @property
     def verdict(self) -> str:
         """The department's last file of the run decides: it is what it sent last."""
-        return REDO_VERDICT if self.files[-1].standing == Status.REJECTED else ACCEPTED_VERDICT
+        return REDO_VERDICT if self.files[-1].standing in _REDO else ACCEPTED_VERDICT
 
 
 def _departments(outcomes: Sequence[FileOutcome], store: Store,
                  latest: dict[str, IssuedTemplate]) -> list[DepartmentReport]:
     by_code: dict[str, list[FileOutcome]] = {}
     for outcome in outcomes:
-        if outcome.department:
+        # the issued template itself came back: the office's matter, not the department's
+        if outcome.department and outcome.standing != Status.UNCHANGED:
             by_code.setdefault(outcome.department, []).append(outcome)
     return [_department(code, by_code[code], store, latest.get(code)) for code in sorted(by_code)]
 
@@ -349,15 +353,20 @@ class Standing:
     covered: frozenset[str] | None
 
     @property
+    def returns(self) -> tuple[ReceivedFile, ...]:
+        """The files the department sent: not the issued template itself come back."""
+        return tuple(f for f in self.files if f.status != Status.UNCHANGED)
+
+    @property
     def state(self) -> str:
         if self.covered is not None:
             return DEPARTMENT_STATES[0]
-        return DEPARTMENT_STATES[1] if self.files else DEPARTMENT_STATES[2]
+        return DEPARTMENT_STATES[1] if self.returns else DEPARTMENT_STATES[2]
 
     def project_state(self, code: str) -> str:
         if self.covered is not None and code in self.covered:
             return PROJECT_STATES[0]
-        if self.files and self.files[-1].status == Status.REJECTED:
+        if self.returns and self.returns[-1].status in _REDO:
             return PROJECT_STATES[1]
         return PROJECT_STATES[2]
 
@@ -390,7 +399,8 @@ def _write_summary(workbook: Any, store: Store, latest: dict[str, IssuedTemplate
                    {"有错误": "error", "未报送": "missing"})
     _summary_sheet(workbook, formats, FILES_SHEET, RECEIVED_TABLE,
                    [_received_row(store, r) for r in store.received_files()],
-                   {"退回修改": "error"})
+                   {Status.REJECTED.label: "error", Status.STALE.label: "error",
+                    Status.UNCHANGED.label: "missing"})
 
 
 def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
@@ -411,10 +421,10 @@ def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
 
 def _department_row(standing: Standing) -> list[Value]:
     template = standing.template
-    latest = max((f.received_at for f in standing.files), default="")
+    latest = max((f.received for f in standing.files), default="")
     return [template.department_code, template.department, len(standing.projects),
             len(standing.files), standing.count(Status.ACCEPTED, Status.SUPERSEDED),
-            standing.count(Status.REJECTED), standing.state, _when(latest)]
+            standing.count(*_REDO), standing.state, _when(latest)]
 
 
 def _totals(departments: list[Standing]) -> list[Value]:
@@ -422,7 +432,7 @@ def _totals(departments: list[Standing]) -> list[Value]:
     return ["合计", f"{len(departments)} 个部门", sum(len(d.projects) for d in departments),
             sum(len(d.files) for d in departments),
             sum(d.count(Status.ACCEPTED, Status.SUPERSEDED) for d in departments),
-            sum(d.count(Status.REJECTED) for d in departments), states, None]
+            sum(d.count(*_REDO) for d in departments), states, None]
 
 
 def _project_row(standing: Standing, project: IssuedProject) -> list[Value]:
@@ -435,7 +445,7 @@ def _received_row(store: Store, received: ReceivedFile) -> list[Value]:
     findings = store.findings(received.sha256)
     errors = sum(f.is_error for f in findings)
     stored = "" if received.stored_path in ("", ".") else received.stored_path
-    return [_when(received.received_at), received.original_name, received.department_code,
+    return [_when(received.received), received.original_name, received.department_code,
             Status(received.status).label, errors,
             len(findings) - errors, received.sha256[:12], stored]
 

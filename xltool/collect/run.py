@@ -11,13 +11,16 @@ nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 from zipfile import ZipInfo
@@ -26,6 +29,7 @@ import pandas as pd
 
 from xltool.batch import few_collections, few_collections_for_life
 from xltool.codes import (
+    EXAMINED_AGAIN,
     FILE_CORRUPT_ZIP,
     FILE_EMPTY,
     FILE_ENCRYPTED,
@@ -33,11 +37,14 @@ from xltool.codes import (
     FILE_NOT_WORKBOOK,
     FILE_NOT_WORKBOOK_ZIP,
     FILE_ODS,
+    FILE_STALE_TEMPLATE,
     FILE_TOO_LARGE,
     FILE_UNCHANGED_TEMPLATE,
     FILE_UNREADABLE,
     FILE_XLS,
     FILE_XLSB,
+    SKIPPED_COPY_CHANGED,
+    SKIPPED_COPY_MISSING,
     SKIPPED_OWN_OUTPUT,
     Problem,
     Skip,
@@ -63,6 +70,8 @@ from xltool.findings import Finding
 from xltool.limits import DEFAULT_LIMITS, MB, Limits
 from xltool.names import OUTPUT_PROPERTY
 from xltool.store import (
+    IssuedFile,
+    IssuedTemplate,
     ReceivedFile,
     Status,
     Store,
@@ -71,7 +80,7 @@ from xltool.store import (
     open_store,
 )
 from xltool.targets import Targets, new_indicator
-from xltool.text import file_name_bytes, shown_file_name, shown_path
+from xltool.text import file_name_bytes, shown_file_name, shown_path, shown_time
 
 Progress = Callable[[int, int], None]
 
@@ -99,7 +108,8 @@ class CollectRun:
 
     @property
     def exit_code(self) -> int:
-        return 0 if all(f.standing != Status.REJECTED for f in self.files) else 1
+        """0 when every file was accepted (or is a copy of one), 1 when any was not."""
+        return 0 if all(f.standing not in _NOT_TAKEN for f in self.files) else 1
 
     def summary(self) -> dict[str, Any]:
         counts = {s.value: sum(f.status == s for f in self.files) for s in Status}
@@ -112,6 +122,9 @@ class CollectRun:
                 "skipped": [{"path": shown_path(p), "reason": reason.code}
                             for p, reason in self.skipped.items()],
                 "summary": self.summary()}
+
+
+_NOT_TAKEN = (Status.REJECTED, Status.STALE, Status.UNCHANGED)
 
 
 @dataclass(frozen=True)
@@ -137,47 +150,107 @@ class _Processed:
 
 def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
             feedback: Path | str | None = None, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
+            recheck: bool = False, received_at: Mapping[Path, datetime] | None = None,
             progress: Progress | None = None,
             on_wait: Callable[[str], None] | None = None) -> CollectRun:
-    """Collect the returns among PATHS (files, folders, globs) into the store."""
+    """Collect the returns among PATHS (files, folders, globs) into the store.
+
+    RECHECK: then examine again every rejected file the store holds, from its kept copy,
+    under LIMITS and today's rules (PATHS may then be empty). RECEIVED_AT: when the office
+    received a file, by its path, where that is known (a mail's date): the submission chain
+    orders returns by it (`xltool.store.chain`); other files count as received when
+    collected.
+    """
     store_path = Path(store)
-    inputs = find_inputs(paths, exclude=store_path)
-    files = inputs.files
+    inputs = find_inputs(paths, exclude=store_path) if paths or not recheck else None
+    files = inputs.files if inputs else []
     if not store_path.exists():
         raise StoreError(f"{store_path}: 没有这个存储文件（先用 xltool template 下发模板）")
     if feedback is not None:
         refuse_clobbering_inputs(Path(feedback), files, store_path)
+    context = _Context(limits, _mail_dates(received_at))
     with exclusive(store_path, on_wait), open_store(store_path, create=False) as opened:
         remove_stale_drafts(store_path)
-        outcomes, opened_skips = _collect_files(opened, files, inputs.found, jobs, limits,
-                                                progress)
+        outcomes, opened_skips = _collect_files(
+            opened, files, inputs.found if inputs else frozenset(), jobs, context, progress)
+        if recheck:
+            rechecked, unchecked = _recheck(opened, context, progress)
+            outcomes, opened_skips = [*outcomes, *rechecked], {**opened_skips, **unchecked}
         departments = department_status(opened)
         written: tuple[Path, ...] = ()
         if feedback is not None:
             written = tuple(write_feedback(outcomes, opened, Path(feedback)))
-    skipped = dict(sorted({**inputs.skipped, **opened_skips}.items()))
+    skipped = dict(sorted({**(inputs.skipped if inputs else {}), **opened_skips}.items()))
     return CollectRun(tuple(outcomes), departments, store_path, written, skipped)
 
 
+@dataclass
+class _Context:
+    """What examining a file depends on beyond the file and the store: the limits, when the
+    office received each file (where known), and what the store holds that a run reads
+    once (issued copies, templates, the template in force per department)."""
+
+    limits: Limits
+    mailed: Mapping[Path, str] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def examined_with(self) -> str:
+        """The release and limits outcomes are found with now, and when (JSON)."""
+        return json.dumps({"xltool": _release(), "limits": asdict(self.limits),
+                           "at": datetime.now(UTC).isoformat(timespec="seconds")})
+
+    def issued_copy(self, store: Store, sha256: str) -> IssuedFile | None:
+        copies: dict[str, IssuedFile] = self.cache.get("issued") or self.cache.setdefault(
+            "issued", {copy.sha256: copy for copy in store.issued_files()})
+        return copies.get(sha256)
+
+    def template(self, store: Store, template_id: str) -> IssuedTemplate:
+        templates: dict[str, IssuedTemplate] = self.cache.get("templates") or \
+            self.cache.setdefault("templates", {t.template_id: t for t in store.templates()})
+        return templates[template_id]
+
+    def newer_template(self, store: Store, template: IssuedTemplate) -> IssuedTemplate | None:
+        """The template issued to TEMPLATE's department since, if any: its returns are stale."""
+        in_force: dict[tuple[str, int | None], str | None] = self.cache.setdefault("in_force", {})
+        key = (template.department_code, template.year)
+        if key not in in_force:
+            in_force[key] = store.template_in_force(*key)
+        newer = in_force[key]
+        return None if newer in (None, template.template_id) else self.template(store, newer)
+
+
+def _mail_dates(received_at: Mapping[Path, datetime] | None) -> dict[Path, str]:
+    """Each date as the store writes times (UTC, to the second); a date without a zone is
+    taken as this computer's local time."""
+    return {Path(path): when.astimezone(UTC).isoformat(timespec="seconds")
+            for path, when in (received_at or {}).items()}
+
+
+@functools.cache
+def _release() -> str:
+    try:
+        return version("xltool")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def _collect_files(store: Store, files: list[Path], found: frozenset[Path], jobs: int,
-                   limits: Limits, progress: Progress | None
+                   context: _Context, progress: Progress | None
                    ) -> tuple[list[FileOutcome], dict[Path, Skip]]:
     """Each file's outcome, and the files FOUND in folders that were left out once opened."""
     outcomes: list[FileOutcome] = []
     skipped: dict[Path, Skip] = {}
     seen = store.received_hashes()  # no other run writes meanwhile: the store is locked
     with few_collections(), Keeper() as copies:
-        processed = _process_all(store, [(p, p in found) for p in files], jobs, limits, copies)
+        processed = _process_all(store, [(p, p in found) for p in files], jobs, context, copies)
         for done, ready in enumerate(_when_kept(processed, copies.flush), start=1):
             if ready.skipped is not None:
                 skipped[ready.outcome.path] = ready.skipped
             else:
-                outcomes.append(_record(store, ready, seen))
+                outcomes.append(_record(store, ready, seen, context))
             if progress:
                 progress(done, len(files))
-    superseded = _superseded_in_run(store, outcomes)
-    return [replace(o, status=Status.SUPERSEDED) if o.sha256 in superseded else o
-            for o in outcomes], skipped
+    return _as_settled(store, outcomes), skipped
 
 
 # Files read ahead of their records while their copies are made durable: enough for the
@@ -202,7 +275,8 @@ def _when_kept(processed: Iterator[_Processed],
     yield from waiting
 
 
-def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
+def _record(store: Store, processed: _Processed, seen: set[str],
+            context: _Context) -> FileOutcome:
     """Record one file in its own transaction, never before its kept copy is durable.
 
     SEEN holds the hashes of every file received before and in this run.
@@ -220,26 +294,48 @@ def _record(store: Store, processed: _Processed, seen: set[str]) -> FileOutcome:
         return outcome
     processed.copied()
     if outcome.sha256 in seen:
-        return _duplicate(store, outcome)
+        return _again(store, processed, context)
     seen.add(outcome.sha256)
     store.record_received(processed.received, outcome.findings, processed.accepted)
     return outcome
 
 
-def _duplicate(store: Store, outcome: FileOutcome) -> FileOutcome:
-    """The same bytes again: nothing changes, and the file reports what they were found to be
-    when first received (a resent rejected file is still rejected)."""
+def _again(store: Store, processed: _Processed, context: _Context) -> FileOutcome:
+    """The same bytes again. A file a limit or the reader rejected, examined before under
+    other limits or by another release, takes its new outcome (the earlier one stays in its
+    history); otherwise nothing changes, and the file reports what it was found to be (a
+    resent rejected file is still rejected)."""
+    outcome = processed.outcome
     first = store.received(outcome.sha256)
     if first is None:
         return replace(outcome, status=Status.DUPLICATE, findings=())
+    earlier = tuple(store.findings(outcome.sha256))
+    if _worth_examining_again(first, earlier, context) and processed.received is not None:
+        store.record_examined_again(processed.received, outcome.findings, processed.accepted)
+        return outcome
     return replace(outcome, status=Status.DUPLICATE, earlier=Status(first.status),
-                   findings=tuple(store.findings(outcome.sha256)))
+                   findings=earlier)
 
 
-def _superseded_in_run(store: Store, outcomes: list[FileOutcome]) -> set[str]:
+def _worth_examining_again(first: ReceivedFile, findings: Sequence[Finding],
+                           context: _Context) -> bool:
+    if first.status != Status.REJECTED or not any(f.code in EXAMINED_AGAIN for f in findings):
+        return False
+    if not first.examined_with:
+        return True  # examined before the release and limits were recorded
+    used = json.loads(first.examined_with)
+    return bool(used.get("xltool") != _release() or used.get("limits") != asdict(context.limits))
+
+
+def _as_settled(store: Store, outcomes: list[FileOutcome]) -> list[FileOutcome]:
+    """OUTCOMES, an accepted file that is not in force now marked superseded: a later one of
+    the run took its place, or one the office received later was collected before it."""
     accepted = {o.sha256 for o in outcomes if o.status == Status.ACCEPTED}
-    current = {r.sha256 for r in store.current_returns()}
-    return accepted - current
+    if not accepted:
+        return outcomes
+    superseded = accepted - {r.sha256 for r in store.current_returns()}
+    return [replace(o, status=Status.SUPERSEDED) if o.sha256 in superseded else o
+            for o in outcomes]
 
 
 # -- one file ------------------------------------------------------------------------------
@@ -249,20 +345,19 @@ _Input = tuple[Path, bool]
 """A file to examine, and whether it was found in a folder (or by a glob), not named."""
 
 
-def _process_all(store: Store, files: list[_Input], jobs: int, limits: Limits,
+def _process_all(store: Store, files: list[_Input], jobs: int, context: _Context,
                  copies: Keeper) -> Iterator[_Processed]:
     """Each file examined, in order, its kept copy handed to COPIES to be made durable in a
     group: as its bytes when examined here, as a draft a worker wrote with JOBS workers
     (workers never wait on the disk, and no bytes travel between processes)."""
     if jobs <= 1 or len(files) <= 1:
-        cache: dict[str, Any] = {}
         for path, found in files:
-            processed, data = _examine(store, path, limits, cache, found=found)
+            processed, data = _examine(store, path, context, found=found)
             target = _copy_target(processed, data)
             yield processed if target is None else \
                 replace(processed, copying=copies.submit(target, data))
         return
-    for processed, draft in _in_workers(store, files, jobs, limits):
+    for processed, draft in _in_workers(store, files, jobs, context):
         yield processed if draft is None else \
             replace(processed, copying=copies.submit_draft(draft))
 
@@ -274,11 +369,12 @@ CHUNKS_AHEAD_PER_JOB = 2
 
 
 def _in_workers(store: Store, files: list[_Input], jobs: int,
-                limits: Limits) -> Iterator[tuple[_Processed, Draft | None]]:
+                context: _Context) -> Iterator[tuple[_Processed, Draft | None]]:
     size = max(1, min(WORKER_CHUNK, len(files) // (jobs * 8)))
     chunks = [files[i:i + size] for i in range(0, len(files), size)]
     with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
-                             initargs=(str(store.path), limits)) as pool:
+                             initargs=(str(store.path), context.limits,
+                                       dict(context.mailed))) as pool:
         pending: deque[Future[list[tuple[_Processed, Draft | None]]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_worker_examine, chunk))
@@ -291,18 +387,17 @@ def _in_workers(store: Store, files: list[_Input], jobs: int,
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(store_path: str, limits: Limits) -> None:
+def _worker_init(store_path: str, limits: Limits, mailed: dict[Path, str]) -> None:
     few_collections_for_life()
-    context = open_store(store_path, create=False)
-    _WORKER.update(store=context.__enter__(), context=context, limits=limits, cache={})
+    opened = open_store(store_path, create=False)
+    _WORKER.update(store=opened.__enter__(), opened=opened, context=_Context(limits, mailed))
 
 
 def _worker_examine(files: list[_Input]) -> list[tuple[_Processed, Draft | None]]:
     """Each file's outcome and the draft of its kept copy (none when it was not read)."""
     examined = []
     for path, found in files:
-        processed, data = _examine(_WORKER["store"], path, _WORKER["limits"], _WORKER["cache"],
-                                   found=found)
+        processed, data = _examine(_WORKER["store"], path, _WORKER["context"], found=found)
         target = _copy_target(processed, data)
         examined.append((processed, None if target is None else write_draft(target, data)))
     return examined
@@ -314,35 +409,42 @@ def _copy_target(processed: _Processed, data: bytes) -> Path | None:
     return Path(received.stored_path) if received is not None and data else None
 
 
-def _examine(store: Store, path: Path, limits: Limits, cache: dict[str, Any], *,
+def _examine(store: Store, path: Path, context: _Context, *,
              found: bool = False) -> tuple[_Processed, bytes]:
     """The outcome of one file, and its bytes to keep (none when it was not read). A file
     FOUND in a folder that xltool wrote is left out (`_Processed.skipped`)."""
     try:
-        size, read = _read(path, limits.max_file_bytes, follow=not found)
+        size, read = _read(path, context.limits.max_file_bytes, follow=not found)
     except OSError as error:
         finding = FILE_UNREADABLE.finding(
             {"reason": error.strerror or type(error).__name__}, file=shown_file_name(path.name))
         return _Processed(FileOutcome(path=path, sha256="", status=Status.REJECTED,
                                       kind=FileKind.UNKNOWN.value, findings=(finding,))), b""
     if read is None:
-        return _too_large(store, path, size, limits), b""
-    data = read
+        return _too_large(store, path, size, context), b""
+    return _examine_bytes(store, path, read, context, found=found), read
+
+
+def _examine_bytes(store: Store, path: Path, data: bytes, context: _Context, *,
+                   found: bool = False) -> _Processed:
+    """The outcome of the file PATH whose bytes are DATA (read now, or its kept copy)."""
     kind, entries = sniff_entries(data)
     base = FileOutcome(path=path, sha256=hashlib.sha256(data).hexdigest(), status=Status.REJECTED,
                        kind=kind.value, size=len(data))
+    issued = context.issued_copy(store, base.sha256)
+    if issued is not None:
+        return _unchanged(store, path, data, base, context, issued)
     if kind not in (FileKind.XLSX, FileKind.XLSM):
-        return _rejected(store, path, base, data, _KIND_PROBLEMS[kind].finding()), data
+        return _rejected(store, path, base, data, _KIND_PROBLEMS[kind].finding(), context)
     try:
-        return _process_workbook(store, path, data, entries, base, limits, cache,
-                                 found=found), data
+        return _process_workbook(store, path, data, entries, base, context, found=found)
     except Unreadable as problem:
-        if found and custom_properties_alone(data, entries, limits).get(OUTPUT_PROPERTY):
-            return _Processed(base, skipped=SKIPPED_OWN_OUTPUT), b""  # a disclosure too large
-        return _rejected(store, path, base, data, problem.finding()), data
+        if found and custom_properties_alone(data, entries, context.limits).get(OUTPUT_PROPERTY):
+            return _Processed(base, skipped=SKIPPED_OWN_OUTPUT)  # a disclosure too large
+        return _rejected(store, path, base, data, problem.finding(), context)
     except NotOurs as verdict:
         return _rejected(store, path, replace(base, department=verdict.department), data,
-                         verdict.finding()), data
+                         verdict.finding(), context)
 
 
 # A file found in a folder is opened never through a link: one put in its place since the
@@ -363,35 +465,53 @@ def _read(path: Path, limit: int, *, follow: bool) -> tuple[int, bytes | None]:
 
 
 def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipInfo],
-                      base: FileOutcome, limits: Limits, cache: dict[str, Any], *,
-                      found: bool) -> _Processed:
-    content = open_xlsx(data, limits, entries)
+                      base: FileOutcome, context: _Context, *, found: bool) -> _Processed:
+    content = open_xlsx(data, context.limits, entries)
     try:
         if found and content.properties.get(OUTPUT_PROPERTY):
             return _Processed(base, skipped=SKIPPED_OWN_OUTPUT)
-        form_map, profile, identity_findings = identify_form(content, store, _form_maps(cache))
-        read = read_return(content, form_map, profile, limits)
+        form_map, profile, identity_findings = identify_form(
+            content, store, _form_maps(context.cache))
+        read = read_return(content, form_map, profile, context.limits)
     finally:
         content.close()
     template = form_map.template
     findings = [*identity_findings, *read.findings, *check_return(read)]
     if base.kind == FileKind.XLSM.value:
         findings.insert(0, FILE_MACROS.finding())
-    if base.sha256 == template.sha256:
-        findings.insert(0, _UNCHANGED)
+    newer = context.newer_template(store, template)
+    if newer is not None:
+        findings.insert(0, _stale(template, newer))
     name = shown_file_name(path.name)
     findings = [replace(f, file=name, department=template.department_code) for f in findings]
     has_errors = any(f.is_error for f in findings)
-    outcome = replace(base, status=Status.REJECTED if has_errors else Status.ACCEPTED,
-                      department=template.department_code, template_id=template.template_id,
-                      findings=tuple(findings))
-    accepted = None if has_errors else accepted_targets(read)
-    return _Processed(outcome, _received(store, path, data, outcome, template.year), accepted)
+    status = Status.STALE if newer else Status.REJECTED if has_errors else Status.ACCEPTED
+    outcome = replace(base, status=status, department=template.department_code,
+                      template_id=template.template_id, findings=tuple(findings))
+    accepted = accepted_targets(read) if status == Status.ACCEPTED else None
+    return _Processed(outcome, _received(store, path, data, outcome, template.year, context),
+                      accepted)
 
 
-# The very file that was sent out: a department that forwarded it untouched, or the
-# office's own folder of templates collected by mistake.
-_UNCHANGED = FILE_UNCHANGED_TEMPLATE.finding()
+def _stale(template: IssuedTemplate, newer: IssuedTemplate) -> Finding:
+    """A return of TEMPLATE, issued again since as NEWER: it never displaces a return of it."""
+    return FILE_STALE_TEMPLATE.finding({
+        "claimed": template.template_id, "reissued": shown_time(newer.issued_at),
+        "newer": newer.template_id, "newer_file": newer.file_name})
+
+
+def _unchanged(store: Store, path: Path, data: bytes, base: FileOutcome, context: _Context,
+               issued: IssuedFile) -> _Processed:
+    """The very file that was sent out: a department that forwarded it untouched, or the
+    office's own folder of templates collected by mistake. Kept and recorded, never read
+    as a return, never accepted."""
+    template = context.template(store, issued.template_id)
+    finding = FILE_UNCHANGED_TEMPLATE.finding(
+        file=shown_file_name(path.name), department=template.department_code,
+        value=issued.file_name)
+    outcome = replace(base, status=Status.UNCHANGED, department=template.department_code,
+                      template_id=template.template_id, findings=(finding,))
+    return _Processed(outcome, _received(store, path, data, outcome, template.year, context))
 
 
 def _form_maps(cache: dict[str, Any]) -> dict[str, FormMap]:
@@ -404,22 +524,22 @@ def _form_maps(cache: dict[str, Any]) -> dict[str, FormMap]:
 
 
 def _rejected(store: Store, path: Path, base: FileOutcome, data: bytes,
-              finding: Finding) -> _Processed:
+              finding: Finding, context: _Context) -> _Processed:
     """FINDING, an error that refuses the file, located in it."""
     outcome = replace(base, findings=(replace(finding, file=shown_file_name(path.name),
                                               department=base.department),))
-    return _Processed(outcome, _received(store, path, data, outcome, None))
+    return _Processed(outcome, _received(store, path, data, outcome, None, context))
 
 
-def _too_large(store: Store, path: Path, size: int, limits: Limits) -> _Processed:
+def _too_large(store: Store, path: Path, size: int, context: _Context) -> _Processed:
     """A file over the size limit is never read, not even to hash it: it is recorded by
     name, size and time, under an identity that says so (`unread:…`), and not kept."""
     seen = f"{path.name}\0{size}\0{path.stat().st_mtime_ns}".encode("utf-8", "surrogateescape")
     identity = "unread:" + hashlib.sha256(seen).hexdigest()[:57]
     base = FileOutcome(path=path, sha256=identity, status=Status.REJECTED,
                        kind=FileKind.UNKNOWN.value, size=size)
-    facts = {"mb": size // MB, "limit": limits.max_file_bytes // MB}
-    return _rejected(store, path, base, b"", FILE_TOO_LARGE.finding(facts))
+    facts = {"mb": size // MB, "limit": context.limits.max_file_bytes // MB}
+    return _rejected(store, path, base, b"", FILE_TOO_LARGE.finding(facts), context)
 
 
 def accepted_targets(read: ReadReturn) -> Targets:
@@ -439,18 +559,60 @@ def accepted_targets(read: ReadReturn) -> Targets:
 
 
 def _received(store: Store, path: Path, data: bytes, outcome: FileOutcome,
-              year: int | None) -> ReceivedFile:
+              year: int | None, context: _Context) -> ReceivedFile:
     """The file's record: its name as shown, and exactly (its bytes) when it is not text;
-    its copy named by its hash and the shown name's suffix (a copy's name is text)."""
+    when the office received it, where known; its copy named by its hash and the shown
+    name's suffix (a copy's name is text), or where the same bytes were kept before (so a
+    lost or changed copy is written again there)."""
     name = shown_file_name(path.name)
     suffix = Path(name).suffix.lower()[:10] or ".bin"
     kept = copy_path(store.path, outcome.sha256, suffix) if data else Path("")
+    earlier = store.received(outcome.sha256) if data else None
+    if earlier is not None and earlier.stored_path not in ("", "."):
+        kept = Path(earlier.stored_path)
     return ReceivedFile(
         sha256=outcome.sha256, original_name=name, size=outcome.size,
         received_at=datetime.now(UTC).isoformat(timespec="seconds"), kind=outcome.kind,
         status=outcome.status, template_id=outcome.template_id,
         department_code=outcome.department, year=year, stored_path=str(kept),
-        original_name_bytes=file_name_bytes(path.name))
+        original_name_bytes=file_name_bytes(path.name), mailed_at=context.mailed.get(path),
+        examined_with=context.examined_with())
+
+
+# -- the store's rejected files, examined again ------------------------------------------
+
+
+def _recheck(store: Store, context: _Context, progress: Progress | None
+             ) -> tuple[list[FileOutcome], dict[Path, Skip]]:
+    """Every rejected file the store holds, examined again from its kept copy: its newest
+    outcome is recorded, the earlier one kept in its history. A copy that is gone or no
+    longer the file received is left, and listed."""
+    rejected = [r for r in store.received_files() if r.status == Status.REJECTED]
+    outcomes: list[FileOutcome] = []
+    unchecked: dict[Path, Skip] = {}
+    for done, received in enumerate(rejected, start=1):
+        data = _kept_bytes(received)
+        shown = Path(received.original_name)
+        if isinstance(data, Skip):
+            unchecked[shown] = data
+        else:
+            processed = _examine_bytes(store, shown, data, context)
+            assert processed.received is not None  # a file with bytes always has a record
+            store.record_examined_again(processed.received, processed.outcome.findings,
+                                        processed.accepted)
+            outcomes.append(processed.outcome)
+        if progress:
+            progress(done, len(rejected))
+    return _as_settled(store, outcomes), unchecked
+
+
+def _kept_bytes(received: ReceivedFile) -> bytes | Skip:
+    """The kept copy's bytes, or why there are none to trust."""
+    stored = Path(received.stored_path)
+    if received.stored_path in ("", ".") or not stored.is_file():
+        return SKIPPED_COPY_MISSING
+    data = stored.read_bytes()
+    return data if hashlib.sha256(data).hexdigest() == received.sha256 else SKIPPED_COPY_CHANGED
 
 
 # -- the office-wide picture ---------------------------------------------------------------
@@ -465,12 +627,12 @@ def department_status(store: Store) -> pd.DataFrame:
             "已收到": 0, "已接受": 0, "有错误": 0, "最近收到": ""})
     for received in store.received_files():
         row = rows.get(received.department_code)
-        if row is None:
+        if row is None or received.status == Status.UNCHANGED:  # not a file it sent
             continue
         row["已收到"] += 1
         row["已接受"] += received.status in (Status.ACCEPTED, Status.SUPERSEDED)
-        row["有错误"] += received.status == Status.REJECTED
-        row["最近收到"] = max(row["最近收到"], received.received_at)
+        row["有错误"] += received.status in (Status.REJECTED, Status.STALE)
+        row["最近收到"] = max(row["最近收到"], received.received)
     columns = ["主管部门编码", "主管部门", "已收到", "已接受", "有错误", "最近收到"]
     frame = pd.DataFrame(list(rows.values()), columns=columns)
     frame["未报送"] = frame["已收到"] == 0

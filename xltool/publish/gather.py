@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from xltool.codes import PUBLISH_NOT_ISSUED, PUBLISH_NOT_RETURNED, PUBLISH_REJECTED, REASONS
+from xltool.codes import (
+    PUBLISH_NOT_ISSUED,
+    PUBLISH_NOT_RETURNED,
+    PUBLISH_REJECTED,
+    PUBLISH_STALE,
+    REASONS,
+    Reason,
+)
 from xltool.errors import NothingToPublish, ProfileNotKept, StoreIncomplete
 from xltool.profile import FUNDING_KEYS, FormProfile
 from xltool.store import (
@@ -184,8 +191,7 @@ def _missing(store: Store, year: int | None, departments: Sequence[str],
     last_status = _last_status(store.received_files(), year)
     missing = []
     for code, template in sorted(latest.items()):
-        reason = (PUBLISH_REJECTED if last_status.get(code) == Status.REJECTED
-                  else PUBLISH_NOT_RETURNED)
+        reason = _REASONS.get(last_status.get(code, ""), PUBLISH_NOT_RETURNED)
         missing += [MissingProject(code, template.department, p.project_code, p.project_name,
                                    reason.code)
                     for p in store.template_projects(template.template_id)
@@ -195,10 +201,14 @@ def _missing(store: Store, year: int | None, departments: Sequence[str],
     return missing
 
 
+_REASONS: dict[str, Reason] = {Status.REJECTED: PUBLISH_REJECTED, Status.STALE: PUBLISH_STALE}
+
+
 def _last_status(received: list[ReceivedFile], year: int | None) -> dict[str, str]:
-    """Per department, the status of the last file received for the year (files come in order)."""
+    """Per department, the status of the last file it sent for the year (files come in the
+    order the office received them; the issued template come back is not one it sent)."""
     return {r.department_code: r.status for r in received
-            if r.year == year and r.department_code}
+            if r.year == year and r.department_code and r.status != Status.UNCHANGED}
 
 
 __all__ = ["Edition", "MissingProject", "NothingToPublish", "PublishedDepartment",

@@ -6,7 +6,8 @@ later what was received. Excel sheet protection is not security; this record is 
 authority that returns are checked against.
 
 In parts: `schema` (the named migrations that make and update the file), `issued` and
-`received` (what was issued, what was received: the two halves of `Store`), `formmap`
+`received` (what was issued, what was received), `chain` (which return is in force for
+each department, and why: the rules of the submission chain), `formmap`
 (how a template's cells are kept, and read back by `Store.issued_form`), `lock` (one
 writing run at a time), `place` (the store's real name, and whether it lies on a network
 share), and here opening: a new file is created readable by its owner only (it holds the
@@ -28,6 +29,7 @@ from typing import Any
 
 from xltool.errors import ProfileNotKept, StoreError
 from xltool.store import place
+from xltool.store.chain import ChainEntry, Submissions
 from xltool.store.formmap import (
     CellColumns,
     FormMapRecord,
@@ -42,18 +44,25 @@ from xltool.store.issued import IssuedTemplates, in_force
 from xltool.store.lock import exclusive
 from xltool.store.place import new_store_draft, real_path, refuse_second_names
 from xltool.store.received import ReceivedFiles
-from xltool.store.records import IssuedProject, IssuedTemplate, ReceivedFile, Status
+from xltool.store.records import (
+    IssuedFile,
+    IssuedProject,
+    IssuedTemplate,
+    ReceivedFile,
+    Status,
+)
 from xltool.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "CellColumns", "FormMapRecord", "IssuedCell",
-           "IssuedForm", "IssuedProject", "IssuedTemplate", "LayoutKey", "ProfileNotKept",
-           "ReceivedFile", "Status", "Store", "StoreError", "exclusive", "form_map_record",
-           "in_force", "layout_fingerprint", "layout_key", "open_store"]
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "CellColumns", "ChainEntry", "FormMapRecord",
+           "IssuedCell", "IssuedFile", "IssuedForm", "IssuedProject", "IssuedTemplate",
+           "LayoutKey", "ProfileNotKept", "ReceivedFile", "Status", "Store", "StoreError",
+           "exclusive", "form_map_record", "in_force", "layout_fingerprint", "layout_key",
+           "open_store"]
 
 
-class Store(IssuedTemplates, ReceivedFiles):
-    """An open store: what was issued and what was received. Use `open_store(path)` as a
-    context manager."""
+class Store(IssuedTemplates, ReceivedFiles, Submissions):
+    """An open store: what was issued, what was received, and each department's chain of
+    returns. Use `open_store(path)` as a context manager."""
 
     @contextmanager
     def snapshot(self) -> Iterator[Store]:

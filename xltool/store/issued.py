@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from xltool.profile import FormProfile, profile_from_text
+from xltool.store.chain import settle
 from xltool.store.formmap import (
     FormMapRecord,
     IssuedCell,
@@ -80,15 +81,22 @@ class IssuedTemplates(Repository):
 
     def record_template(self, template: IssuedTemplate, projects: Iterable[IssuedProject],
                         cells: Iterable[IssuedCell] | FormMapRecord, *, profile: str) -> None:
-        """Record (or re-record, when re-issued) a template with its projects, its cells and
-        PROFILE, the TOML text of the profile it is issued with."""
+        """Record a template with its projects, its cells and PROFILE, the TOML text of the
+        profile it is issued with. Issued again, the template's row names its newest copy;
+        every copy stays recorded with its own hash and password (`issued_files`), and the
+        department's chain is settled (a changed template supersedes the returns of the
+        one before)."""
         projects = list(projects)
         form_map = cells if isinstance(cells, FormMapRecord) else form_map_record(projects, cells)
         with self.transaction() as db:
             digest = profile_digest(profile)
             db.execute("INSERT OR IGNORE INTO profiles VALUES (?, ?)", (digest, profile))
             db.execute(_UPSERT_TEMPLATE, (*astuple(template), digest))
+            db.execute("INSERT OR IGNORE INTO issued_files VALUES (?, ?, ?, ?, ?, ?)",
+                       (template.sha256, template.template_id, template.file_name,
+                        template.password, template.ledger_file, template.issued_at))
             _replace_forms(db, template.template_id, projects, form_map)
+            settle(db, template.department_code, template.year)
 
     def templates(self) -> list[IssuedTemplate]:
         rows = self.connection.execute(

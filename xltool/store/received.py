@@ -1,5 +1,6 @@
-"""What was received: every file, its findings, and the targets of each accepted return
-with their history (a newer accepted return supersedes the older, which stays)."""
+"""What was received: every file, its findings (and earlier outcomes, when it was examined
+again), and the targets of each accepted return, every one kept; which of them is in force
+is the submission chain's to say (`xltool.store.chain`)."""
 
 from __future__ import annotations
 
@@ -8,26 +9,23 @@ import json
 import operator
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from xltool.findings import Finding, Severity
+from xltool.store.chain import settle
 from xltool.store.records import (
     RECEIVED_COLUMNS,
     ReceivedFile,
     Repository,
-    Status,
     decimal_of,
     text_of,
 )
 from xltool.targets import Indicator, Targets
 
-_SUPERSEDE = ("UPDATE accepted_returns SET superseded_by = ? WHERE department_code = ? "
-              "AND year IS ? AND superseded_by IS NULL")
-_SUPERSEDE_RETURNING = _SUPERSEDE + " RETURNING sha256"
 _INSERT_RECEIVED = (f"INSERT INTO received_files ({', '.join(RECEIVED_COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(RECEIVED_COLUMNS))})")
-_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
-"""Whether SQLite can say which rows an UPDATE changed (RETURNING): one statement, not two."""
+_INSERT_FINDINGS = "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 class ReceivedFiles(Repository):
@@ -44,27 +42,58 @@ class ReceivedFiles(Repository):
 
     def received_files(self) -> list[ReceivedFile]:
         rows = self.connection.execute(
-            "SELECT * FROM received_files ORDER BY received_at, rowid").fetchall()
+            "SELECT * FROM received_files ORDER BY COALESCE(mailed_at, received_at), rowid"
+        ).fetchall()
         return [ReceivedFile(*row) for row in rows]
 
     def record_received(self, received: ReceivedFile, findings: Sequence[Finding],
                         accepted: Targets | None) -> list[str]:
         """Record one file, its findings and, if accepted, its targets, in one transaction.
 
-        An accepted return supersedes the department's current one for the same
-        year (which stays in the history); the superseded file hashes are returned.
+        An accepted return joins its department's chain (`xltool.store.chain`); the hashes
+        of the returns that stopped being in force are returned (the file itself among them
+        when an earlier-received return stays in force).
         """
         with self.transaction() as db:
             db.execute(_INSERT_RECEIVED, _row(received))
-            if findings:
-                db.executemany(
-                    "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(received.sha256, seq, f.code, f.severity.value, f.department, f.project,
-                      f.sheet, f.cell, f.value, f.message, f.fix)
-                     for seq, f in enumerate(findings)])
+            _insert_findings(db, received.sha256, findings)
             if accepted is None:
                 return []
             return _accept(db, received, accepted)
+
+    def record_examined_again(self, received: ReceivedFile, findings: Sequence[Finding],
+                              accepted: Targets | None) -> list[str]:
+        """A file received before, examined again (collected again under other limits or a
+        newer release, or rechecked): its newest outcome replaces the record's, the earlier
+        one goes to its history (`examinations`). When it was received stays as recorded."""
+        with self.transaction() as db:
+            earlier = ReceivedFile(*db.execute("SELECT * FROM received_files WHERE sha256 = ?",
+                                               (received.sha256,)).fetchone())
+            db.execute(
+                "INSERT INTO examinations SELECT ?, COUNT(*), ?, ?, ?, ? FROM examinations "
+                "WHERE sha256 = ?",
+                (earlier.sha256, examined_at(earlier), earlier.status, earlier.examined_with,
+                 _findings_json(db, earlier.sha256), earlier.sha256))
+            db.execute("DELETE FROM findings WHERE sha256 = ?", (received.sha256,))
+            db.execute("UPDATE received_files SET kind = ?, status = ?, template_id = ?, "
+                       "department_code = ?, year = ?, examined_with = ? WHERE sha256 = ?",
+                       (received.kind, received.status, received.template_id,
+                        received.department_code, received.year, received.examined_with,
+                        received.sha256))
+            _insert_findings(db, received.sha256, findings)
+            if accepted is None or db.execute("SELECT 1 FROM accepted_returns WHERE sha256 = ?",
+                                              (received.sha256,)).fetchone():
+                return []
+            return _accept(db, replace(received, received_at=earlier.received_at,
+                                       mailed_at=earlier.mailed_at), accepted)
+
+    def examinations(self, sha256: str) -> list[tuple[str, str, str | None, list[Any]]]:
+        """The earlier outcomes of a file examined again: (when, status, release and limits,
+        findings as dicts), oldest first."""
+        rows = self.connection.execute(
+            "SELECT examined_at, status, examined_with, findings FROM examinations "
+            "WHERE sha256 = ? ORDER BY seq", (sha256,)).fetchall()
+        return [(at, status, used, json.loads(found)) for at, status, used, found in rows]
 
     def findings(self, sha256: str) -> list[Finding]:
         rows = self.connection.execute(
@@ -104,22 +133,37 @@ class ReceivedFiles(Repository):
 
 
 def _accept(db: sqlite3.Connection, received: ReceivedFile, accepted: Targets) -> list[str]:
-    replacing = (received.sha256, received.department_code, received.year)
-    if _RETURNING:
-        superseded = [row[0] for row in db.execute(_SUPERSEDE_RETURNING, replacing)]
-    else:
-        superseded = [row[0] for row in db.execute(
-            "SELECT sha256 FROM accepted_returns WHERE department_code = ? AND year IS ? "
-            "AND superseded_by IS NULL", replacing[1:])]
-        db.execute(_SUPERSEDE, replacing)
-    if superseded:
-        db.executemany("UPDATE received_files SET status = ? WHERE sha256 = ?",
-                       [(Status.SUPERSEDED, sha) for sha in superseded])
+    """Keep the return's targets and settle its department's chain. It enters as in force
+    (what `settle` finds unchanged when it is the newest, the common case)."""
     db.execute("INSERT INTO accepted_returns VALUES (?, ?, ?, ?, ?, NULL)",
                (received.sha256, received.template_id, received.department_code,
                 received.year, received.received_at))
     _insert(db, "accepted_projects", _project_rows(received.sha256, accepted))
-    return superseded
+    stopped = settle(db, received.department_code, received.year)
+    in_force = db.execute("SELECT superseded_by IS NULL FROM accepted_returns WHERE sha256 = ?",
+                          (received.sha256,)).fetchone()[0]
+    return stopped if in_force else [*stopped, received.sha256]
+
+
+def _insert_findings(db: sqlite3.Connection, sha256: str, findings: Sequence[Finding]) -> None:
+    if findings:
+        db.executemany(_INSERT_FINDINGS, [
+            (sha256, seq, f.code, f.severity.value, f.department, f.project, f.sheet, f.cell,
+             f.value, f.message, f.fix) for seq, f in enumerate(findings)])
+
+
+def _findings_json(db: sqlite3.Connection, sha256: str) -> str:
+    return str(db.execute(
+        "SELECT json_group_array(json_object('code', code, 'severity', severity, "
+        "'sheet', sheet, 'cell', cell, 'message', message)) "
+        "FROM (SELECT * FROM findings WHERE sha256 = ? ORDER BY seq)", (sha256,)).fetchone()[0])
+
+
+def examined_at(received: ReceivedFile) -> str:
+    """When the file's outcome was found: as its record says, or when it was collected."""
+    if received.examined_with:
+        return str(json.loads(received.examined_with).get("at") or received.received_at)
+    return received.received_at
 
 
 _json_text = json.encoder.encode_basestring

@@ -15,13 +15,17 @@ from pathlib import Path
 
 
 class Status(StrEnum):
-    """A file's end: accepted, rejected (at least one error), a duplicate of bytes received
-    before, or superseded by a newer accepted return of the same department in one run."""
+    """What a received file is: accepted (and in force), rejected (at least one error), a
+    duplicate of bytes received before, superseded (accepted, but another return or a
+    re-issued template has taken its place), the issued template itself unchanged, or a
+    return of a template re-issued since (stale). See `xltool.store.chain` for the rules."""
 
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
     SUPERSEDED = "superseded"
+    UNCHANGED = "unchanged"
+    STALE = "stale"
 
     @property
     def label(self) -> str:
@@ -30,7 +34,8 @@ class Status(StrEnum):
 
 
 _LABELS = {Status.ACCEPTED: "已接受", Status.REJECTED: "退回修改", Status.DUPLICATE: "重复报送",
-           Status.SUPERSEDED: "已被新版替代"}
+           Status.SUPERSEDED: "已被新版替代", Status.UNCHANGED: "与下发模板相同",
+           Status.STALE: "模板已更新"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,22 @@ class IssuedTemplate:
 
 
 TEMPLATE_COLUMNS = tuple(f.name for f in fields(IssuedTemplate))
+
+
+@dataclass(frozen=True)
+class IssuedFile:
+    """One issued copy of a template: a template issued again (unchanged, or changed back)
+    keeps every earlier copy with its own hash and password, so each is still recognised."""
+
+    sha256: str
+    template_id: str
+    file_name: str
+    password: str
+    ledger_file: str
+    issued_at: str
+
+
+ISSUED_FILE_COLUMNS = tuple(f.name for f in fields(IssuedFile))
 
 
 @dataclass(frozen=True)
@@ -83,6 +104,17 @@ class ReceivedFile:
     year: int | None
     stored_path: str
     original_name_bytes: bytes | None = None
+    mailed_at: str | None = None
+    """When the office received it by mail (the mail's date, UTC), where known."""
+    examined_with: str | None = None
+    """The xltool release and read limits its outcome was found with (JSON; None for files
+    received before they were recorded)."""
+
+    @property
+    def received(self) -> str:
+        """When the office received it, as the submission chain orders returns: the mail's
+        date where known, otherwise when it was collected."""
+        return self.mailed_at or self.received_at
 
 
 RECEIVED_COLUMNS = tuple(f.name for f in fields(ReceivedFile))

@@ -250,10 +250,55 @@ def m008_original_name_bytes(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE received_files ADD COLUMN original_name_bytes BLOB")
 
 
+def m009_submission_chain(db: sqlite3.Connection) -> None:
+    """What the submission chain needs (`xltool.store.chain`).
+
+    `issued_files`: every issued copy of a template with its own hash and password (until
+    now re-issuing replaced the template's; the copy each template holds is its first).
+    `received_files.mailed_at`: the mail's date, where the office knows it.
+    `received_files.examined_with`: the release and limits a file's outcome was found with,
+    so a rejection by a limit or the reader is looked at again under others.
+    `examinations`: every earlier outcome of a file examined again, newest last.
+    `reinstatements`: the office putting an earlier accepted return back in force, with
+    when and why, and the last file received by then (`received_files` rowid: what came
+    before it in the same second)."""
+    db.execute("""
+        CREATE TABLE issued_files (
+            sha256      TEXT PRIMARY KEY,
+            template_id TEXT NOT NULL REFERENCES templates(template_id),
+            file_name   TEXT NOT NULL,
+            password    TEXT NOT NULL,
+            ledger_file TEXT NOT NULL,
+            issued_at   TEXT NOT NULL)""")
+    db.execute("CREATE INDEX issued_files_template ON issued_files(template_id)")
+    db.execute("""
+        INSERT OR IGNORE INTO issued_files
+            SELECT sha256, template_id, file_name, password, ledger_file, issued_at
+            FROM templates""")
+    db.execute("ALTER TABLE received_files ADD COLUMN mailed_at TEXT")
+    db.execute("ALTER TABLE received_files ADD COLUMN examined_with TEXT")
+    db.execute("""
+        CREATE TABLE examinations (
+            sha256        TEXT NOT NULL REFERENCES received_files(sha256),
+            seq           INTEGER NOT NULL,
+            examined_at   TEXT NOT NULL,
+            status        TEXT NOT NULL,
+            examined_with TEXT,
+            findings      TEXT NOT NULL,
+            PRIMARY KEY (sha256, seq))""")
+    db.execute("""
+        CREATE TABLE reinstatements (
+            sha256        TEXT NOT NULL REFERENCES received_files(sha256),
+            reinstated_at TEXT NOT NULL,
+            reason        TEXT NOT NULL,
+            after_file    INTEGER NOT NULL)""")
+    db.execute("CREATE INDEX received_department ON received_files(department_code, year)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_issued_templates, m002_received_files, m003_form_maps_as_json, m004_layout_columns,
     m005_layouts_kept_once, m006_targets_per_project, m007_profiles_as_issued,
-    m008_original_name_bytes)
+    m008_original_name_bytes, m009_submission_chain)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
