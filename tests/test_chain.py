@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl
@@ -71,8 +72,17 @@ def test_the_templates_folder_collected_by_mistake_displaces_nothing(tmp_path: P
     assert all(f.findings[0].code == "file.unchanged_template" for f in mistake.files)
     assert mistake.exit_code == 1
     assert _in_force(tmp_path / "x.db") == {"001": "001.xlsx", "002": "002.xlsx"}
-    # addressed to the office: no department is sent feedback about it
+    # addressed to the office: no department is sent feedback about it, nor counted as its file
     assert [p.name for p in mistake.feedback] == ["收取情况汇总.xlsx"]
+    sheet = load_workbook(mistake.feedback[0])["部门"]
+    header = [c.value for c in sheet[1]]
+    rows = {r[0]: dict(zip(header, r, strict=True))
+            for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] in ("001", "002")}
+    assert {code: (row["已收到文件数"], row["状态"]) for code, row in rows.items()} == {
+        "001": (1, "已接受"), "002": (1, "已接受")}
+    files = load_workbook(mistake.feedback[0])["文件"]
+    assert sorted(r[3] for r in files.iter_rows(min_row=2, values_only=True) if r[3]) == [
+        "与下发模板相同", "与下发模板相同", "已接受", "已接受"]
     # the real returns, collected again, are what they were: duplicates of accepted files
     again = collect(returns, store=tmp_path / "x.db")
     assert [(f.status, f.earlier) for f in again.files] == [("duplicate", "accepted")] * 2
@@ -316,3 +326,24 @@ def test_a_file_over_file_mb_is_read_when_collected_again_under_a_higher_limit(
 
     assert read.status == Status.ACCEPTED and not read.sha256.startswith("unread:")
     assert _in_force(tmp_path / "x.db") == {"001": "big.xlsx"}
+
+
+def test_a_return_mailed_before_the_reissue_is_not_stale(tmp_path: Path) -> None:
+    """It answered the template in force when it was sent: taken, until the new template's
+    return comes."""
+    first = _issue(tmp_path, ROWS)
+    sent = _filled(tmp_path, first["001"], "sent-before.xlsx")
+    mailed = datetime.now(UTC).replace(microsecond=0)
+    with sqlite3.connect(tmp_path / "x.db") as db:  # the first templates went out a day ago
+        db.execute("UPDATE templates SET issued_at = '2000-01-01T00:00:00+00:00'")
+    second = _issue(tmp_path, [{**ROWS[0], "年度资金总额": "12", "财政拨款": "12"}, ROWS[2]],
+                    out="reissued")
+    with sqlite3.connect(tmp_path / "x.db") as db:  # ... and the new ones after the mail
+        db.execute("UPDATE templates SET issued_at = ? WHERE template_id = ?",
+                   ((mailed.replace(year=mailed.year + 1)).isoformat(),
+                    second["001"].template_id))
+
+    [outcome] = collect([sent], store=tmp_path / "x.db", received_at={sent: mailed}).files
+
+    assert outcome.status == Status.ACCEPTED, outcome.findings
+    assert _in_force(tmp_path / "x.db") == {"001": "sent-before.xlsx"}

@@ -319,7 +319,7 @@ FILE_STALE_TEMPLATE = Problem(
     code="file.stale_template", severity=_E, section=_COLLECT,
     message=("本文件所用模板（编号 {claimed}）已于 {reissued} 重新下发，"
              "新模板编号 {newer}；本文件不再采用"),
-    fix="请使用新下发的模板“{newer_file}”重新填写后报送",
+    fix="请使用 {reissued} 新下发的模板“{newer_file}”重新填写后报送，不要在旧模板上修改",
     meaning="a return of a template re-issued since: never displaces a return of the newer one")
 FILE_TOO_LARGE = Problem(
     code="file.too_large", severity=_E, section=_COLLECT,

@@ -421,16 +421,16 @@ def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
 
 def _department_row(standing: Standing) -> list[Value]:
     template = standing.template
-    latest = max((f.received for f in standing.files), default="")
+    latest = max((f.received for f in standing.returns), default="")
     return [template.department_code, template.department, len(standing.projects),
-            len(standing.files), standing.count(Status.ACCEPTED, Status.SUPERSEDED),
+            len(standing.returns), standing.count(Status.ACCEPTED, Status.SUPERSEDED),
             standing.count(*_REDO), standing.state, _when(latest)]
 
 
 def _totals(departments: list[Standing]) -> list[Value]:
     states = "，".join(f"{s} {sum(d.state == s for d in departments)}" for s in DEPARTMENT_STATES)
     return ["合计", f"{len(departments)} 个部门", sum(len(d.projects) for d in departments),
-            sum(len(d.files) for d in departments),
+            sum(len(d.returns) for d in departments),
             sum(d.count(Status.ACCEPTED, Status.SUPERSEDED) for d in departments),
             sum(d.count(*_REDO) for d in departments), states, None]
 

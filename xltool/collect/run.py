@@ -209,14 +209,24 @@ class _Context:
             self.cache.setdefault("templates", {t.template_id: t for t in store.templates()})
         return templates[template_id]
 
-    def newer_template(self, store: Store, template: IssuedTemplate) -> IssuedTemplate | None:
-        """The template issued to TEMPLATE's department since, if any: its returns are stale."""
+    def received(self, path: Path) -> str:
+        """When the office received the file PATH: the mail's date, or now."""
+        return self.mailed.get(path) or datetime.now(UTC).isoformat(timespec="seconds")
+
+    def newer_template(self, store: Store, template: IssuedTemplate,
+                       received: str) -> IssuedTemplate | None:
+        """The template issued to TEMPLATE's department after it and before RECEIVED, if any:
+        a return of TEMPLATE received then is stale. (One received before the new template
+        was issued answered the template in force at the time.)"""
         in_force: dict[tuple[str, int | None], str | None] = self.cache.setdefault("in_force", {})
         key = (template.department_code, template.year)
         if key not in in_force:
             in_force[key] = store.template_in_force(*key)
         newer = in_force[key]
-        return None if newer in (None, template.template_id) else self.template(store, newer)
+        if newer in (None, template.template_id):
+            return None
+        issued = self.template(store, newer)
+        return issued if issued.issued_at <= received else None
 
 
 def _mail_dates(received_at: Mapping[Path, datetime] | None) -> dict[Path, str]:
@@ -426,8 +436,9 @@ def _examine(store: Store, path: Path, context: _Context, *,
 
 
 def _examine_bytes(store: Store, path: Path, data: bytes, context: _Context, *,
-                   found: bool = False) -> _Processed:
-    """The outcome of the file PATH whose bytes are DATA (read now, or its kept copy)."""
+                   found: bool = False, received: str | None = None) -> _Processed:
+    """The outcome of the file PATH whose bytes are DATA (read now, or its kept copy, then
+    RECEIVED as recorded)."""
     kind, entries = sniff_entries(data)
     base = FileOutcome(path=path, sha256=hashlib.sha256(data).hexdigest(), status=Status.REJECTED,
                        kind=kind.value, size=len(data))
@@ -437,7 +448,8 @@ def _examine_bytes(store: Store, path: Path, data: bytes, context: _Context, *,
     if kind not in (FileKind.XLSX, FileKind.XLSM):
         return _rejected(store, path, base, data, _KIND_PROBLEMS[kind].finding(), context)
     try:
-        return _process_workbook(store, path, data, entries, base, context, found=found)
+        return _process_workbook(store, path, data, entries, base, context, found=found,
+                                 received=received or context.received(path))
     except Unreadable as problem:
         if found and custom_properties_alone(data, entries, context.limits).get(OUTPUT_PROPERTY):
             return _Processed(base, skipped=SKIPPED_OWN_OUTPUT)  # a disclosure too large
@@ -465,7 +477,8 @@ def _read(path: Path, limit: int, *, follow: bool) -> tuple[int, bytes | None]:
 
 
 def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipInfo],
-                      base: FileOutcome, context: _Context, *, found: bool) -> _Processed:
+                      base: FileOutcome, context: _Context, *, found: bool,
+                      received: str) -> _Processed:
     content = open_xlsx(data, context.limits, entries)
     try:
         if found and content.properties.get(OUTPUT_PROPERTY):
@@ -479,7 +492,7 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
     findings = [*identity_findings, *read.findings, *check_return(read)]
     if base.kind == FileKind.XLSM.value:
         findings.insert(0, FILE_MACROS.finding())
-    newer = context.newer_template(store, template)
+    newer = context.newer_template(store, template, received)
     if newer is not None:
         findings.insert(0, _stale(template, newer))
     name = shown_file_name(path.name)
@@ -596,7 +609,7 @@ def _recheck(store: Store, context: _Context, progress: Progress | None
         if isinstance(data, Skip):
             unchecked[shown] = data
         else:
-            processed = _examine_bytes(store, shown, data, context)
+            processed = _examine_bytes(store, shown, data, context, received=received.received)
             assert processed.received is not None  # a file with bytes always has a record
             store.record_examined_again(processed.received, processed.outcome.findings,
                                         processed.accepted)
