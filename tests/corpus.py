@@ -6,7 +6,8 @@ do, and derives from them every kind of bad file the office meets or must
 survive — each a `Case` paired with the finding codes and the status `collect`
 must give it. The files are made with openpyxl (`tests.fill`), zipfile,
 msoffcrypto-tool and, where no library writes the thing, by hand (an OLE `.xls`,
-an `.ods`, zip headers that lie).
+an `.ods`, zip headers that lie); returns as WPS and Excel's Strict Open XML save them,
+and an `.xls` that names its template, come from `tests.office_variants`.
 
 The corpus is collected with `CORPUS_LIMITS` (`CORPUS_LIMIT_SETTINGS` on the
 command line): small enough that the bombs stay small on disk and fast, large
@@ -43,6 +44,7 @@ from openpyxl.packaging.custom import CustomPropertyList
 
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import delete_sheet, fill_with_openpyxl, set_cell, unprotect_sheet
+from tests.office_variants import as_strict, as_wps, old_xls_of
 from xltool.collect.archive import OLE_MAGIC
 from xltool.collect.reader import open_xlsx
 from xltool.limits import MB, Limits, with_limits
@@ -69,7 +71,9 @@ HOSTILE_FILE_NAME = "=cmd|' -c calc'!A1.xlsx"
 DEPARTMENTS = {
     "001": "示例局", "002": "宏表局", "003": "公式局", "004": "全角局",
     "005": "多格局", "006": "注入局", "007": "重复局", "008": "两版局",
+    "009": "金山局", "010": "严格局", "011": "旧版局",
 }
+WPS_DEPARTMENT = "009"  # its 项目属性 is left to it: a dropdown from the hidden list sheet
 BASE_TIME = 1_700_000_000
 
 
@@ -100,7 +104,8 @@ def issue(root: Path) -> dict[str, IssuedWorkbook]:
     """Templates for the DEPARTMENTS (001 with two projects) into `root/x.db`."""
     rows = [ledger_row("001-01", "办公经费", total="10"),
             ledger_row("001-02", "宣传经费", total="5.5")]
-    rows += [ledger_row(f"{code}-01", f"{name}运行经费", department=(code, name), total="8")
+    rows += [ledger_row(f"{code}-01", f"{name}运行经费", department=(code, name), total="8",
+                        **({"项目属性": ""} if code == WPS_DEPARTMENT else {}))
              for code, name in DEPARTMENTS.items() if code != "001"]
     ledger = write_ledger(root / "ledger.csv", rows)
     run = issue_templates(ledger, root / "templates", store=root / "x.db")
@@ -379,6 +384,10 @@ class _Maker:
             self.case("old.xls", old_xls(), ["file.xls"], REJECTED, "an old .xls (BIFF8, OLE)"),
             self.case("binary.xlsb", xlsb(), ["file.xlsb"], REJECTED, "an .xlsb package"),
             self.case("calc.ods", ods(), ["file.ods"], REJECTED, "an .ods"),
+            self.case("named.xls", old_xls_of({
+                "xltool.template_id": self.templates["011"].template_id}, codepage=1200,
+                wide=True), ["file.xls"], REJECTED,
+                "an .xls whose properties name its template (its department's feedback)"),
             self.case("macro.xlsm", rezip(macro, self.work / "macro.xlsm",
                                           add=[("xl/vbaProject.bin", vba)]),
                       ["file.macros"], ACCEPTED, "an .xlsm with a macro part (accepted)"),
@@ -462,7 +471,14 @@ class _Maker:
             for column in range(8, 108):
                 sheet.cell(row=row, column=column, value=f"备注{row}-{column}")
         workbook.save(extra)
+        wps = good_return(self.store, self.templates[WPS_DEPARTMENT],
+                          self.work / "wps-clean.xlsx", XT_P01_ATTRIBUTE="经常性项目")
+        strict = good_return(self.store, self.templates["010"], self.work / "strict-clean.xlsx")
         return [
+            self.case("wps.xlsx", as_wps(wps, self.work / "wps.xlsx"), [], ACCEPTED,
+                      "a return as WPS saves it (dimension A1:A1, customHeight, x14 lists)"),
+            self.case("strict.xlsx", as_strict(strict, self.work / "strict.xlsx"), [], ACCEPTED,
+                      "a return in Strict Open XML (purl.oclc.org namespaces)"),
             self.case("formula.xlsx", typed, ["cell.formula"], ACCEPTED,
                       "a formula typed into an input cell (read by its cached value)"),
             self.case("fullwidth.xlsx", fullwidth, [], ACCEPTED,

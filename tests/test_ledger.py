@@ -89,7 +89,7 @@ def test_xlsx_values_are_read_exactly(tmp_path: Path) -> None:
                       total=Decimal("0.3"), fiscal=Decimal("0.1"), other=Decimal("0.2"),
                       carryover=None, row=3),
         LedgerProject(year=2024, department_code="812", department="财政局",
-                      code="81200000002", name="办公楼 维修", attribute="一次性项目",
+                      code="81200000002", name="办公楼  维修", attribute="一次性项目",  # trimmed
                       total=Decimal("1234.50"), fiscal=Decimal("1234.5"), row=4),
         LedgerProject(year=2024, department_code="0813", department="信访局", unit="信访局",
                       code="0813001", name="信访接待", total=Decimal(20), fiscal=Decimal(18),
@@ -125,7 +125,7 @@ def test_csv_in_every_encoding_reads_the_same(tmp_path: Path, encoding: str) -> 
     assert ledger.problems == ()
     (project,) = ledger.projects
     assert (project.department_code, project.code) == ("0101", "0101001")
-    assert project.department == "教育局(本级)"  # NFKC: one spelling of the brackets
+    assert project.department == "教育局（本级）"  # as written: NFKC folds keys only
     assert project.total == project.fiscal == Decimal("12.5")
     assert project.other is None and project.email == "jyj@example.gov.cn"
 

@@ -223,7 +223,7 @@ def test_header_fields_come_from_the_issued_record(published: tuple[Publication,
     sheet, first, last = project_blocks(book)["01100120230002"]
     table = read_table(sheet, first, last)
     assert (table["实施单位"], table["项目属性"], table["项目期"]) == \
-        ("办公室(观摩考察)", "一次性项目", "2021")
+        ("办公室（观摩考察）", "一次性项目", "2021")  # as in the ledger
     assert table["其他资金"] is None and table["结余结转"] is None  # not in the ledger: blank
     sheet, first, last = project_blocks(book)["01304220230001"]
     assert read_table(sheet, first, last)["项目期"] == "2021 年-2021 年"
@@ -471,7 +471,8 @@ def test_missing_projects_are_listed_with_the_reason(tmp_path: Path) -> None:
     assert [(m.project_code, m.reason) for m in publication.missing] == [
         ("002-01", "退回修改（有错误）"), ("003-01", "未报送")]
     frame = publication.missing_frame()
-    assert list(frame.columns) == ["主管部门编码", "主管部门", "项目编码", "项目名称", "原因"]
+    assert list(frame.columns) == ["主管部门编码", "主管部门", "项目编码", "项目名称", "原因",
+                                   "说明"]
     assert frame["项目名称"].tolist() == ["运维经费", "培训经费"]
     asked = publish(store=store, output=tmp_path / "q.xlsx", departments=["001", "009"])
     assert [(m.department_code, m.reason_code) for m in asked.missing] == [("009", "not_issued")]
@@ -499,7 +500,9 @@ def test_the_cli_prints_json_and_refuses_an_empty_store(tmp_path: Path) -> None:
                                "missing": 1}
     assert data["missing"] == [{"department_code": "002", "department": "第二局",
                                 "project_code": "002-01", "project_name": "运维经费",
-                                "reason_code": "not_returned", "reason": "未报送"}]
+                                "reason_code": "not_returned", "reason": "未报送",
+                                "detail": "", "changes": []}]
+    assert data["ledger"] is None and data["allow_stale"] is False and data["stale"] == []
     assert data["issuer"] == "示例局" and data["title"] == "示例局2024年项目支出预算绩效目标"
     assert Path(data["output"]).is_file() and Path(data["targets_out"]).is_file()
     people = runner.invoke(main, ["publish", "--store", str(store), "-o", str(tmp_path / "h.xlsx")])

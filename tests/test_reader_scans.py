@@ -114,7 +114,8 @@ def test_the_value_reader_gets_the_checked_parts_and_reads_the_same_values(
     repacked = zipfile.ZipFile(io.BytesIO(content.data))
     original = zipfile.ZipFile(io.BytesIO(data))
     assert repacked.testzip() is None
-    given = {"_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
+    # the styles are read, but kept from the value reader: it would turn numbers into dates
+    given = {"_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
              "xl/sharedStrings.xml", *(sheet.part for sheet in content.sheets.values())}
     assert repacked.namelist() == [name for name in original.namelist() if name in given]
     assert all(i.compress_type == zipfile.ZIP_STORED for i in repacked.infolist())

@@ -224,7 +224,7 @@ def test_an_ambiguous_name_matches_nothing(trip: RoundTrip, tmp_path: Path) -> N
 
 def test_only_equal_names_match_above_the_pair_limit(trip: RoundTrip, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("xltool.reconcile.MAX_NAME_PAIRS", 0)
+    monkeypatch.setattr("xltool.matching.MAX_NAME_PAIRS", 0)
     rows = _rows({"002-01": ledger_row("002-09", "运维经费", department=SECOND, total="30",
                                        fiscal="20", 其他资金="10"),
                   "002-02": ledger_row("002-12", "设备购置专项经费", department=SECOND,

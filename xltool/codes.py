@@ -442,7 +442,33 @@ CELL_TOO_LONG = Problem(
     fix="请精简为要点；详细材料请另行报送",
     meaning="an input over `text` characters")
 
-CELL_PROBLEMS: tuple[Problem, ...] = (CELL_FORMULA, CELL_TOO_LONG)
+CELL_CONTROL_CHAR = Problem(
+    code="cell.control_char", severity=_E, section=_COLLECT,
+    message="单元格中有不可见的控制字符 {chars}，这类字符不能保存，也无法正常显示和打印",
+    fix="删除不可见的控制字符后重新报送：清空该单元格后重新输入文字（控制字符多由其他系统"
+        "复制粘贴带入，粘贴时可选“只粘贴文本”）",
+    meaning="a control character other than tab, line feed or carriage return in an input "
+            "(named: `U+001B ESC`): never stored")
+
+CELL_ERROR_VALUE = Problem(
+    code="cell.error_value", severity=_E, section=_COLLECT,
+    message="单元格显示错误值 {error}（{meaning}）",
+    fix="请改正该单元格的公式或引用，或删除公式后直接填写内容",
+    meaning="an error value (`#N/A`, `#DIV/0!`, `#VALUE!`, `#REF!`, `#NAME?`, `#NUM!`, "
+            "`#NULL!`) in an input cell, named with what it means")
+ERROR_VALUE_MEANINGS: Mapping[str, str] = MappingProxyType({
+    "#N/A": "公式或引用出错，值不可用",
+    "#DIV/0!": "公式中除数为零",
+    "#VALUE!": "公式中的值类型不对，如文字参与了计算",
+    "#REF!": "公式引用的单元格已被删除或无效",
+    "#NAME?": "公式中有无法识别的函数或名称",
+    "#NUM!": "公式中的数值无效或超出范围",
+    "#NULL!": "公式引用的区域没有交集",
+})
+"""What each error value means, for `CELL_ERROR_VALUE` (another error: 公式出错)."""
+
+CELL_PROBLEMS: tuple[Problem, ...] = (CELL_FORMULA, CELL_ERROR_VALUE, CELL_CONTROL_CHAR,
+                                      CELL_TOO_LONG)
 
 # ---------------------------------------------------------------------------
 # rule.*: the profile's rules over a return's content
@@ -491,17 +517,29 @@ RULE_SATISFACTION_UNIT = Problem(
     meaning="satisfaction not written as a percentage")
 RULE_COST_EXCEEDS_TOTAL = Problem(
     code="rule.cost_exceeds_total", severity=_E, section=_COLLECT,
-    message="成本指标合计 {spent:f} 万元，超过年度资金总额 {total:f} 万元",
-    fix="核对各项成本的金额和单位（万元），合计不应超过年度资金总额",
-    meaning="costs (万元) over the project's total")
+    message="成本指标合计 {spent} 万元，超过年度资金总额 {total} 万元。各项成本：{counted}",
+    fix="核对{cell}“{text}”等各项成本的金额和单位（万元），合计不应超过年度资金总额",
+    meaning="costs (万元) over the project's total: at the cost whose unit is doubtful (one "
+            "without a unit that read as 元 would fit), else the largest; every cost listed "
+            "as counted")
+RULE_COST_EXCEEDS_TOTAL_UNITLESS = RULE_COST_EXCEEDS_TOTAL.worded(
+    "{cell}“{text}”没有写单位，按万元计为 {wan} 万元，成本指标合计 {spent} 万元，超过年度资金"
+    "总额 {total} 万元；如按元计，合计为 {fitted} 万元。各项成本：{counted}",
+    "“{text}”如是元，请写成“{text}元”；如确是万元，请核对各项成本，合计不应超过年度资金总额")
 RULE_COST_BELOW_TOTAL = Problem(
     code="rule.cost_below_total", severity=_W, section=_COLLECT,
-    message="成本指标合计 {spent:f} 万元，少于年度资金总额 {total:f} 万元",
-    fix="核对是否漏填成本项目",
-    meaning="costs (万元) under the project's total")
+    message="成本指标合计 {spent} 万元，少于年度资金总额 {total} 万元。各项成本：{counted}",
+    fix="核对是否漏填成本项目，以及各项成本的金额和单位（万元）",
+    meaning="costs (万元) under the project's total: at a cost in 元 that read as 万元 would "
+            "fit, else the first; every cost listed as counted")
+RULE_COST_BELOW_TOTAL_YUAN = RULE_COST_BELOW_TOTAL.worded(
+    "{cell}“{text}”按元计为 {wan} 万元，成本指标合计 {spent} 万元，少于年度资金总额 {total} "
+    "万元；如按万元计，合计为 {fitted} 万元。各项成本：{counted}",
+    "“{text}”如应为万元，请改写单位；否则核对是否漏填成本项目")
 RULE_COST_NO_UNIT = Problem(
     code="rule.cost_no_unit", severity=_W, section=_COLLECT,
-    message="成本“{text}”没有写单位，已按万元计算", fix="金额后写明单位，如 2万元",
+    message="成本“{text}”没有写单位，已按万元计为 {wan} 万元",
+    fix="金额后写明单位：万元写成“{text}万元”，元写成“{text}元”",
     meaning="a cost without a unit: read as 万元")
 RULE_WEIGHTS_SUM = Problem(
     code="rule.weights_sum", severity=_E, section=_COLLECT,
@@ -610,9 +648,23 @@ PUBLISH_STALE = Reason(code="stale", label="用旧模板报送",
 PUBLISH_NOT_ISSUED = Reason(code="not_issued", label="未下发",
                             meaning="a department asked for (`--department`) with no template "
                                     "issued that year")
+PUBLISH_WITHDRAWN = Reason(code="withdrawn", label="已撤销",
+                           meaning="`--ledger`: returned, but no longer in the ledger")
+PUBLISH_MOVED = Reason(code="moved", label="已划转其他部门",
+                       meaning="`--ledger`: returned, but now belonging to another department "
+                               "(its own template and return are published instead)")
+PUBLISH_CODE_CHANGED = Reason(code="code_changed", label="项目编码已变",
+                              meaning="`--ledger`: in the ledger under a new code, found by its "
+                                      "name only: re-issue the template")
+PUBLISH_BUDGET_CHANGED = Reason(code="budget_changed", label="预算已调整",
+                                meaning="`--ledger`: a funding row of its form changed since "
+                                        "issue, so its targets were set against another amount "
+                                        "(`--allow-stale` publishes it with the ledger's amounts, "
+                                        "and says so under its table)")
 
 REASONS: Mapping[str, Reason] = MappingProxyType({reason.code: reason for reason in (
-    PUBLISH_NOT_RETURNED, PUBLISH_REJECTED, PUBLISH_STALE, PUBLISH_NOT_ISSUED,
+    PUBLISH_NOT_RETURNED, PUBLISH_REJECTED, PUBLISH_STALE, PUBLISH_NOT_ISSUED, PUBLISH_WITHDRAWN,
+    PUBLISH_MOVED, PUBLISH_CODE_CHANGED, PUBLISH_BUDGET_CHANGED,
 )})
 
 # ---------------------------------------------------------------------------

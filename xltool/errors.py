@@ -50,7 +50,12 @@ class LedgerUnreadable(XltoolError):
 
 
 class LedgerHasErrors(XltoolError):
-    """Templates are not issued from a ledger with errors: they would carry wrong amounts."""
+    """Templates are not issued, nor a disclosure published, from a ledger with errors: they
+    would carry wrong amounts."""
+
+
+class LedgerOtherYear(XltoolError):
+    """`publish --ledger`: the ledger is of another year than the returns published."""
 
 
 class UnknownDepartment(XltoolError):

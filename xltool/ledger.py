@@ -1,8 +1,9 @@
 """The master ledger (总账 / 预算台账): the finance office's list of projects and amounts.
 
 Everything downstream (templates, reconciliation, disclosure) trusts these figures,
-so the reader never guesses: codes stay text, amounts are `Decimal` in 万元, and
-every doubtful cell becomes a `Finding` for the clerk instead of an exception.
+so the reader never guesses: codes stay text, names and other text stay as written
+(trimmed; NFKC folding only where keys are compared), amounts are `Decimal` in 万元,
+and every doubtful cell becomes a `Finding` for the clerk instead of an exception.
 Only a file that cannot be opened at all raises (`LedgerUnreadable`).
 
 Two declarative tables drive everything here: `LEDGER_COLUMNS` (what a ledger
@@ -213,6 +214,14 @@ class LedgerProject:
     email: str = ""
     row: int
     """1-based row number in the file, header included: what Excel shows."""
+
+    def header_text(self, key: str) -> str:
+        """What a form's header field KEY (a profile's `HeaderKey`: `unit`, `period` …) shows
+        for this project: the templates print it, and `publish --ledger` prints it now."""
+        if key == "department_with_code":
+            return f"{self.department}（{self.department_code}）"
+        attribute = {"project_name": "name", "project_code": "code"}.get(key, key)
+        return str(getattr(self, attribute) or "")
 
 
 @dataclass(frozen=True)
@@ -535,12 +544,13 @@ def _is_blank(value: object) -> bool:
 
 
 def _display(value: object) -> str:
-    """A cell value as the clerk sees it (0.1 not 0.1000000000000000055, 812 not 812.0),
-    folded as every key of the ledger is."""
-    return normalise_text(cell_text(value))
+    """A cell value as the clerk sees it (0.1 not 0.1000000000000000055, 812 not 812.0)."""
+    return cell_text(value)
 
 
 def _parse_text(raw: object, unit: AmountUnit) -> _Cell:
+    """Text as the ledger writes it, trimmed: `办公经费（含会议、培训）` reaches the templates
+    and the disclosure with its own brackets. Only keys are folded, where they are compared."""
     return _Cell(_display(raw))
 
 
@@ -797,7 +807,8 @@ _EMAIL_SEPARATORS = re.compile(r"[;,；，、\s]+")
 
 
 def _check_email(row: _Row, ctx: _Context) -> Iterator[Finding]:
-    addresses = [a for a in _EMAIL_SEPARATORS.split(row.project.email) if a]
+    # Checked folded, as a key: an address typed with a Chinese input method (＠) is one.
+    addresses = [a for a in _EMAIL_SEPARATORS.split(normalise_text(row.project.email)) if a]
     if any(not _EMAIL.fullmatch(a) for a in addresses):
         yield ctx.finding(LEDGER_BAD_EMAIL, row=row.project.row, key="email",
                           value=row.project.email, project=row.project)

@@ -20,16 +20,25 @@ if TYPE_CHECKING:
 
 TOLERANCE = Decimal("0.005")
 
+
+def shown_wan(amount: Decimal) -> str:
+    """10.00 → 10, 5.50 → 5.5: an amount as a clerk writes it, never in exponent form."""
+    text = f"{amount:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 # A sum of money written in text: `5万元`, `3.5 万`, `20000元`.
 MONEY_IN_TEXT = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(万元|万|元)")
 
 
 class Cost(NamedTuple):
-    """A cost target's amount in 万元 (None when it names no one sum), and whether it was a
-    bare number, taken as 万元."""
+    """A cost target's amount in 万元 (None when it names no one sum), whether it was a
+    bare number, taken as 万元, and whether it was written in 元: what a clerk is told
+    about how it was counted."""
 
     wan: Decimal | None
     unitless: bool = False
+    in_yuan: bool = False
 
 
 def cost_in_wan(text: str, *, value_field: bool,
@@ -45,7 +54,7 @@ def cost_in_wan(text: str, *, value_field: bool,
         if len(found) != 1:
             return Cost(None)
         number, unit = Decimal(found[0][0]), found[0][1]
-        return Cost(number / 10000 if unit == "元" else number)
+        return Cost(number / 10000 if unit == "元" else number, in_yuan=unit == "元")
     if parse is None:
         from xltool.values import parse_value  # here: the command line reads TOLERANCE only
 
@@ -53,7 +62,7 @@ def cost_in_wan(text: str, *, value_field: bool,
     parsed = parse(text)
     money = parsed.money_in_wan()
     if money is not None:
-        return Cost(money)
+        return Cost(money, in_yuan=parsed.unit == "元")
     if len(parsed.numbers) == 1 and parsed.unit is None:
         return Cost(parsed.numbers[0], unitless=True)
     return Cost(None)

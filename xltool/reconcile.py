@@ -14,23 +14,23 @@ catalogue of codes (`xltool.codes.KINDS`, in the order of the report's sheets).
 
 Decisions:
 
-* Keys are normalised as everywhere (`normalise_key`: NFKC, no spaces). A code
-  twice in the ledger is one `duplicate` row (the ledger's own
-  `ledger.duplicate_code` finding is folded into it rather than repeated as a
-  `ledger_problem`), and neither row is matched. A code in the returns of several
-  departments is matched only when exactly one of them is the department the
-  ledger names; the others are then stale (`moved`); otherwise it is a `duplicate`.
-* Name matching finds codes changed since issue. It runs only on what the code
-  match left, only within one department (where a project name means something:
-  two departments may both have a 办公经费), and one-to-one: first equal names
-  that are unique on both sides, then `difflib.SequenceMatcher` ratio of the
-  normalised names at least `NAME_SIMILARITY`, best first; a tie for either side
-  matches neither. Above `MAX_NAME_PAIRS` candidate pairs in one department only
-  equal names are matched, so the work stays linear. A project matched by name
-  is one `code_changed` row (its message names both names), not also `renamed`.
+* The ledger's rows and the returned projects are paired by `xltool.matching`,
+  the matching `publish --ledger` uses too (its docstring has the rules: code,
+  then name within a department, one-to-one). A code twice in the ledger is one
+  `duplicate` row (the ledger's own `ledger.duplicate_code` finding is folded
+  into it rather than repeated as a `ledger_problem`), and neither row is
+  matched; a code several departments returned, none of them the ledger's, is a
+  `duplicate` too. Other departments' copies of a project its own department
+  returned are `moved`. A project matched by name is one `code_changed` row (its
+  message names both names), not also `renamed`.
 * Amounts are `Decimal` in 万元; they differ when |ledger − issued| > tolerance.
   `budget_changed` compares the funding rows the form showed (the profile's):
   those are what a re-issued form would change. An empty optional amount is 0.
+* Every message that speaks of publishing says what `xltool publish --ledger`
+  does with the project — both take the same pairs and the same amounts rule
+  from `xltool.matching`: a renamed project is published under the ledger's
+  name; a withdrawn, moved or re-coded one is withheld, and so is one whose
+  budget changed unless `--allow-stale` is given.
 * `ledger` and `returned` hold the two values compared: amounts (`Decimal`),
   names, or codes (department codes for `moved`, project codes for
   `code_changed`); for the checks inside a return, `ledger` is the figure the
@@ -61,12 +61,10 @@ codes, not names, which the message carries.
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -96,7 +94,8 @@ from xltool.defaults import DEFAULT_STORE
 from xltool.errors import ProfileNotKept, ReportUnwritable, WorkbookNotSaved
 from xltool.findings import Finding
 from xltool.ledger import COLUMNS_BY_KEY, AmountUnit, Ledger, LedgerProject, load_ledger
-from xltool.money import TOLERANCE, cost_in_wan
+from xltool.matching import Pair, amounts_of, funding_changes, match
+from xltool.money import TOLERANCE, cost_in_wan, shown_wan
 from xltool.names import Output
 from xltool.outputs import refuse_clobbering
 from xltool.profile import FormProfile
@@ -118,14 +117,12 @@ __all__ = ["DIFFERENCE_COLUMNS", "JSON_KEYS", "KINDS", "SUMMARY_COLUMNS", "Diffe
 
 DEFAULT_TOLERANCE = TOLERANCE
 """万元: ledgers print 0.01 万元; less than half of that is rounding."""
+PUBLISH_WITH_LEDGER = "xltool publish --ledger"
+"""What messages name when they say what publishing does: publish given the ledger."""
 COST_SHORT_SHARE = Decimal("0.5")
 """Costs below this share of the total fall "far short" (less than half)."""
 UNIT_OFF = Decimal(1000)
 """A cost sum this many times the total, or this fraction of it, looks like 元 for 万元."""
-NAME_SIMILARITY = 0.75
-"""difflib ratio from which two normalised names count as the same project."""
-MAX_NAME_PAIRS = 250_000
-"""Candidate pairs per department above which only equal names are matched."""
 
 
 # ---------------------------------------------------------------------------
@@ -261,12 +258,16 @@ class _Returned:
     form: _Form
     indicators: tuple[Indicator, ...]
 
-    @cached_property
-    def key(self) -> str:
-        return normalise_key(self.issued.project_code)
+    @property
+    def project_code(self) -> str:
+        return self.issued.project_code
 
     @property
-    def department(self) -> str:
+    def project_name(self) -> str:
+        return self.issued.project_name
+
+    @property
+    def department_code(self) -> str:
         return self.template.department_code
 
 
@@ -333,140 +334,18 @@ def _returned(store: Store, templates: dict[str, IssuedTemplate],
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Pair:
-    project: LedgerProject
-    returned: _Returned
-    similarity: float | None = None
-    """Set when matched by name: the code changed."""
-    stale: bool = False
-    """Another department's copy of a project its own department returned too."""
-
-
-@dataclass(frozen=True)
-class _Matched:
-    pairs: list[_Pair]
-    lone_projects: list[LedgerProject]
-    lone_returned: list[_Returned]
-    duplicates: list[Difference]
+_Pair = Pair[LedgerProject, _Returned]
 
 
 def _differences(book: Ledger, held: _Held, tolerance: Decimal) -> list[Difference]:
-    unique, repeated = _ledger_keys(book)
-    matched = _match(unique, repeated, held.returned)
-    found = [*_ledger_problems(book), *map(_ledger_duplicate, repeated.values()),
-             *matched.duplicates]
+    matched = match(book.projects, held.returned)
+    found = [*_ledger_problems(book), *map(_ledger_duplicate, matched.repeated.values()),
+             *(_returned_duplicate(project, items) for project, items in matched.contested)]
     for pair in matched.pairs:
         found += _compare(pair, held, tolerance)
     found += [_missing(project, held) for project in matched.lone_projects]
     found += [_withdrawn(returned) for returned in matched.lone_returned]
     return sorted(found, key=lambda d: (_KIND_ORDER[d.kind], d.department, d.project, d.field))
-
-
-def _ledger_keys(book: Ledger) -> tuple[dict[str, LedgerProject],
-                                        dict[str, list[LedgerProject]]]:
-    """Projects by code, and the codes the ledger repeats (never matched)."""
-    groups: dict[str, list[LedgerProject]] = {}
-    for project in book.projects:
-        if key := normalise_key(project.code):  # no code: the ledger reports it
-            groups.setdefault(key, []).append(project)
-    unique = {key: group[0] for key, group in groups.items() if len(group) == 1}
-    return unique, {key: group for key, group in groups.items() if len(group) > 1}
-
-
-def _match(unique: dict[str, LedgerProject], repeated: dict[str, list[LedgerProject]],
-           returned: Sequence[_Returned]) -> _Matched:
-    by_key: dict[str, list[_Returned]] = defaultdict(list)
-    for item in returned:
-        by_key[item.key].append(item)
-    pairs: list[_Pair] = []
-    duplicates: list[Difference] = []
-    lone_returned: list[_Returned] = []
-    done: set[str] = set(repeated)
-    for key, items in by_key.items():
-        if key in repeated:
-            continue  # the ledger's duplicate row covers it
-        project = unique.get(key)
-        if project is None:
-            lone_returned += items
-            continue
-        done.add(key)
-        own = [r for r in items if r.department == project.department_code]
-        if len(items) > 1 and len(own) != 1:
-            duplicates.append(_returned_duplicate(project, items))
-            continue
-        pairs += [_Pair(project, r, stale=bool(own) and r not in own) for r in items]
-    lone_projects = [project for key, project in unique.items() if key not in done]
-    named, lone_projects, lone_returned = _match_names(lone_projects, lone_returned)
-    return _Matched([*pairs, *named], lone_projects, lone_returned, duplicates)
-
-
-def _match_names(projects: list[LedgerProject], returned: list[_Returned]
-                 ) -> tuple[list[_Pair], list[LedgerProject], list[_Returned]]:
-    """Pairs by name within each department; what stays unmatched on either side."""
-    by_department: dict[str, tuple[list[LedgerProject], list[_Returned]]] = defaultdict(
-        lambda: ([], []))
-    for project in projects:
-        by_department[project.department_code][0].append(project)
-    for item in returned:
-        by_department[item.department][1].append(item)
-    pairs = [pair for ledger_side, returned_side in by_department.values()
-             if ledger_side and returned_side for pair in _name_pairs(ledger_side, returned_side)]
-    paired_projects = {id(pair.project) for pair in pairs}
-    paired_returned = {id(pair.returned) for pair in pairs}
-    return (pairs, [p for p in projects if id(p) not in paired_projects],
-            [r for r in returned if id(r) not in paired_returned])
-
-
-def _name_pairs(projects: list[LedgerProject], returned: list[_Returned]) -> list[_Pair]:
-    names = [normalise_key(p.name) for p in projects]
-    issued = [normalise_key(r.issued.project_name) for r in returned]
-    scored = sorted(_candidates(names, issued), key=lambda c: (-c[0], c[1], c[2]))
-    pairs: list[_Pair] = []
-    taken_projects: set[int] = set()
-    taken_returned: set[int] = set()
-    for ratio, group in _by_ratio(scored):
-        open_ = [(i, j) for i, j in group if i not in taken_projects and j not in taken_returned]
-        uses = Counter([("p", i) for i, _ in open_] + [("r", j) for _, j in open_])
-        for i, j in open_:
-            if uses["p", i] == 1 and uses["r", j] == 1:
-                pairs.append(_Pair(projects[i], returned[j], similarity=ratio))
-            # A tie is ambiguous: neither side is matched, now or at a lower ratio.
-            taken_projects.add(i)
-            taken_returned.add(j)
-    return pairs
-
-
-def _candidates(names: list[str], issued: list[str]) -> Iterator[tuple[float, int, int]]:
-    """(ratio, project, returned) of every pair similar enough; an empty name is like none."""
-    if len(names) * len(issued) > MAX_NAME_PAIRS:
-        where: dict[str, list[int]] = defaultdict(list)
-        for j, name in enumerate(issued):
-            where[name].append(j)
-        yield from ((1.0, i, j) for i, name in enumerate(names) if name
-                    for j in where.get(name, ()))
-        return
-    for i, name in enumerate(names):
-        # SequenceMatcher caches what it learns about its second sequence: fix that one.
-        matcher = difflib.SequenceMatcher(None, b=name, autojunk=False)
-        for j, other in enumerate(issued):
-            if not (name and other):
-                continue
-            matcher.set_seq1(other)
-            if (matcher.real_quick_ratio() >= NAME_SIMILARITY
-                    and matcher.quick_ratio() >= NAME_SIMILARITY
-                    and (ratio := matcher.ratio()) >= NAME_SIMILARITY):
-                yield ratio, i, j
-
-
-def _by_ratio(scored: list[tuple[float, int, int]]
-              ) -> Iterator[tuple[float, list[tuple[int, int]]]]:
-    group: list[tuple[int, int]] = []
-    for number, (ratio, i, j) in enumerate(scored):
-        group.append((i, j))
-        if number + 1 == len(scored) or scored[number + 1][0] != ratio:
-            yield ratio, group
-            group = []
 
 
 # ---------------------------------------------------------------------------
@@ -481,7 +360,7 @@ def _ledger_row(kind: Kind, project: LedgerProject, /, **values: Any) -> Differe
 
 
 def _returned_row(kind: Kind, item: _Returned, /, **values: Any) -> Difference:
-    return Difference(kind=kind.code, department=item.department,
+    return Difference(kind=kind.code, department=item.department_code,
                       department_name=item.template.department,
                       project=item.issued.project_code,
                       project_name=item.issued.project_name, **values)
@@ -491,11 +370,11 @@ def _compare(pair: _Pair, held: _Held, tolerance: Decimal) -> list[Difference]:
     if pair.stale:
         return [_moved(pair, held)]
     found = []
-    if pair.returned.department != pair.project.department_code:
+    if pair.moved:
         found.append(_moved(pair, held))
     if pair.similarity is not None:
         found.append(_code_changed(pair))
-    elif normalise_key(pair.returned.issued.project_name) != normalise_key(pair.project.name):
+    elif pair.renamed:
         found.append(_renamed(pair))
     found += _budget_changes(pair, tolerance)
     found += _costs(pair.returned, tolerance)
@@ -527,7 +406,8 @@ def _withdrawn(returned: _Returned) -> Difference:
     return _returned_row(
         RECONCILE_WITHDRAWN, returned, field=_header("total"), returned=total, difference=-total,
         message=f"总账中已没有项目编码“{returned.issued.project_code}”（项目已撤销）："
-                f"{returned.template.department}报送的本项目绩效目标不再使用")
+                f"{returned.template.department}报送的本项目绩效目标不再使用，"
+                f"公开时不予公开（{PUBLISH_WITH_LEDGER}）")
 
 
 def _moved(pair: _Pair, held: _Held) -> Difference:
@@ -541,9 +421,10 @@ def _moved(pair: _Pair, held: _Held) -> Difference:
         action = f"请向{new}下发含本项目的模板，{old}报送的绩效目标可供参考"
     return _ledger_row(
         RECONCILE_MOVED, project, field="主管部门", ledger=project.department_code,
-        returned=returned.department,
-        message=f"项目已由{old}（{returned.department}）划转至{new}"
-                f"（{project.department_code}）：{action}")
+        returned=returned.department_code,
+        message=f"项目已由{old}（{returned.department_code}）划转至{new}"
+                f"（{project.department_code}）：{action}；公开时不列入{old}"
+                f"（{PUBLISH_WITH_LEDGER}）")
 
 
 def _code_changed(pair: _Pair) -> Difference:
@@ -555,7 +436,7 @@ def _code_changed(pair: _Pair) -> Difference:
         RECONCILE_CODE_CHANGED, project, field=_header("project_code"), ledger=project.code,
         returned=issued.project_code,
         message=f"项目编码由“{issued.project_code}”改为“{project.code}”（按名称匹配，{names}）："
-                "请核对是否为同一项目，并重新下发模板")
+                f"公开时不予公开（{PUBLISH_WITH_LEDGER}）；请核对是否为同一项目，并重新下发模板")
 
 
 def _renamed(pair: _Pair) -> Difference:
@@ -564,26 +445,20 @@ def _renamed(pair: _Pair) -> Difference:
         RECONCILE_RENAMED, project, field=_header("project_name"), ledger=project.name,
         returned=issued.project_name,
         message=f"项目名称由下发时的“{issued.project_name}”改为“{project.name}”："
-                "公开时以总账名称为准，请核对，必要时重新下发模板")
-
-
-_REQUIRED_AMOUNTS = frozenset({"total", "fiscal"})
-"""Required ledger columns: empty means missing (a ledger problem), not 0."""
+                f"公开时以总账名称为准（{PUBLISH_WITH_LEDGER}），请核对，必要时重新下发模板")
 
 
 def _budget_changes(pair: _Pair, tolerance: Decimal) -> Iterator[Difference]:
-    for key in pair.returned.form.funding:
-        now, then = getattr(pair.project, key), getattr(pair.returned.issued, key)
-        if now is None and key in _REQUIRED_AMOUNTS:
-            continue  # a missing required amount is a ledger problem, reported as such
-        change = _zero(now) - _zero(then)
-        if abs(change) > tolerance:
-            yield _ledger_row(
-                RECONCILE_BUDGET_CHANGED, pair.project, field=_header(key), ledger=_zero(now),
-                returned=_zero(then), difference=change,
-                message=f"{_header(key)}由下发时的 {_show(_zero(then))} 万元调整为 "
-                        f"{_show(_zero(now))} 万元（{_signed(change)} 万元）："
-                        "报送的绩效目标可能已不适用，请重新下发模板")
+    changes = funding_changes(amounts_of(pair.project), amounts_of(pair.returned.issued),
+                              pair.returned.form.funding, tolerance)
+    for change in changes:
+        label = _header(change.key)
+        yield _ledger_row(
+            RECONCILE_BUDGET_CHANGED, pair.project, field=label, ledger=change.ledger,
+            returned=change.issued, difference=change.difference,
+            message=f"{change.said(label)}：报送的绩效目标是按下发时的金额制定的，"
+                    f"公开时（{PUBLISH_WITH_LEDGER}）不予公开，除非加 --allow-stale"
+                    "（按调整后的金额公开并逐项注明）；请重新下发模板")
 
 
 def _costs(returned: _Returned, tolerance: Decimal) -> list[Difference]:
@@ -594,14 +469,14 @@ def _costs(returned: _Returned, tolerance: Decimal) -> list[Difference]:
     spent = sum(amounts, Decimal(0))
     values = {"field": "成本指标合计", "ledger": total, "returned": spent,
               "difference": total - spent}
-    said = f"成本指标合计 {_show(spent)} 万元，年度资金总额 {_show(total)} 万元"
+    said = f"成本指标合计 {shown_wan(spent)} 万元，年度资金总额 {shown_wan(total)} 万元"
     if total > 0 and spent > 0 and (spent >= total * UNIT_OFF or spent * UNIT_OFF <= total):
         return [_returned_row(RECONCILE_UNIT_SUSPECT, returned, **values, message=(
-            f"{said}，相差约 {_show(_magnitude(spent, total))} 倍：疑似把元当作万元"
+            f"{said}，相差约 {shown_wan(_magnitude(spent, total))} 倍：疑似把元当作万元"
             "（或把万元当作元）填写，请部门按万元改正"))]
     if spent > total + tolerance:
         return [_returned_row(RECONCILE_COST_OVER, returned, **values, message=(
-            f"{said}，成本超出 {_show(spent - total)} 万元：请部门核对成本金额"))]
+            f"{said}，成本超出 {shown_wan(spent - total)} 万元：请部门核对成本金额"))]
     if spent < total * COST_SHORT_SHARE:
         return [_returned_row(RECONCILE_COST_SHORT, returned, **values, message=(
             f"{said}，成本不足总额的一半：请部门核对是否漏填成本"))]
@@ -618,7 +493,7 @@ def _weights(returned: _Returned) -> list[Difference]:
     return [_returned_row(
         RECONCILE_WEIGHTS, returned, field=f"{spec.label}合计", ledger=spec.total, returned=found,
         difference=spec.total - found,
-        message=f"{spec.label}合计为 {_show(found)}，应为 {_show(spec.total)}："
+        message=f"{spec.label}合计为 {shown_wan(found)}，应为 {shown_wan(spec.total)}："
                 f"请部门调整各项{spec.label}")]
 
 
@@ -652,13 +527,13 @@ def _ledger_duplicate(group: list[LedgerProject]) -> Difference:
 
 
 def _returned_duplicate(project: LedgerProject, items: list[_Returned]) -> Difference:
-    departments = "、".join(f"{r.template.department}（{r.department}）" for r in items)
+    departments = "、".join(f"{r.template.department}（{r.department_code}）" for r in items)
     return _ledger_row(
         RECONCILE_DUPLICATE, project, field=_header("project_code"), ledger=project.code,
         returned=project.code,
         message=f"项目编码“{project.code}”同时出现在{departments}已接受的报送中，总账属于"
-                f"{project.department}（{project.department_code}），无法确定以哪份为准："
-                "请核对项目归属")
+                f"{project.department}（{project.department_code}），无法确定以哪份为准，"
+                f"公开时均不予公开（{PUBLISH_WITH_LEDGER}）：请核对项目归属")
 
 
 def _header(key: str) -> str:
@@ -667,16 +542,6 @@ def _header(key: str) -> str:
 
 def _zero(amount: Decimal | None) -> Decimal:
     return Decimal(0) if amount is None else amount
-
-
-def _show(number: Decimal) -> str:
-    """10.00 → 10, 5.50 → 5.5: as a clerk writes it, never in exponent form."""
-    text = f"{number:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _signed(number: Decimal) -> str:
-    return f"+{_show(number)}" if number > 0 else _show(number)
 
 
 def _magnitude(spent: Decimal, total: Decimal) -> Decimal:
@@ -701,7 +566,7 @@ def _summary(book: Ledger, held: _Held, found: Sequence[Difference]) -> pd.DataF
     ledger = book.by_department()
     returned: dict[str, list[_Returned]] = defaultdict(list)
     for item in held.returned:
-        returned[item.department].append(item)
+        returned[item.department_code].append(item)
     counts = Counter(d.department for d in found)
     rows = [_summary_row(code, name, ledger.get(code, ()), returned[code], held, counts[code])
             for code, name in names.items()]
@@ -862,7 +727,7 @@ def _mark_problems(sheet: Any, formats: dict[str, Any], last: int, tolerance: De
                  f"={count}>0")
     amount = xl_rowcol_to_cell(1, col["total_difference"], col_abs=True)
     _conditional(sheet, 1, col["total_difference"], last, col["total_difference"],
-                 formats["bad"], f"=ABS({amount})>{_show(tolerance)}")
+                 formats["bad"], f"=ABS({amount})>{shown_wan(tolerance)}")
 
 
 def _conditional(sheet: Any, first: int, col: int, last: int, last_col: int, fmt: Any,

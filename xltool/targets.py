@@ -53,6 +53,9 @@ class Indicator:
     name: str
     value: str = ""
     weight: Decimal | None = None
+    raw: str | None = field(default=None, compare=False)
+    """What the value's cell held when it held no text (`0.95` shown as `95%`): kept beside
+    the value for the record, never compared (the target is the value as shown)."""
 
     @cached_property
     def parsed(self) -> TargetValue:
@@ -60,7 +63,7 @@ class Indicator:
 
 
 def new_indicator(project_code: str, level1: str, level2: str, name: str, value: str = "",
-                  weight: Decimal | None = None) -> Indicator:
+                  weight: Decimal | None = None, raw: str | None = None) -> Indicator:
     """`Indicator(...)` as its constructor makes it, at half the cost: a frozen dataclass
     sets each field through `object.__setattr__`, and collect makes dozens per return."""
     indicator = object.__new__(Indicator)
@@ -71,6 +74,7 @@ def new_indicator(project_code: str, level1: str, level2: str, name: str, value:
     held["name"] = name
     held["value"] = value
     held["weight"] = weight
+    held["raw"] = raw
     return indicator
 
 

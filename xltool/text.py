@@ -30,6 +30,25 @@ def normalise_key(value: object) -> str:
     return normalise_text(value).replace(" ", "")
 
 
+def excel_length(text: str) -> int:
+    """TEXT's length as Excel counts it: UTF-16 code units, so a character outside the Basic
+    Multilingual Plane (a rare place-name character such as 𡐓) counts two."""
+    return len(text) + sum(1 for char in text if char > "\uffff")
+
+
+def excel_cut(text: str, limit: int) -> str:
+    """The longest start of TEXT within LIMIT of Excel's units (`excel_length`): a character
+    outside the BMP is kept whole or left out, never split into half a surrogate pair."""
+    if len(text) * 2 <= limit:  # within the limit whatever it holds: the common case
+        return text
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if char > "\uffff" else 1
+        if used > limit:
+            return text[:index]
+    return text
+
+
 def code_text(value: object) -> str:
     """A code as text: spreadsheets turn `0812` into 812 and 812 into 812.0; undo the latter."""
     if value is None:

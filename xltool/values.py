@@ -25,9 +25,9 @@ Every value is read into one of five kinds, tried in this order:
 
 Grammar, matched against an internal copy that is NFKC-folded (``９５％`` → ``95%``,
 ``＜`` → ``<``), has ``≧ ≦ >= <= ⩾ ⩽`` folded to ``≥ ≤`` (NFKC leaves those alone),
-invisible format characters turned into spaces, runs of white space collapsed and a
-trailing ``;`` ``,`` ``。`` ``、`` dropped. A single space may stand between any two
-parts, never inside a number::
+invisible characters (``xltool.visible.is_invisible``: zero-width spaces, fillers, …)
+turned into spaces, runs of white space collapsed and a trailing ``;`` ``,`` ``。`` ``、``
+dropped. A single space may stand between any two parts, never inside a number::
 
     value   = [prefix] [约 | 大约] figure [suffix] [左右]      (suffix and 左右 in either order)
     figure  = pair | number [sep number] [余 | 多] [unit]
@@ -70,6 +70,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
+
+from xltool.visible import spaced
 
 __all__ = ["COMPARATORS", "TargetValue", "parse_value"]
 
@@ -183,7 +185,6 @@ _NOT_APPLICABLE = frozenset(
     }
 )
 
-_FORMAT_CHARS = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _SPACE_RUN = re.compile(r"\s+")
 _LETTER = re.compile(r"[^\W\d_]")
 _ANY_DIGIT = re.compile(r"\d")
@@ -272,8 +273,8 @@ def _fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text)
     for old, new in _SYMBOL_FOLDS:
         folded = folded.replace(old, new)
-    # Format characters become spaces, not nothing, so `1\u200b2` cannot turn into 12.
-    folded = _FORMAT_CHARS.sub(" ", folded)
+    # Invisible characters become spaces, not nothing, so `1\u200b2` cannot turn into 12.
+    folded = spaced(folded)
     return _SPACE_RUN.sub(" ", folded).strip()
 
 

@@ -1,4 +1,4 @@
-"""The one way xltool opens an xlsxwriter workbook.
+"""The one way xltool opens an xlsxwriter workbook, and names a sheet by Excel's rules.
 
 xlsxwriter reports bad parameters with warnings and negative return codes and
 then writes a file without the part that failed (a dropdown silently gone).
@@ -24,6 +24,7 @@ from xlsxwriter.worksheet import Worksheet
 from xltool.atomic import shown_name
 from xltool.errors import WorkbookNotSaved, XlsxWriteError
 from xltool.names import OUTPUT_PROPERTY, Output
+from xltool.text import excel_cut
 
 # A fixed timestamp: the same input must give a byte-identical file.
 FIXED_CREATED = datetime(2000, 1, 1)
@@ -105,6 +106,38 @@ class _Workbook(xlsxwriter.Workbook):  # type: ignore[misc]
         ranges: list[str] = super()._extract_named_ranges(
             [name for name in defined_names if name[0].startswith("_xlnm.") or name[1] != -1])
         return ranges
+
+
+SHEET_NAME_LIMIT = 31
+"""Excel's longest sheet name, counted as Excel counts (`excel_length`: UTF-16 units)."""
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+_LINE_BREAKS = re.compile(r"\s*[\x00-\x1f\x7f][\s\x00-\x1f\x7f]*")  # and other controls
+_RESERVED_SHEETS = frozenset({"history"})  # Excel keeps it for its change history
+
+
+def excel_sheet_name(text: str, used: set[str], *, fallback: str) -> str:
+    """TEXT as the name of a new sheet, by Excel's rules, added to USED (names in lower case).
+
+    The characters Excel refuses (`[]:*?/\\`) become `_`, a line break (with the spaces
+    around it) one space, and the rest stays as written. The name is cut to 31 of Excel's
+    units without splitting a character, never begins or ends with a quote, is FALLBACK
+    when nothing is left, and differs from every name in USED ignoring case, as Excel
+    compares them (`~2`, `~3`, … at the end tell twins apart).
+    """
+    clean = _LINE_BREAKS.sub(" ", _SHEET_FORBIDDEN.sub("_", text))
+    base = _trimmed(excel_cut(_trimmed(clean), SHEET_NAME_LIMIT)) or fallback
+    name, suffix = base, 2
+    while name.lower() in used or name.lower() in _RESERVED_SHEETS:
+        tail = f"~{suffix}"
+        name = _trimmed(excel_cut(base, SHEET_NAME_LIMIT - len(tail))) + tail
+        suffix += 1
+    used.add(name.lower())
+    return name
+
+
+def _trimmed(name: str) -> str:
+    """Without spaces or quotes at either end (Excel refuses a quote there)."""
+    return name.strip(" '")
 
 
 def define_names(workbook: xlsxwriter.Workbook, names: Iterable[tuple[str, str]]) -> None:

@@ -26,6 +26,7 @@ from xltool.store import (
     open_store,
 )
 from xltool.store.chain import now
+from xltool.text import normalise_key
 
 SHORTEST_PREFIX = 8  # characters of a hash a clerk may give for the whole
 
@@ -65,10 +66,10 @@ def history(department: str, *, store: Path | str = DEFAULT_STORE) -> Department
 
 def _department(store: Store, wanted: str) -> IssuedTemplate:
     """The department's template issued last, found by code or by name."""
-    wanted = wanted.strip()
+    wanted, key = wanted.strip(), normalise_key(wanted)  # a name is matched as a key
     templates = store.templates()
     for matches in ([t for t in templates if t.department_code == wanted],
-                    [t for t in templates if t.department == wanted]):
+                    [t for t in templates if normalise_key(t.department) == key]):
         if matches:
             return max(matches, key=lambda t: t.issued_at)
     raise UnknownDepartment(f"存储中没有向“{wanted}”下发过模板（请用主管部门编码或全称）")

@@ -15,7 +15,11 @@ The cell values are left to python-calamine, a Rust reader some hundred times
 faster than openpyxl. It is handed the parts as inflated and checked here —
 those it opens a workbook with, and the prepared sheets — repacked without
 compression: it reads exactly what was bounded, inflates nothing again, and
-finds no other part.
+finds no other part. It is not handed the styles: with them it turns a number
+it takes for a date into a date, losing the number (59 and 60 both become
+1900-02-28, 0.95 a time of day) and failing on one past its calendar. So every
+number comes back as the number the cell holds, and `shown` gives the text its
+number format makes of it (`xltool.numfmt`), from the styles read here.
 
 Problems are returned as `Unreadable` with a code and a Chinese message; this
 module never lets a malformed file raise past it.
@@ -45,24 +49,32 @@ from xltool.collect.cells import rowcol
 from xltool.collect.scans import (
     Counted,
     attributes,
+    cell_formats,
+    cell_styles,
     custom_properties,
     defined_names,
+    error_cells,
     formula_cells_in,
     is_protected,
     relation_targets,
     sheet_elements,
+    uses_1904,
 )
 from xltool.errors import Unreadable
 from xltool.limits import DEFAULT_LIMITS, MB, Limits
+from xltool.numfmt import builtin_format, render
+from xltool.text import cell_text
 
 WORKBOOK, WORKBOOK_RELS, CUSTOM = "xl/workbook.xml", "xl/_rels/workbook.xml.rels", \
     "docProps/custom.xml"
 
 
 # The parts python-calamine opens any workbook with, found whatever their case as it finds
-# them: it looks for no other until a sheet is asked for.
+# them: it looks for no other until a sheet is asked for. All are read at opening; the
+# styles are kept from it, and read here (see the module's docstring).
+_STYLES = "xl/styles.xml"
 _VALUE_READER_PARTS = frozenset({"_rels/.rels", WORKBOOK, WORKBOOK_RELS, "xl/sharedstrings.xml",
-                                 "xl/styles.xml"})
+                                 _STYLES})
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,12 @@ class SheetInfo:
     @functools.cached_property
     def formula_cells(self) -> frozenset[str]:
         return frozenset(formula_cells_in(self.xml))
+
+    @functools.cached_property
+    def error_cells(self) -> dict[str, str]:
+        """Each cell holding an error value, and the error (`#N/A`): the value reader gives
+        such a cell as empty."""
+        return error_cells(self.xml)
 
 
 @dataclass(eq=False)
@@ -132,7 +150,8 @@ class XlsxContent:
         if self._data is None:
             package = self._package
             given = [(info, package.read[name]) for name, info in package.parts.items()
-                     if name in self._prepared or name in self._opened_with]
+                     if name in self._prepared or (name in self._opened_with and
+                                                   name.lower() != _STYLES)]
             if self._names_at:
                 given = without(given, WORKBOOK, self._names_at)
             stored = stored_zip(given)
@@ -174,10 +193,42 @@ class XlsxContent:
         value = rows[row][col]
         return None if value == "" else value
 
+    def shown(self, sheet: str, values: dict[str, Any]) -> dict[str, str]:
+        """The text each of VALUES (a number, date, time or boolean the sheet's cell holds,
+        by cell: `C12`) shows, by the cell's number format; a value of a cell the sheet's
+        XML does not place is shown as `cell_text` writes it."""
+        styles = cell_styles(self.sheets[sheet].xml, values)
+        date1904 = self._formats.date1904
+        return {cell: render(value, self._formats.code(styles[cell]), date1904=date1904)
+                if cell in styles else cell_text(value) for cell, value in values.items()}
+
+    @functools.cached_property
+    def _formats(self) -> _Formats:
+        package = self._package
+        styles = next((package.read[name] for name in self._opened_with
+                       if name.lower() == _STYLES and name in package.read), b"")
+        return _Formats(*cell_formats(styles), uses_1904(package.part(WORKBOOK)))
+
     def close(self) -> None:
         if self._book is not None:
             self._book.close()
             self._book = None
+
+
+@dataclass(frozen=True)
+class _Formats:
+    """The styles part's number formats, and the workbook's date system."""
+
+    style_formats: tuple[int, ...]
+    """Each cell style's number format id, by the style's index (a cell's `s`)."""
+    codes: dict[int, str]
+    """The format codes the file defines, by id (164 on; a built-in id may be redefined)."""
+    date1904: bool
+
+    def code(self, style: int) -> str:
+        """The format code of cell style STYLE; General for a style the part lacks."""
+        number = self.style_formats[style] if 0 <= style < len(self.style_formats) else 0
+        return self.codes.get(number) or builtin_format(number)
 
 
 def open_xlsx(data: bytes, limits: Limits = DEFAULT_LIMITS,

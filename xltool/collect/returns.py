@@ -12,7 +12,7 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import chain, compress, repeat
 from operator import add, itemgetter
@@ -21,8 +21,10 @@ from typing import Any, NamedTuple
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from xltool.codes import (
+    CELL_ERROR_VALUE,
     CELL_FORMULA,
     CELL_TOO_LONG,
+    ERROR_VALUE_MEANINGS,
     FILE_IDENTITY_MISMATCH,
     FILE_NOT_TEMPLATE,
     FILE_OTHER_YEAR,
@@ -79,6 +81,9 @@ class ReturnedIndicator(NamedTuple):
     name_cell: str
     value_cell: str
     weight_cell: str
+    raw: str | None = None
+    """What the value cell holds when it holds no text (a number, date, time or boolean), as
+    `cell_text` writes it (`0.95`); `value` is the text it shows (`95%`)."""
 
     @property
     def weight(self) -> Decimal | None:
@@ -130,6 +135,9 @@ class ReturnedProject:
     indicators: tuple[ReturnedIndicator, ...]
     first_cells: dict[str, str]
     """Per 二级 category, the first input cell of its block (for pointing at an empty block)."""
+    raw_values: dict[str, str] = field(default_factory=dict)
+    """By cell, what each input cell holding no text holds (`0.95`), as `cell_text` writes
+    it: the texts above are what such a cell shows (`95%`)."""
 
 
 @dataclass(frozen=True)
@@ -611,12 +619,16 @@ def _read_project(content: XlsxContent, cells: tuple[Any, ...], template: Issued
     """CELLS: the values `_picked`."""
     project, layout = mapped.project, mapped.layout
     plan = layout.plan
-    formulas = content.sheets[project.sheet].formula_cells
+    sheet = content.sheets[project.sheet]
+    formulas = sheet.formula_cells
     values = cells[plan.locked:]
+    raws: dict[int, str] = {}
     try:  # text cells, nearly all, are only trimmed (`str.strip` trims the full-width space)
         texts = list(map(str.strip, values))
     except TypeError:  # a number, a date, a cell beyond the sheet
-        texts = list(map(cell_text, values))
+        texts, raws = _shown_texts(content, project.sheet, layout.inputs, values)
+    if sheet.error_cells:
+        findings += _error_findings(template, project, layout.inputs, texts, sheet.error_cells)
     # No text is too long when all of them together are not.
     if formulas or (len("".join(texts)) > max_text and max(map(len, texts)) > max_text):
         findings += _input_findings(template, project, layout.inputs, texts, formulas, max_text)
@@ -626,8 +638,45 @@ def _read_project(content: XlsxContent, cells: tuple[Any, ...], template: Issued
         code=project.project_code, name=project.project_name, sheet=project.sheet,
         total=project.total, goal=texts[plan.goal] if goal else "",
         goal_cell=goal.cell if goal else "",
-        indicators=_indicators(profile, project, layout, texts),
-        first_cells=layout.first_cells)
+        indicators=_indicators(profile, project, layout, texts, raws),
+        first_cells=layout.first_cells,
+        raw_values={layout.inputs[n].cell: raw for n, raw in raws.items()})
+
+
+def _shown_texts(content: XlsxContent, sheet: str, inputs: tuple[LayoutCell, ...],
+                 values: tuple[Any, ...]) -> tuple[list[str], dict[int, str]]:
+    """Each input's text, a number (date, time, boolean) as its cell shows it by its number
+    format (`0.95` formatted `0%` reads `95%`); and, by input, what each of those holds."""
+    texts = list(map(cell_text, values))
+    held = {inputs[n].cell: value for n, value in enumerate(values)
+            if value is not None and value.__class__ is not str}
+    if not held:
+        return texts, {}
+    shown = content.shown(sheet, held)
+    raws = {}
+    for n, cell in enumerate(inputs):
+        if cell.cell in held:
+            raws[n] = texts[n]
+            texts[n] = shown[cell.cell].strip()
+    return texts, raws
+
+
+def _error_findings(template: IssuedTemplate, project: IssuedProject,
+                    inputs: tuple[LayoutCell, ...], texts: list[str],
+                    errors: dict[str, str]) -> list[Finding]:
+    """Input cells showing an error value (read as the error they show, `#N/A`: not as an
+    empty cell, which the value reader makes of them)."""
+    findings = []
+    for n, cell in enumerate(inputs):
+        error = errors.get(cell.cell)
+        if error is None:
+            continue
+        texts[n] = error
+        findings.append(CELL_ERROR_VALUE.finding(
+            {"error": error, "meaning": ERROR_VALUE_MEANINGS.get(error, "公式出错")},
+            department=template.department_code, project=project.project_code,
+            sheet=project.sheet, cell=cell.cell, value=short(error)))
+    return findings
 
 
 def _input_findings(template: IssuedTemplate, project: IssuedProject,
@@ -659,8 +708,9 @@ _indicator = functools.partial(tuple.__new__, ReturnedIndicator)
 
 
 def _indicators(profile: FormProfile, project: IssuedProject, layout: ProjectLayout,
-                texts: list[str]) -> tuple[ReturnedIndicator, ...]:
-    """The filled slots' indicators. TEXTS: the inputs' texts, and a missing cell's last.
+                texts: list[str], raws: dict[int, str]) -> tuple[ReturnedIndicator, ...]:
+    """The filled slots' indicators. TEXTS: the inputs' texts, and a missing cell's last;
+    RAWS: by input, what an input holding no text holds.
 
     Made column by column (all names, all values, all weights; the filled slots kept),
     not slot by slot: a return has dozens of slots, and steps of Python per slot were
@@ -669,16 +719,19 @@ def _indicators(profile: FormProfile, project: IssuedProject, layout: ProjectLay
     names, values = plan.slot_names(texts), plan.slot_values(texts)
     weights = plan.slot_weights(texts)
     filled = map(add, map(add, names, values), weights)  # empty only when all three are
+    raw_values = plan.slot_values([raws.get(n) for n in range(len(texts))]) if raws \
+        else (None,) * len(plan.slot_rows)
     categories = plan.categories(profile)
     if categories is None:
         return tuple(_indicator((project.project_code, profile.categories[slot.number - 1],
                                  slot.row, name, value, weight, project.sheet,
                                  slot.name.cell if slot.name else "",
                                  slot.value.cell if slot.value else "",
-                                 slot.weight.cell if slot.weight else ""))
-                     for slot, name, value, weight in compress(
-                         zip(layout.slots, names, values, weights, strict=True), filled))
+                                 slot.weight.cell if slot.weight else "", raw))
+                     for slot, name, value, weight, raw in compress(
+                         zip(layout.slots, names, values, weights, raw_values, strict=True),
+                         filled))
     return tuple(map(_indicator, compress(zip(
         repeat(project.project_code), categories, plan.slot_rows, names, values, weights,
-        repeat(project.sheet), plan.name_cells, plan.value_cells, plan.weight_cells),
-        filled)))
+        repeat(project.sheet), plan.name_cells, plan.value_cells, plan.weight_cells,
+        raw_values), filled)))

@@ -3,20 +3,30 @@
 Each rule is a small function over one project's returned form that yields
 findings with a stable code; `check_return` runs them all and never stops at
 the first (a department gets every problem in one round trip).
+
+The rules read a form as a clerk sees it (`as_seen`): a cell whose text draws nothing
+— white space, zero-width and format characters, fillers — is empty for every one of
+them. Control characters are a finding of their own, read from the text as written.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from itertools import chain
+from operator import itemgetter
+from typing import NamedTuple
 
 from xltool.codes import (
+    CELL_CONTROL_CHAR,
     RULE_BAD_WEIGHT,
     RULE_BAD_WEIGHT_RANGE,
     RULE_COST_BELOW_TOTAL,
+    RULE_COST_BELOW_TOTAL_YUAN,
     RULE_COST_EXCEEDS_TOTAL,
+    RULE_COST_EXCEEDS_TOTAL_UNITLESS,
     RULE_COST_NO_UNIT,
     RULE_GOAL_EMPTY,
     RULE_NAME_MISSING,
@@ -37,30 +47,84 @@ from xltool.collect.returns import (
     ReturnedProject,
     normalised,
     parsed_value,
+    short,
 )
 from xltool.findings import Finding
-from xltool.money import TOLERANCE, cost_in_wan
+from xltool.money import TOLERANCE, Cost, cost_in_wan, shown_wan
 from xltool.profile import FormProfile
 from xltool.text import normalise_text
 from xltool.values import is_label_placeholder
+from xltool.visible import (
+    control_characters,
+    control_name,
+    has_invisible,
+    is_blank,
+    without_controls,
+)
 
 COST_TOLERANCE = TOLERANCE
 ANY_DIGIT = re.compile(r"[0-9０-９]")
+
+
+# -- what a clerk sees ----------------------------------------------------------------------
+
+
+# A row's texts, picked in C (`ReturnedIndicator` is a tuple).
+_ROW_TEXTS = itemgetter(*map(ReturnedIndicator._fields.index, ("name", "value", "weight_text")))
+_FIRSTS = itemgetter(slice(0, 1))
+
+
+def _texts(project: ReturnedProject) -> Iterator[str]:
+    """The goal and every indicator's name, value and weight, as read."""
+    return chain((project.goal,), chain.from_iterable(map(_ROW_TEXTS, project.indicators)))
+
+
+def _seen(text: str) -> str:
+    return "" if is_blank(text) else text
+
+
+def _indicator_seen(indicator: ReturnedIndicator) -> ReturnedIndicator:
+    written = (indicator.name, indicator.value, indicator.weight_text)
+    seen = tuple(map(_seen, written))
+    if seen == written:  # nearly always: `is_blank` looks at one character of visible text
+        return indicator
+    return indicator._replace(name=seen[0], value=seen[1], weight_text=seen[2])
+
+
+def as_seen(project: ReturnedProject) -> ReturnedProject:
+    """PROJECT as a clerk sees it: a cell whose text draws nothing (`is_blank`: white space,
+    zero-width and format characters, fillers, blank glyphs) is empty, and an indicator row
+    left with nothing in it is no row. Every rule asks "is it filled" of this, and
+    `accepted_targets` keeps it: a zero-width space fills nothing anywhere."""
+    # Text that draws nothing starts with a character that draws nothing: when no text
+    # does, the project is as written (nearly always; one look per text, in C).
+    if not has_invisible("".join(map(_FIRSTS, _texts(project)))):
+        return project
+    indicators = tuple(seen for seen in map(_indicator_seen, project.indicators)
+                       if seen.name or seen.value or seen.weight_text)
+    goal = _seen(project.goal)
+    if goal == project.goal and indicators == project.indicators:
+        return project
+    return replace(project, goal=goal, indicators=indicators)
 
 
 @dataclass(frozen=True)
 class Sorted:
     """One project's indicators sorted once for every rule: placeholders, and the real
     ones (neither a placeholder nor marked not applicable); and the department whose
-    return it is, that every finding carries."""
+    return it is, that every finding carries. PROJECT is the form as a clerk sees it
+    (`as_seen`), WRITTEN as the department wrote it."""
 
     project: ReturnedProject
     placeholders: tuple[ReturnedIndicator, ...]
     real: tuple[ReturnedIndicator, ...]
+    written: ReturnedProject
     department: str = ""
 
     @classmethod
-    def of(cls, project: ReturnedProject, profile: FormProfile, department: str = "") -> Sorted:
+    def of(cls, written: ReturnedProject, profile: FormProfile, department: str = ""
+           ) -> Sorted:
+        project = as_seen(written)
         marker = _marker(profile)
         placeholders, real = [], []
         for i in project.indicators:  # `is_placeholder`, `_not_applicable`: texts folded once
@@ -69,7 +133,7 @@ class Sorted:
                 placeholders.append(i)
             elif name != marker and normalised(i.value) != marker:
                 real.append(i)
-        return cls(project, tuple(placeholders), tuple(real), department)
+        return cls(project, tuple(placeholders), tuple(real), written, department)
 
 
 Rule = Callable[[Sorted, FormProfile], Iterable[Finding]]
@@ -78,8 +142,10 @@ Rule = Callable[[Sorted, FormProfile], Iterable[Finding]]
 def _finding(problem: Problem, form: Sorted, cell: str, value: str, /,
              **facts: object) -> Finding:
     project = form.project
+    # A control character in a value would reach the feedback workbook (`cell.control_char`
+    # names it): shown as `�` there, as in the console.
     return problem.finding(facts, department=form.department, project=project.code,
-                           sheet=project.sheet, cell=cell, value=value[:200])
+                           sheet=project.sheet, cell=cell, value=without_controls(value[:200]))
 
 
 def _marker(profile: FormProfile) -> str:
@@ -104,11 +170,26 @@ def _target_text(indicator: ReturnedIndicator, profile: FormProfile) -> tuple[st
 # -- the rules -----------------------------------------------------------------------------
 
 
+def control_chars(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    """Text holding a control character other than tab and line breaks: no font shows it,
+    XML cannot hold it, so it is never stored (the value shows each as `�`)."""
+    written = form.written
+    if not control_characters("".join(_texts(written))):  # nearly always: one scan, in C
+        return
+    cells = [(written.goal_cell, written.goal)] + [
+        pair for i in written.indicators
+        for pair in ((i.name_cell, i.name), (i.value_cell, i.value),
+                     (i.weight_cell, i.weight_text))]
+    for cell, text in cells:
+        found = control_characters(text)
+        if found:
+            yield _finding(CELL_CONTROL_CHAR, form, cell, text,
+                           chars="、".join(map(control_name, found)))
+
+
 def goal_filled(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
     project = form.project
-    # Blank exactly when `normalise_text` would leave nothing (NFKC turns white space, and
-    # nothing else, into white space), without the cost of folding a whole paragraph.
-    if not project.goal.strip():
+    if not project.goal:  # as seen: white space or invisible characters only is empty
         yield _finding(RULE_GOAL_EMPTY, form, project.goal_cell, "", label=profile.goal_label)
 
 
@@ -173,29 +254,89 @@ def _percent_numbers(text: str) -> tuple[Decimal, ...]:
     return tuple(Decimal(m) for m in re.findall(r"([0-9]+(?:\.[0-9]+)?)\s*%", folded))
 
 
+class CountedCost(NamedTuple):
+    """A cost row as the cost rules counted it: its cell, its text as written, its amount."""
+
+    cell: str
+    text: str
+    cost: Cost
+
+    @property
+    def wan(self) -> Decimal:
+        assert self.cost.wan is not None  # asked of counted costs only
+        return self.cost.wan
+
+    def shown(self) -> str:
+        """How it was counted, for the clerk: `D21“15000元” → 1.5 万元`."""
+        written = f"{self.cell}“{short(self.text, 20)}”"
+        if self.cost.wan is None:
+            return f"{written}未计入（读不出一个金额）"
+        unit = "（未写单位）" if self.cost.unitless else ""
+        return f"{written}{unit} → {shown_wan(self.wan)} 万元"
+
+
+def _costs(form: Sorted, profile: FormProfile) -> list[CountedCost]:
+    value_field = bool(profile.value_field)
+    return [CountedCost(cell, text, cost_in_wan(text, value_field=value_field,
+                                                parse=parsed_value))
+            for i in form.real if i.category.role == "cost"
+            for text, cell in (_target_text(i, profile),) if text]
+
+
 def cost_total(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
-    project = form.project
-    costs = [i for i in form.real if i.category.role == "cost"]
-    amounts: list[Decimal] = []
-    for i in costs:
-        text, cell = _target_text(i, profile)
-        amount, bare = cost_in_wan(text, value_field=bool(profile.value_field),
-                                   parse=parsed_value)
-        if amount is None:
-            continue
-        if bare:
-            yield _finding(RULE_COST_NO_UNIT, form, cell, text, text=text[:30])
-        amounts.append(amount)
-    if not amounts or project.total is None:
-        return
-    spent, total = sum(amounts, Decimal(0)), project.total
-    cell = costs[0].value_cell or costs[0].name_cell
+    """The costs against the project's total. A finding about the sum stands at the cost
+    most likely wrong and lists every cost as counted; a sum is never shown as a cell's
+    value. A cost without a unit is said so where the sum finding does not say it."""
+    costs = _costs(form, profile)
+    counted = [c for c in costs if c.cost.wan is not None]
+    total = form.project.total
+    spent = sum((c.wan for c in counted), Decimal(0))
+    against = _against_total(counted, spent, total) if counted and total is not None else None
+    named: CountedCost | None = None
+    if against and total is not None:
+        problem, named, fitted = against
+        yield _finding(problem, form, named.cell, named.text, cell=named.cell,
+                       text=short(named.text, 30), wan=shown_wan(named.wan),
+                       spent=shown_wan(spent), total=shown_wan(total),
+                       fitted=shown_wan(fitted), counted="；".join(c.shown() for c in costs))
+    for c in counted:
+        if c.cost.unitless and c is not named:
+            yield _finding(RULE_COST_NO_UNIT, form, c.cell, c.text, text=short(c.text, 30),
+                           wan=shown_wan(c.wan))
+
+
+def _against_total(counted: list[CountedCost], spent: Decimal, total: Decimal
+                   ) -> tuple[Problem, CountedCost, Decimal] | None:
+    """Which problem the sum SPENT has against TOTAL, the cost it is told at, and the sum
+    with that cost read in its other unit.
+
+    Over the total, the doubtful cost is one without a unit (taken as 万元) that read as 元
+    brings the sum within the total: `5000` beside `15000元` meant 5000 元. Under it, one
+    written in 元 that read as 万元 makes the sum the total. Else the sum is told at the
+    largest cost (over) or the first (under: a missing cost belongs beside it)."""
     if spent > total + COST_TOLERANCE:
-        yield _finding(RULE_COST_EXCEEDS_TOTAL, form, cell, f"{spent:f}", spent=spent,
-                       total=total)
-    elif spent < total - COST_TOLERANCE:
-        yield _finding(RULE_COST_BELOW_TOTAL, form, cell, f"{spent:f}", spent=spent,
-                       total=total)
+        doubtful = _closest(total, [(c, spent - c.wan + c.wan / 10000) for c in counted
+                                    if c.cost.unitless],
+                            fits=lambda fitted: fitted <= total + COST_TOLERANCE)
+        if doubtful is not None:
+            return RULE_COST_EXCEEDS_TOTAL_UNITLESS, *doubtful
+        return RULE_COST_EXCEEDS_TOTAL, max(counted, key=lambda c: c.wan), spent
+    if spent < total - COST_TOLERANCE:
+        doubtful = _closest(total, [(c, spent - c.wan + c.wan * 10000) for c in counted
+                                    if c.cost.in_yuan],
+                            fits=lambda fitted: abs(fitted - total) <= COST_TOLERANCE)
+        if doubtful is not None:
+            return RULE_COST_BELOW_TOTAL_YUAN, *doubtful
+        return RULE_COST_BELOW_TOTAL, counted[0], spent
+    return None
+
+
+def _closest(total: Decimal, rereadings: list[tuple[CountedCost, Decimal]],
+             fits: Callable[[Decimal], bool]) -> tuple[CountedCost, Decimal] | None:
+    """Of the costs each with the sum it gives read in its other unit, the one whose sum
+    FITS and comes closest to TOTAL (the first of equals); None when none fits."""
+    fitting = [pair for pair in rereadings if fits(pair[1])]
+    return min(fitting, key=lambda pair: abs(pair[1] - total)) if fitting else None
 
 
 def weights(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
@@ -224,8 +365,9 @@ def weights(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
                        found=sum(found, Decimal(0)), total=total)
 
 
-RULES: tuple[Rule, ...] = (goal_filled, required_categories, names_and_values, placeholders,
-                           quantitative_values, satisfaction_range, cost_total, weights)
+RULES: tuple[Rule, ...] = (control_chars, goal_filled, required_categories, names_and_values,
+                           placeholders, quantitative_values, satisfaction_range, cost_total,
+                           weights)
 
 
 def check_return(read: ReadReturn) -> list[Finding]:

@@ -51,6 +51,7 @@ from xltool.codes import (
 )
 from xltool.collect.archive import FileKind, sniff_entries
 from xltool.collect.feedback import refuse_clobbering_inputs, write_feedback
+from xltool.collect.foreign import foreign_properties
 from xltool.collect.inputs import find_inputs
 from xltool.collect.keep import (
     GROUP_FILES,
@@ -62,8 +63,14 @@ from xltool.collect.keep import (
 )
 from xltool.collect.outcome import FileOutcome
 from xltool.collect.reader import custom_properties_alone, open_xlsx
-from xltool.collect.returns import FormMap, ReadReturn, identify_form, read_return
-from xltool.collect.rules import check_return, is_placeholder
+from xltool.collect.returns import (
+    IDENTITY_PROPERTY,
+    FormMap,
+    ReadReturn,
+    identify_form,
+    read_return,
+)
+from xltool.collect.rules import as_seen, check_return, is_placeholder
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import NotOurs, Unreadable
 from xltool.findings import Finding
@@ -208,6 +215,13 @@ class _Context:
         templates: dict[str, IssuedTemplate] = self.cache.get("templates") or \
             self.cache.setdefault("templates", {t.template_id: t for t in store.templates()})
         return templates[template_id]
+
+    def known_template(self, store: Store, template_id: str) -> IssuedTemplate | None:
+        """The template of that number, if the store issued it."""
+        try:
+            return self.template(store, template_id) if template_id else None
+        except KeyError:
+            return None
 
     def received(self, path: Path) -> str:
         """When the office received the file PATH: the mail's date, or now."""
@@ -446,7 +460,7 @@ def _examine_bytes(store: Store, path: Path, data: bytes, context: _Context, *,
     if issued is not None:
         return _unchanged(store, path, data, base, context, issued)
     if kind not in (FileKind.XLSX, FileKind.XLSM):
-        return _rejected(store, path, base, data, _KIND_PROBLEMS[kind].finding(), context)
+        return _refused_kind(store, path, base, data, kind, entries, context)
     try:
         return _process_workbook(store, path, data, entries, base, context, found=found,
                                  received=received or context.received(path))
@@ -537,11 +551,28 @@ def _form_maps(cache: dict[str, Any]) -> dict[str, FormMap]:
 
 
 def _rejected(store: Store, path: Path, base: FileOutcome, data: bytes,
-              finding: Finding, context: _Context) -> _Processed:
+              finding: Finding, context: _Context, year: int | None = None) -> _Processed:
     """FINDING, an error that refuses the file, located in it."""
     outcome = replace(base, findings=(replace(finding, file=shown_file_name(path.name),
                                               department=base.department),))
-    return _Processed(outcome, _received(store, path, data, outcome, None, context))
+    return _Processed(outcome, _received(store, path, data, outcome, year, context))
+
+
+def _refused_kind(store: Store, path: Path, base: FileOutcome, data: bytes, kind: FileKind,
+                  entries: list[ZipInfo], context: _Context) -> _Processed:
+    """A file of a kind xltool does not read. An .xls, .ods or .xlsb saved from one of our
+    templates still names it in its properties: when the store issued that template, the
+    file is its department's (told what to do in its feedback, and counted as received),
+    though refused all the same. The store decides whose it is, as for any return: a
+    department named in the file alone is only a claim."""
+    finding = _KIND_PROBLEMS[kind].finding()
+    claimed = foreign_properties(kind, data, entries, context.limits).get(IDENTITY_PROPERTY, "")
+    template = context.known_template(store, claimed.strip())
+    if template is None:
+        return _rejected(store, path, base, data, finding, context)
+    base = replace(base, department=template.department_code, template_id=template.template_id)
+    return _rejected(store, path, base, data, replace(finding, value=template.template_id),
+                     context, template.year)
 
 
 def _too_large(store: Store, path: Path, size: int, context: _Context) -> _Processed:
@@ -556,14 +587,16 @@ def _too_large(store: Store, path: Path, size: int, context: _Context) -> _Proce
 
 
 def accepted_targets(read: ReadReturn) -> Targets:
-    """The accepted data: goals and real indicators (placeholders and empty rows left out)."""
-    goals = {p.code: p.goal for p in read.projects}
+    """The accepted data: goals and real indicators (placeholders and empty rows left out),
+    as the rules saw them (`as_seen`: a row of invisible characters only is an empty row)."""
+    projects = tuple(map(as_seen, read.projects))
+    goals = {p.code: p.goal for p in projects}
     # An indicator with a value is no placeholder, and one without a weight has none to
     # parse: most are both, and a return has seventy-odd, so neither question is asked then.
     indicators = tuple([
         new_indicator(i.project_code, category.level1, category.level2, i.name, i.value,
-                      i.weight if i.weight_text else None)
-        for p in read.projects for i in p.indicators if i.value or not is_placeholder(i)
+                      i.weight if i.weight_text else None, i.raw)
+        for p in projects for i in p.indicators if i.value or not is_placeholder(i)
         for category in (i.category,)])
     return Targets(goals=goals, indicators=indicators)
 

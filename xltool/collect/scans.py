@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -28,6 +28,9 @@ from xltool.errors import Unreadable
 from xltool.limits import Limits
 
 NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+# The same part as Excel saves it in Strict Open XML (ISO/IEC 29500 Strict): only the
+# namespace differs.
+NS_CUSTOM_STRICT = "http://purl.oclc.org/ooxml/officeDocument/customProperties"
 
 
 # -- the workbook: its sheets and defined names --------------------------------------------
@@ -160,7 +163,8 @@ def custom_properties(xml: bytes) -> dict[str, str]:
     if root is None:
         return {}
     properties = {}
-    for prop in root.iter(f"{{{NS_CUSTOM}}}property"):
+    namespace = NS_CUSTOM_STRICT if root.tag == f"{{{NS_CUSTOM_STRICT}}}Properties" else NS_CUSTOM
+    for prop in root.iter(f"{{{namespace}}}property"):
         value = next(iter(prop), None)
         properties[prop.get("name", "")] = (value.text or "") if value is not None else ""
     return properties
@@ -181,17 +185,32 @@ def is_protected(xml: bytes) -> bool:
 
 
 def formula_cells_in(xml: bytes) -> Iterator[str]:
-    """Cells holding a formula: the last cell opened before each <f> element."""
+    """Cells holding a formula: the last cell opened before each <f> element of the cells."""
     if not may_hold(xml, b"f"):
         return
+    end = _cells_end(xml)
     starts = [(m.start(), m.group(1).decode()) for m in _CELL_START.finditer(xml)] \
-        if _FORMULA.search(xml) else []
+        if _FORMULA.search(xml, 0, end) else []
     position = 0
-    for formula in _FORMULA.finditer(xml):
+    for formula in _FORMULA.finditer(xml, 0, end):
         while position + 1 < len(starts) and starts[position + 1][0] < formula.start():
             position += 1
         if starts and starts[position][0] < formula.start():
             yield starts[position][1]
+
+
+_CELLS_END = re.compile(rb"</(?:\w+:)?sheetData\s*>")
+
+
+def _cells_end(xml: bytes) -> int:
+    """Where the cells end: at the close of `<sheetData>`. An `<xm:f>` after it is a
+    formula of a list validation or a conditional format (Excel 2010 and WPS write those
+    that refer to another sheet in an x14 extension), not of a cell."""
+    end = xml.rfind(b"</sheetData>")  # never in text, where `<` is escaped
+    if end < 0:
+        for found in _CELLS_END.finditer(xml):  # a prefixed tag; or none: cells to the end
+            end = found.start()
+    return end if end >= 0 else len(xml)
 
 
 # -- what the value reader will build ------------------------------------------------------
@@ -343,3 +362,99 @@ class Counted:
         if self.strings > self.limits.max_strings:
             raise Unreadable(FILE_TOO_MANY_STRINGS, {"strings": self.strings,
                                                      "limit": self.limits.max_strings})
+
+
+# -- what a cell shows: its style, its error value -----------------------------------------
+#
+# The value reader gives a cell's value, not its number format, and an error value (`#N/A`)
+# as an empty cell. The few input cells that hold a number, and the cells holding an error,
+# are looked up in the sheet's XML: one pass over the cell tags, only when asked.
+
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c(?=[\s/>])([^<>]*)>")
+_REFERENCE = re.compile(rb"""(?:^|\s)r\s*=\s*["']([A-Za-z]{1,3}[0-9]{1,7})["']""")
+_STYLE = re.compile(rb"""(?:^|\s)s\s*=\s*["']\s*([0-9]{1,9})\s*["']""")
+_ERROR_TYPE = re.compile(rb"""(?:^|\s)t\s*=\s*["']e["']""")
+_CELL_CLOSE = re.compile(rb"</(?:\w+:)?c\s*>")
+_CELL_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v\s*>")
+
+
+def cell_styles(xml: bytes, wanted: Collection[str]) -> dict[str, int]:
+    """The style index (`s`) of each cell of WANTED (`C12`) the sheet gives one.
+
+    The few cells wanted are looked for as Excel, WPS and LibreOffice write their position
+    (`r="C12"`: one quick search each, the last such cell taken, as the scan of every cell
+    tag takes it); where one is not found so, every cell tag is read."""
+    styles: dict[str, int] = {}
+    for cell in wanted:
+        at = xml.rfind(b'r="' + cell.encode() + b'"')
+        tag = _CELL_TAG.match(xml, xml.rfind(b"<", 0, at)) if at > 0 else None
+        reference = _REFERENCE.search(tag[1]) if tag and tag.end() > at else None
+        if reference is None or reference[1].decode().upper() != cell:
+            return _cell_styles_scanned(xml, wanted)
+        style = _STYLE.search(tag[1]) if tag else None
+        styles[cell] = int(style[1]) if style else 0
+    return styles
+
+
+def _cell_styles_scanned(xml: bytes, wanted: Collection[str]) -> dict[str, int]:
+    styles: dict[str, int] = {}
+    for tag in _CELL_TAG.finditer(xml):
+        reference = _REFERENCE.search(tag[1])
+        if reference is None:
+            continue
+        cell = reference[1].decode().upper()
+        if cell in wanted:
+            style = _STYLE.search(tag[1])
+            styles[cell] = int(style[1]) if style else 0
+    return styles
+
+
+def error_cells(xml: bytes) -> dict[str, str]:
+    """Each cell holding an error value (`t="e"`), and the error it shows (`#N/A`)."""
+    # No error type anywhere, as nearly always: one quick look (and one more where single
+    # quotes are used at all, which Excel, WPS and LibreOffice never do).
+    if b'"e"' not in xml and (b"'" not in xml or b"'e'" not in xml):
+        return {}
+    errors: dict[str, str] = {}
+    for tag in _CELL_TAG.finditer(xml):
+        attributes, opened = tag[1], tag.end()
+        if attributes.endswith(b"/") or not _ERROR_TYPE.search(attributes):
+            continue
+        reference = _REFERENCE.search(attributes)
+        close = _CELL_CLOSE.search(xml, opened)
+        if reference is None or close is None:
+            continue
+        value = _CELL_VALUE.search(xml, opened, close.start())
+        error = html.unescape(value[1].decode("utf-8", "replace")).strip() if value else ""
+        errors[reference[1].decode().upper()] = error or "#N/A"
+    return errors
+
+
+def cell_formats(styles: bytes) -> tuple[tuple[int, ...], dict[int, str]]:
+    """The styles part's cell formats: each cell style's number format id (`cellXfs`, in
+    order), and the format codes the part itself defines (`numFmts`), by id."""
+    xfs: tuple[int, ...] = ()
+    listed = _CELL_XFS.search(styles, max(styles.find(b"cellXfs") - 64, 0))
+    if listed:
+        xfs = tuple(int(found[1]) if found else 0 for found in map(
+            _FORMAT_ID.search, _XF.findall(listed[1])))
+    codes = {}
+    for found in _NUMBER_FORMAT.findall(styles):
+        given = attributes(found)
+        if "formatCode" in given:
+            number = _FORMAT_ID.search(found)
+            codes[int(number[1]) if number else 0] = given["formatCode"]
+    return xfs, codes
+
+
+_CELL_XFS = re.compile(rb"<(?:\w+:)?cellXfs\b[^<>]*?>(.*?)</(?:\w+:)?cellXfs\s*>", re.S)
+_XF = re.compile(rb"<(?:\w+:)?xf\b([^<>]*)>")
+_NUMBER_FORMAT = re.compile(rb"<(?:\w+:)?numFmt\b([^<>]*)>")
+_FORMAT_ID = re.compile(rb"""(?:^|\s)numFmtId\s*=\s*["']\s*([0-9]{1,9})""")
+_DATE_1904 = re.compile(rb"""<(?:\w+:)?workbookPr\b[^<>]*?\sdate1904\s*=\s*["'](?:1|true)["']""")
+
+
+def uses_1904(workbook: bytes) -> bool:
+    """Whether the workbook counts its dates from 1904 (old Mac Excel's `date1904`)."""
+    at = workbook.find(b"date1904")  # the attribute's name first: one fast scan
+    return at >= 0 and bool(_DATE_1904.search(workbook, max(workbook.rfind(b"<", 0, at), 0)))

@@ -1,6 +1,6 @@
 """`publish`: the consolidated disclosure workbook (预算绩效目标公开), the year's last step.
 
-From the store alone — each department's accepted return in force, the issued
+From the store — each department's accepted return in force, the issued
 templates' record of projects, amounts and header fields — it writes one
 workbook for publication (`book.py`), optionally the published targets as a
 targets workbook for next year's prefill, and a PDF through LibreOffice.
@@ -11,6 +11,11 @@ Decisions worth knowing:
   (latest template per department) are listed with a reason: 未报送,
   退回修改（有错误）, or 未下发 for a department asked for that was never issued a
   template. They are reported, not printed in the workbook.
+- Without a ledger, names and amounts are printed as the templates were issued.
+  With one (`ledger=`, `--ledger`) they are the ledger's now, and what the
+  ledger no longer backs is withheld and listed (`now.py`: withdrawn, moved, a
+  new code, changed funding — unless `allow_stale`). A ledger with errors, or of
+  another year than the returns, is refused before anything is written.
 - Deterministic: the same store and options give a byte-identical file. The
   date on the cover is `date`, or else the day (China time) the latest
   published return was received — never today.
@@ -36,22 +41,31 @@ import pandas as pd
 
 from xltool.atomic import remove_stale_drafts, written_whole
 from xltool.defaults import DEFAULT_STORE
-from xltool.errors import NothingToPublish, PdfFailed, PdfUnavailable
+from xltool.errors import (
+    LedgerHasErrors,
+    LedgerOtherYear,
+    NothingToPublish,
+    PdfFailed,
+    PdfUnavailable,
+)
+from xltool.ledger import AmountUnit, Ledger, load_ledger
 from xltool.outputs import Named, refuse_clobbering
 from xltool.publish.book import Cover, write_publication
-from xltool.publish.gather import Edition, MissingProject, gather
+from xltool.publish.gather import Edition, MissingProject, StaleProject, gather
+from xltool.publish.now import as_the_ledger_has_it, stale_projects
 from xltool.publish.pdf import convert_to_pdf, require_cjk_font, require_soffice
 from xltool.store import open_store
 from xltool.targets import write_targets
 
 __all__ = ["DepartmentCount", "MissingProject", "NothingToPublish", "PdfFailed",
-           "PdfUnavailable", "Publication", "publish"]
+           "PdfUnavailable", "Publication", "StaleProject", "publish"]
 
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
 DEFAULT_BASIS = ("《中华人民共和国预算法》和《中共中央 国务院关于全面实施预算绩效管理的意见》"
                  "（中发〔2018〕34号）")
 MISSING_COLUMNS = {"department_code": "主管部门编码", "department": "主管部门",
-                   "project_code": "项目编码", "project_name": "项目名称", "reason": "原因"}
+                   "project_code": "项目编码", "project_name": "项目名称", "reason": "原因",
+                   "detail": "说明"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,11 @@ class Publication:
     missing: tuple[MissingProject, ...]
     targets_out: Path | None = None
     pdf: Path | None = None
+    ledger: Path | None = None
+    """The ledger whose names and amounts were published; None: as the templates were issued."""
+    allow_stale: bool = False
+    stale: tuple[StaleProject, ...] = ()
+    """`allow_stale`: the projects published although their funding changed since issue."""
 
     @property
     def projects(self) -> int:
@@ -91,7 +110,8 @@ class Publication:
         return sum((d.total for d in self.departments), Decimal(0))
 
     def missing_frame(self) -> pd.DataFrame:
-        """The missing projects as a table: 主管部门编码, 主管部门, 项目编码, 项目名称, 原因."""
+        """The missing projects as a table: 主管部门编码, 主管部门, 项目编码, 项目名称, 原因,
+        说明."""
         rows = [{MISSING_COLUMNS[k]: v for k, v in m.to_dict().items() if k in MISSING_COLUMNS}
                 for m in self.missing]
         return pd.DataFrame(rows, columns=list(MISSING_COLUMNS.values()))
@@ -101,6 +121,8 @@ class Publication:
             "output": str(self.output),
             "targets_out": str(self.targets_out) if self.targets_out else None,
             "pdf": str(self.pdf) if self.pdf else None,
+            "ledger": str(self.ledger) if self.ledger else None,
+            "allow_stale": self.allow_stale,
             "year": self.year, "title": self.title, "issuer": self.issuer, "date": self.date,
             "departments": [{"department_code": d.department_code, "department": d.department,
                              "sheet": d.sheet, "projects": d.projects,
@@ -110,6 +132,7 @@ class Publication:
                         "indicators": self.indicators, "total": amount_text(self.total),
                         "missing": len(self.missing)},
             "missing": [m.to_dict() for m in self.missing],
+            "stale": [s.to_dict() for s in self.stale],
         }
 
 
@@ -121,16 +144,26 @@ def amount_text(amount: Decimal) -> str:
 def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
             targets_out: Path | str | None = None, title: str | None = None,
             issuer: str | None = None, date: str | None = None, basis: str | None = None,
-            departments: Sequence[str] = (), pdf: bool = False) -> Publication:
-    """Write the disclosure workbook from the accepted returns in the store."""
+            departments: Sequence[str] = (), pdf: bool = False,
+            ledger: Ledger | Path | str | None = None, allow_stale: bool = False,
+            amounts_in: AmountUnit = "万元") -> Publication:
+    """Write the disclosure workbook from the accepted returns in the store; with LEDGER,
+    under its names and amounts now (see the module's docstring)."""
+    if allow_stale and ledger is None:
+        raise ValueError("allow_stale needs a ledger: without one nothing is compared")
     out = Path(output)
     targets_path = Path(targets_out) if targets_out is not None else None
-    refuse_clobbering(files=_outputs(out, targets_path, pdf), store=store)
+    read = ledger.path if isinstance(ledger, Ledger) else ledger
+    refuse_clobbering(files=_outputs(out, targets_path, pdf), store=store,
+                      reads=[(read, "预算台账")] if read is not None else [])
     soffice = require_soffice() if pdf else None  # before any work: fail fast, write nothing
     if pdf:
         require_cjk_font()  # else the PDF's Chinese is empty boxes
+    book = _checked_ledger(ledger, amounts_in) if ledger is not None else None
     with open_store(store, create=False) as opened:
         edition = gather(opened, departments)
+    if book is not None:
+        edition = _now(edition, book, allow_stale)
     cover = make_cover(edition, title=title, issuer=issuer, date=date, basis=basis)
     for folder in {out.parent, *([targets_path.parent] if targets_path else [])}:
         remove_stale_drafts(folder)  # a killed run's half-written workbooks
@@ -142,7 +175,36 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
                                    d.indicator_count, d.amount("total"))
                    for d in edition.departments)
     return Publication(out, edition.year, cover.title, cover.issuer, cover.date, counts,
-                       edition.missing, targets_path, pdf_path)
+                       edition.missing, targets_path, pdf_path,
+                       book.path if book is not None else None, allow_stale,
+                       stale_projects(edition))
+
+
+# -- the ledger now -----------------------------------------------------------------------
+
+
+def _checked_ledger(ledger: Ledger | Path | str, amounts_in: AmountUnit) -> Ledger:
+    book = ledger if isinstance(ledger, Ledger) else load_ledger(ledger, amounts_in=amounts_in)
+    if book.has_errors:
+        first = [f"{p.where}: {p.message}" for p in book.problems if p.is_error][:5]
+        raise LedgerHasErrors(
+            f"预算台账 {book.path.name} 有 {book.error_count} 处错误，未公开。"
+            f"请先用 `xltool ledger` 查看并改正：\n  " + "\n  ".join(first))
+    return book
+
+
+def _now(edition: Edition, book: Ledger, allow_stale: bool) -> Edition:
+    """The edition under BOOK's names and amounts; refused when BOOK is of another year."""
+    if book.year is not None and edition.year is not None and book.year != edition.year:
+        raise LedgerOtherYear(
+            f"预算台账 {book.path.name} 是 {book.year} 年的，已接受的报送是 {edition.year} "
+            "年的：请用当年的预算台账公开")
+    now = as_the_ledger_has_it(edition, book, allow_stale=allow_stale)
+    if not now.departments:
+        raise NothingToPublish(
+            f"按预算台账 {book.path.name}，已接受的 {len(edition.projects)} 个项目都不予公开"
+            "（已撤销、已划转、编码已变或预算已调整）：请先用 xltool reconcile 核对")
+    return now
 
 
 # -- the cover ----------------------------------------------------------------------------

@@ -17,7 +17,6 @@ Sheets, in order:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -39,15 +38,13 @@ from xltool.publish.form import LAST, WIDTHS, ProjectTable
 from xltool.publish.gather import Edition, PublishedDepartment
 from xltool.tables import Column, Look, Value, lines_needed, write_table
 from xltool.targets import GOALS_SHEET, INDICATORS_SHEET
-from xltool.xlsxout import check, new_workbook
+from xltool.xlsxout import check, excel_sheet_name, new_workbook
 
 COVER_SHEET, CONTENTS_SHEET, SUMMARY_SHEET = "封面", "目录", "汇总"
 RESERVED = {COVER_SHEET, CONTENTS_SHEET, SUMMARY_SHEET, GOALS_SHEET, INDICATORS_SHEET}
-SHEET_NAME_LIMIT = 31
 MAX_PAGE_BREAKS = 1023  # Excel's limit per sheet; later projects of a huge department flow on
 MAX_LINKS = 65_530  # Excel's limit per sheet; rows beyond it are listed without a link
 FOOTER = "&C第 &P 页，共 &N 页"
-_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 FUNDING_COLUMNS = (("total", "年度资金总额"), ("fiscal", "其中：财政拨款"),
                    ("other", "其他资金"), ("carryover", "结余结转"))
@@ -95,19 +92,12 @@ def write_publication(edition: Edition, cover: Cover, path: Path, *,
 
 
 def department_sheets(edition: Edition) -> dict[str, str]:
-    """`编码 主管部门`, cut to Excel's 31 characters, without forbidden characters, unique."""
+    """`编码 主管部门`, the name as the ledger writes it, made a sheet name by Excel's rules
+    (`excel_sheet_name`: cut to 31 of Excel's units, unique)."""
     used = {name.lower() for name in RESERVED}
-    names = {}
-    for department in edition.departments:
-        clean = _SHEET_FORBIDDEN.sub("_", f"{department.code} {department.name}")
-        base = clean.strip().strip("'")[:SHEET_NAME_LIMIT].rstrip() or "主管部门"
-        name, suffix = base, 2
-        while name.lower() in used:
-            tail = f"~{suffix}"
-            name, suffix = base[:SHEET_NAME_LIMIT - len(tail)] + tail, suffix + 1
-        used.add(name.lower())
-        names[department.code] = name
-    return names
+    return {department.code: excel_sheet_name(f"{department.code} {department.name}", used,
+                                              fallback="主管部门")
+            for department in edition.departments}
 
 
 def link(sheet_name: str, row: int) -> str:

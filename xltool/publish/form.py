@@ -84,6 +84,8 @@ class ProjectTable:
         self._indicators(project.indicators)
         if self.profile.weights is not None:
             self._weight_total(project.indicators)
+        if project.note:
+            self._note(project.note)
         for row, height in self.heights.items():
             check(self.sheet.set_row(row, height), "row height")
         return self.row
@@ -207,6 +209,14 @@ class ProjectTable:
         check(self.sheet.write_number(self.row, self.columns.weight, float(total),
                                       self.styles.get("number", places=places(total))),
               "weight total")
+        self.row += 1
+
+
+    def _note(self, note: str) -> None:
+        """说明 under the table: why its amounts are not those issued (`--allow-stale`)."""
+        merged(self.sheet, self.styles, (self.row, 0, self.row, 1), "说明", "label")
+        merged(self.sheet, self.styles, (self.row, 2, self.row, LAST), note, "goal")
+        self._fits(self.row, note, span_width(2, LAST))
         self.row += 1
 
 

@@ -7,6 +7,9 @@ field the store does not know stays blank; nothing is invented.
 
 One store is one year's round. When it holds several years, the latest year
 with an accepted return is published.
+
+This is the edition as issued; `now.py` brings it to the ledger as it is now
+(`publish --ledger`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from xltool.codes import (
     Reason,
 )
 from xltool.errors import NothingToPublish, ProfileNotKept, StoreIncomplete
+from xltool.matching import AmountChange
+from xltool.money import shown_wan
 from xltool.profile import FUNDING_KEYS, FormProfile
 from xltool.store import (
     IssuedCell,
@@ -49,6 +54,10 @@ class PublishedProject:
     """Funding key (`total`, `fiscal`, `other`, `carryover`) → 万元, None when not given."""
     goal: str
     indicators: tuple[Indicator, ...]
+    changes: tuple[AmountChange, ...] = ()
+    """`publish --ledger --allow-stale`: the funding rows changed since issue."""
+    note: str = ""
+    """Printed under the project's table (说明): why its amounts are not those issued."""
 
     def amount(self, key: str) -> Decimal:
         return self.amounts.get(key) or Decimal(0)
@@ -80,15 +89,43 @@ class MissingProject:
     project_code: str
     project_name: str
     reason_code: str
+    detail: str = ""
+    """What the ledger says of it (`publish --ledger`): its new department, code or amounts."""
+    changes: tuple[AmountChange, ...] = ()
+    """`budget_changed`: each funding row changed since issue, old and new."""
 
     @property
     def reason(self) -> str:
         return REASONS[self.reason_code].label
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, object]:
         return {"department_code": self.department_code, "department": self.department,
                 "project_code": self.project_code, "project_name": self.project_name,
-                "reason_code": self.reason_code, "reason": self.reason}
+                "reason_code": self.reason_code, "reason": self.reason, "detail": self.detail,
+                "changes": changes_dict(self.changes)}
+
+
+@dataclass(frozen=True)
+class StaleProject:
+    """`--allow-stale`: a project published although its funding changed since issue."""
+
+    department_code: str
+    department: str
+    project_code: str
+    project_name: str
+    detail: str
+    changes: tuple[AmountChange, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"department_code": self.department_code, "department": self.department,
+                "project_code": self.project_code, "project_name": self.project_name,
+                "detail": self.detail, "changes": changes_dict(self.changes)}
+
+
+def changes_dict(changes: Iterable[AmountChange]) -> list[dict[str, str]]:
+    """For `--json`: each changed row's key, and its amounts issued and now, as text."""
+    return [{"field": c.key, "issued": shown_wan(c.issued), "ledger": shown_wan(c.ledger)}
+            for c in changes]
 
 
 @dataclass(frozen=True)
@@ -212,4 +249,4 @@ def _last_status(received: list[ReceivedFile], year: int | None) -> dict[str, st
 
 
 __all__ = ["Edition", "MissingProject", "NothingToPublish", "PublishedDepartment",
-           "PublishedProject", "StoreIncomplete", "gather", "is_public"]
+           "PublishedProject", "StaleProject", "StoreIncomplete", "gather", "is_public"]

@@ -176,14 +176,19 @@ def _project_rows(sha256: str, targets: Targets) -> list[tuple[str, str, str | N
 
     Each indicator is written as `json.dumps` writes it, its texts by the very function
     json.dumps writes a text with: a return's seventy-odd rows cost half as much as through
-    the encoder. Anything but text in a text field goes to `json.dumps` itself."""
+    the encoder. Anything but text in a text field goes to `json.dumps` itself.
+
+    An indicator is `[seq, level1, level2, name, value, weight]`, and, when its value's
+    cell held no text (`0.95` shown as `95%`), what it held as a seventh element: a row of
+    text cells is written as before the raw value was kept."""
     indicators: dict[str, list[str]] = {}
     try:
         for seq, i in enumerate(targets.indicators):
-            weight = i.weight
+            weight, raw = i.weight, i.raw
             row = (f"[{seq}, {_json_text(i.level1)}, {_json_text(i.level2)}, "
                    f"{_json_text(i.name)}, {_json_text(i.value)}, "
-                   f"{'null' if weight is None else _json_text(str(weight))}]")
+                   f"{'null' if weight is None else _json_text(str(weight))}"
+                   f"{'' if raw is None else ', ' + _json_text(raw)}]")
             listed = indicators.get(i.project_code)
             if listed is None:
                 indicators[i.project_code] = [row]
@@ -200,16 +205,19 @@ def _project_rows_dumped(sha256: str, targets: Targets
                          ) -> list[tuple[str, str, str | None, str]]:
     indicators: dict[str, list[list[Any]]] = {}
     for seq, i in enumerate(targets.indicators):
-        indicators.setdefault(i.project_code, []).append(
-            [seq, i.level1, i.level2, i.name, i.value, text_of(i.weight)])
+        row = [seq, i.level1, i.level2, i.name, i.value, text_of(i.weight)]
+        indicators.setdefault(i.project_code, []).append(row if i.raw is None else
+                                                         [*row, i.raw])
     return [(sha256, code, targets.goals.get(code),
              json.dumps(indicators.get(code, ()), ensure_ascii=False))
             for code in dict.fromkeys([*targets.goals, *indicators])]
 
 
 def _indicators_in_order(rows: Iterable[tuple[str, str]]) -> list[Indicator]:
-    """The indicators of (project code, JSON array) rows of one return, in the return's order."""
-    numbered = [(i[0], Indicator(code, i[1], i[2], i[3], i[4], decimal_of(i[5])))
+    """The indicators of (project code, JSON array) rows of one return, in the return's order
+    (an indicator without a seventh element, the raw value, has none: as all did before)."""
+    numbered = [(i[0], Indicator(code, i[1], i[2], i[3], i[4], decimal_of(i[5]),
+                                 i[6] if len(i) > 6 else None))
                 for code, listed in rows for i in json.loads(listed)]
     numbered.sort(key=lambda pair: pair[0])
     return [indicator for _, indicator in numbered]

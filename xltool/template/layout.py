@@ -123,18 +123,7 @@ def column_widths(profile: FormProfile) -> tuple[float, ...]:
 
 
 def header_value(field_spec: HeaderField, project: LedgerProject) -> str:
-    values = {
-        "project_name": project.name,
-        "project_code": project.code,
-        "department": project.department,
-        "department_code": project.department_code,
-        "department_with_code": f"{project.department}（{project.department_code}）",
-        "unit": project.unit,
-        "attribute": project.attribute,
-        "period": project.period,
-        "supervisor": project.supervisor,
-    }
-    return values[field_spec.key] or ""
+    return project.header_text(field_spec.key)
 
 
 def project_form(profile: FormProfile, project: LedgerProject, position: int, sheet: str,

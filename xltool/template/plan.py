@@ -12,9 +12,8 @@ from xltool.names import DEPARTMENT, TEMPLATE_ID, YEAR
 from xltool.profile import FormProfile
 from xltool.template.layout import ProjectForm, project_form
 from xltool.template.prefill import Prefill
+from xltool.xlsxout import excel_sheet_name
 
-SHEET_NAME_LIMIT = 31
-_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _FILE_FORBIDDEN = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 COVER_SHEET = "填报说明"
 
@@ -68,21 +67,15 @@ def workbook_name(year: int | None, department_code: str, department: str) -> st
 
 
 def sheet_name(position: int, project_name: str, used: set[str]) -> str:
-    """`01 项目名称`, cut to Excel's 31 characters, without forbidden characters, unique."""
-    clean = _SHEET_FORBIDDEN.sub("_", project_name).strip().strip("'") or "项目"
-    base = f"{position:02d} {clean}"[:SHEET_NAME_LIMIT].rstrip()
-    name, suffix = base, 2
-    while name.lower() in used or name == COVER_SHEET:
-        tail = f"~{suffix}"
-        name = base[: SHEET_NAME_LIMIT - len(tail)] + tail
-        suffix += 1
-    used.add(name.lower())
-    return name
+    """`01 项目名称`: the project's name as the ledger writes it, made a sheet name by
+    Excel's rules (`excel_sheet_name`: cut to 31 of Excel's units, unique in USED)."""
+    name = project_name.strip(" '") or "项目"
+    return excel_sheet_name(f"{position:02d} {name}", used, fallback=f"{position:02d} 项目")
 
 
 def plan_department(profile: FormProfile, projects: Sequence[LedgerProject], prefill: Prefill,
                     cover: CoverInfo) -> DepartmentPlan:
-    used: set[str] = set()
+    used = {COVER_SHEET.lower()}
     forms = []
     for position, project in enumerate(projects, start=1):
         goal, indicators = prefill.for_project(project.code)

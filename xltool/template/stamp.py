@@ -41,9 +41,10 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xltool.errors import FrameMismatch, XlsxWriteError
+from xltool.text import excel_length
 from xltool.xlsxout import _Worksheet, check, is_classic
 
-# Excel's cell text limit; xlsxwriter warns and cuts longer strings.
+# Excel's cell text limit, in its units (UTF-16); xlsxwriter warns and cuts longer strings.
 STRING_LIMIT = 32767
 
 
@@ -198,7 +199,7 @@ class StampedSheet(_Worksheet):
         if value is None or value == "":
             return '"/>'
         if isinstance(value, str):
-            if len(value) > STRING_LIMIT:
+            if len(value) > STRING_LIMIT // 2 and excel_length(value) > STRING_LIMIT:
                 raise XlsxWriteError(f"text longer than Excel's {STRING_LIMIT} characters")
             index = self.str_table._get_shared_string_index(value)
             return f'" t="s"><v>{index}</v></c>'

@@ -16,7 +16,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.utility import quote_sheetname, xl_range, xl_rowcol_to_cell
+from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
 from xltool.errors import FrameMismatch
@@ -27,9 +27,11 @@ from xltool.template.cover import write_cover
 from xltool.template.layout import Cell, ProjectForm
 from xltool.template.plan import DepartmentPlan
 from xltool.template.stamp import Formula, SheetFrame, StampedSheet, frame_of
+from xltool.text import excel_cut
 from xltool.xlsxout import check, define_names, new_workbook, strict
 
 INPUT_FILL = "#FFF7D6"
+WARNING_FILL = "#FFC7CE"
 LABEL_FILL = "#EEF3F8"
 LISTS_SHEET = "下拉选项"
 
@@ -53,7 +55,7 @@ _STYLES: dict[str, dict[str, Any]] = {
                      "bg_color": INPUT_FILL, "num_format": "0.##"},
     "total": {"bold": True, "border": 1, "align": "center", "valign": "vcenter",
               "num_format": "0.##"},
-    "warning": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},
+    "warning": {"bg_color": WARNING_FILL, "font_color": "#9C0006"},
 }
 
 PROTECTION = {
@@ -228,8 +230,13 @@ def _runs(cells: list[Cell]) -> Iterator[tuple[Cell, Cell]]:
                     start = current
 
 
+INPUT_TITLE_LIMIT, INPUT_MESSAGE_LIMIT = 32, 255  # Excel's, in its units (UTF-16)
+
+
 def _add_validations(sheet: Any, profile: FormProfile, form: ProjectForm,
                      lists: dict[str, str]) -> None:
+    """One validation per contiguous run of like input cells; a formula in it names the
+    run's top-left cell, the anchor Excel, WPS and LibreOffice all read it from."""
     inputs = [c for c in form.cells if c.role == "input"]
     for first, last in _runs(inputs):
         options = _validation(profile, first, lists)
@@ -240,8 +247,9 @@ def _add_validations(sheet: Any, profile: FormProfile, form: ProjectForm,
 def _validation(profile: FormProfile, cell: Cell, lists: dict[str, str]) -> dict[str, Any]:
     category = profile.category_by_level2(cell.category) if cell.category else None
     title, message = _input_message(profile, cell, category)
-    options: dict[str, Any] = {"validate": "any", "input_title": title[:32],
-                               "input_message": message[:255]}
+    options: dict[str, Any] = {"validate": "any",
+                               "input_title": excel_cut(title, INPUT_TITLE_LIMIT),
+                               "input_message": excel_cut(message, INPUT_MESSAGE_LIMIT)}
     kind = cell.validation
     if kind == "indicator.weight" and profile.weights:
         weights = profile.weights
@@ -289,17 +297,19 @@ DIGITS = ",".join(f'"{d}"' for d in "0123456789０１２３４５６７８９")
 
 
 def _add_highlights(sheet: Any, profile: FormProfile, form: ProjectForm, warning: Any) -> None:
-    """A quantitative value with no digit in it turns red as it is typed."""
+    """A quantitative value with no digit in it turns red as it is typed.
+
+    One rule per contiguous range, its formula naming the range's top-left cell: a rule over
+    several ranges has no anchor every program agrees on (LibreOffice takes the top-left of
+    them all, Excel the first listed), and each cell would test another cell's value.
+    """
     numeric = [c for c in form.cells if c.role == "input" and
                c.validation in ("indicator.value.quantitative", "indicator.value.cost",
                                 "indicator.value.satisfaction")]
-    runs = list(_runs(numeric))
-    if runs:
-        first = runs[0][0]
+    for first, last in _runs(numeric):
         ref = xl_rowcol_to_cell(first.row, first.col)
-        ranges = " ".join(xl_range(a.row, a.col, b.row, b.col) for a, b in runs)
-        check(sheet.conditional_format(first.row, first.col, first.row, first.col, {
-            "type": "formula", "multi_range": ranges,
+        check(sheet.conditional_format(first.row, first.col, last.row, last.col, {
+            "type": "formula",
             "criteria": f"=AND(LEN({ref})>0,SUMPRODUCT(--ISNUMBER(FIND({{{DIGITS}}},{ref})))=0)",
             "format": warning}), "highlight")
     total = next((c for c in form.cells if c.field == "weight.total"), None)
@@ -317,10 +327,22 @@ def _print_layout(sheet: Any) -> None:
 
 
 def _print_titles(sheet: Any, plan: DepartmentPlan, form: ProjectForm) -> None:
-    department = plan.department.replace("&", "&&")
-    project = form.project.name.replace("&", "&&")
-    check(sheet.set_header(f"&L{department[:100]}&R{project[:100]}"), "print header")
+    department, project = plan.department, form.project.name
+    check(sheet.set_header(f"&L{_header_text(department)}&R{_header_text(project)}"),
+          "print header")
     check(sheet.set_footer("&C第 &P 页，共 &N 页"), "print footer")
+
+
+HEADER_PART_LIMIT = 100
+"""Excel's units for each side of the print header: both, with their codes, within its 255."""
+
+
+def _header_text(text: str) -> str:
+    """TEXT for a print header: each `&` doubled (alone it starts a code), cut to
+    HEADER_PART_LIMIT units without leaving half of a doubled `&`."""
+    cut = excel_cut(text.replace("&", "&&"), HEADER_PART_LIMIT)
+    ampersands = len(cut) - len(cut.rstrip("&"))
+    return cut[:-1] if ampersands % 2 else cut
 
 
 # -- the hidden list sheet and the identity ------------------------------------------------
