@@ -66,6 +66,21 @@ def complete_values(store_path: Path, template_id: str) -> dict[str, object]:
     return values
 
 
+WEIGHTED_TEXTS = {1: "全年督查不少于 50 次", 2: "督查完成率100%", 3: "12月底前完成",
+                  4: "督查经费≤20万元", 6: "群众办事便利度明显提升", 8: "长效机制逐步健全",
+                  9: "服务对象满意度≥95%"}
+
+
+def weighted_values(**more: object) -> dict[str, object]:
+    """A complete return of the one-project `weighted` form: a goal, an indicator of weight
+    10 in each category of WEIGHTED_TEXTS, and MORE."""
+    values: dict[str, object] = {"XT_P01_GOAL": "全年完成督查任务。"}
+    for number, text in WEIGHTED_TEXTS.items():
+        values[f"XT_P01_C{number:02d}_R01_NAME"] = text
+        values[f"XT_P01_C{number:02d}_R01_WEIGHT"] = 10
+    return {**values, **more}
+
+
 @pytest.fixture
 def small_ledger(tmp_path: Path) -> Path:
     """Two departments, three projects; one name is a would-be formula."""

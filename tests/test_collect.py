@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT, complete_values, ledger_row, write_ledger
+from tests.conftest import ROOT, complete_values, ledger_row, weighted_values, write_ledger
 from tests.fill import delete_sheet, fill_with_openpyxl, insert_row, rename_sheet, set_cell
 from xltool.cli import main
 from xltool.collect import Status, collect
@@ -473,13 +473,7 @@ def _issue(tmp_path: Path, profile: str) -> IssuedWorkbook:
 
 def test_weighted_returns_are_checked_for_weights(tmp_path: Path) -> None:
     issued = _issue(tmp_path, "weighted")
-    values: dict[str, object] = {"XT_P01_GOAL": "全年完成督查任务。", "XT_P01_SUPERVISOR": "行政处"}
-    texts = {1: "全年督查不少于 50 次", 2: "督查完成率100%", 3: "12月底前完成",
-             4: "督查经费≤20万元", 6: "群众办事便利度明显提升", 8: "长效机制逐步健全",
-             9: "服务对象满意度≥95%"}
-    for number, text in texts.items():
-        values[f"XT_P01_C{number:02d}_R01_NAME"] = text
-        values[f"XT_P01_C{number:02d}_R01_WEIGHT"] = 10
+    values = weighted_values(XT_P01_SUPERVISOR="行政处")
     values["XT_P01_C05_R01_NAME"] = "本指标不适用"
     values["XT_P01_C01_R02_NAME"] = "培训人次≥300人次"
     values["XT_P01_C01_R02_WEIGHT"] = "３０"  # a number typed as text, full-width

@@ -26,6 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl
 from tests.test_publish import project_blocks, read_table
+from tests.test_reconcile import SECOND, THIRD, base_rows
 from xltool.cli import main
 from xltool.collect import collect
 from xltool.errors import LedgerHasErrors, LedgerOtherYear, NothingToPublish, OutputClobbers
@@ -35,20 +36,7 @@ from xltool.template import issue_templates
 
 D = Decimal
 FIRST = ("001", "示例局")
-SECOND = ("002", "第二局")
-THIRD = ("003", "第三局")
 RENAMED_FIRST = ("001", "示例市示例局")
-
-
-def base_rows() -> list[dict[str, str]]:
-    return [
-        ledger_row("001-01", "办公经费", total="10"),
-        ledger_row("001-02", "宣传经费", total="5.5"),
-        ledger_row("001-03", "培训经费", total="8"),
-        ledger_row("002-01", "运维经费", department=SECOND, total="30", fiscal="20", 其他资金="10"),
-        ledger_row("002-02", "设备购置经费", department=SECOND, total="12"),
-        ledger_row("003-01", "调研经费", department=THIRD, total="6"),
-    ]
 
 
 def changed_rows() -> list[dict[str, str]]:

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from tests.conftest import complete_values, ledger_row, write_ledger
+from tests.conftest import complete_values, ledger_row, weighted_values, write_ledger
 from tests.fill import fill_with_openpyxl
 from xltool.collect import collect
 from xltool.collect.returns import ReturnedIndicator, ReturnedProject
@@ -228,13 +228,7 @@ def test_a_weight_of_invisible_characters_is_a_missing_weight(tmp_path: Path) ->
     ledger = write_ledger(tmp_path / "w.csv", [ledger_row("W-1", "督查经费", total="20")])
     [issued] = issue_templates(ledger, tmp_path / "w", store=tmp_path / "x.db",
                                profile="weighted").workbooks
-    values: dict[str, object] = {"XT_P01_GOAL": "全年完成督查任务。"}
-    texts = {1: "全年督查不少于 50 次", 2: "督查完成率100%", 3: "12月底前完成",
-             4: "督查经费≤20万元", 6: "群众办事便利度明显提升", 8: "长效机制逐步健全",
-             9: "服务对象满意度≥95%"}
-    for number, text in texts.items():
-        values[f"XT_P01_C{number:02d}_R01_NAME"] = text
-        values[f"XT_P01_C{number:02d}_R01_WEIGHT"] = 10
+    values = weighted_values()
     values["XT_P01_C01_R02_NAME"] = "培训人次≥300人次"
     values["XT_P01_C01_R02_WEIGHT"] = 30
     values["XT_P01_C08_R01_WEIGHT"] = "\u200b"     # looks empty: missing, not "no number"

@@ -55,7 +55,7 @@ from xltool.codes import (
     LEDGER_TOTAL_MISMATCH,
     Problem,
 )
-from xltool.errors import LedgerUnreadable
+from xltool.errors import LedgerHasErrors, LedgerUnreadable
 from xltool.findings import Finding
 from xltool.money import TOLERANCE
 from xltool.text import cell_text, code_text, normalise_key, normalise_text
@@ -264,6 +264,16 @@ class Ledger:
     @property
     def warning_count(self) -> int:
         return len(self.problems) - self.error_count
+
+    def without_errors(self, refused: str) -> Ledger:
+        """The ledger, once it has no error; else LedgerHasErrors naming the first few and
+        saying what was REFUSED (未生成模板): a ledger with errors would carry wrong amounts."""
+        if not self.has_errors:
+            return self
+        first = [f"{p.where}: {p.message}" for p in self.problems if p.is_error][:5]
+        raise LedgerHasErrors(
+            f"预算台账 {self.path.name} 有 {self.error_count} 处错误，{refused}。"
+            f"请先用 `xltool ledger` 查看并改正：\n  " + "\n  ".join(first))
 
     @property
     def year(self) -> int | None:

@@ -42,7 +42,6 @@ import pandas as pd
 from xltool.atomic import remove_stale_drafts, written_whole
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import (
-    LedgerHasErrors,
     LedgerOtherYear,
     NothingToPublish,
     PdfFailed,
@@ -185,12 +184,7 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
 
 def _checked_ledger(ledger: Ledger | Path | str, amounts_in: AmountUnit) -> Ledger:
     book = ledger if isinstance(ledger, Ledger) else load_ledger(ledger, amounts_in=amounts_in)
-    if book.has_errors:
-        first = [f"{p.where}: {p.message}" for p in book.problems if p.is_error][:5]
-        raise LedgerHasErrors(
-            f"预算台账 {book.path.name} 有 {book.error_count} 处错误，未公开。"
-            f"请先用 `xltool ledger` 查看并改正：\n  " + "\n  ".join(first))
-    return book
+    return book.without_errors("未公开")
 
 
 def _now(edition: Edition, book: Ledger, allow_stale: bool) -> Edition:

@@ -25,7 +25,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xltool.atomic import remove_stale_drafts
 from xltool.batch import few_collections, few_collections_for_life
 from xltool.defaults import DEFAULT_PROFILE, DEFAULT_STORE
-from xltool.errors import LedgerHasErrors, UnknownDepartment
+from xltool.errors import UnknownDepartment
 from xltool.findings import Finding
 from xltool.ledger import Ledger, LedgerProject, load_ledger
 from xltool.outputs import Named, refuse_clobbering
@@ -86,7 +86,7 @@ def issue_templates(
 ) -> TemplateRun:
     """Write one template per department of LEDGER into OUTDIR and record each in the store."""
     form_profile, profile_text = read_profile(profile)
-    book = _checked_ledger(load_ledger(ledger, amounts_in=amounts_in))
+    book = load_ledger(ledger, amounts_in=amounts_in).without_errors("未生成模板")
     groups = _departments(book, departments)
     out = Path(outdir)
     _refuse_clobbering(out, groups, store=store,
@@ -107,14 +107,6 @@ def issue_templates(
             workbooks.append(issued)
     return TemplateRun(tuple(workbooks), matched.findings, Path(store), form_profile.name)
 
-
-def _checked_ledger(book: Ledger) -> Ledger:
-    if book.has_errors:
-        first = [f"{p.where}: {p.message}" for p in book.problems if p.is_error][:5]
-        raise LedgerHasErrors(
-            f"预算台账 {book.path.name} 有 {book.error_count} 处错误，未生成模板。"
-            f"请先用 `xltool ledger` 查看并改正：\n  " + "\n  ".join(first))
-    return book
 
 
 def _refuse_clobbering(out: Path, groups: Sequence[Sequence[LedgerProject]], *,
