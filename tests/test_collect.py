@@ -329,7 +329,7 @@ def test_the_cli_exit_codes_and_json(issued: list[IssuedWorkbook], tmp_path: Pat
     assert data["summary"]["missing_departments"] == ["002"]
     empty = _fill(issued[1], tmp_path, {}, "empty.xlsx")  # returned with nothing filled in
     rejected = runner.invoke(main, ["collect", str(empty), "--store", str(store_path)])
-    assert rejected.exit_code == 1 and "rule.goal_empty" in rejected.output
+    assert rejected.exit_code == 1 and "form.not_filled" in rejected.output
     assert runner.invoke(main, ["collect", "--store", str(store_path)]).exit_code == 2
     missing = runner.invoke(main, ["collect", str(tmp_path / "nope"), "--store", str(store_path)])
     assert missing.exit_code == 2 and "找不到" in missing.output

@@ -21,7 +21,7 @@ STAGES = ("ledger", "template", "collect", "reconcile", "publish")
 DRIVERS = ("demo", "cli", "__main__")
 SHARED = ("errors", "findings", "text", "values", "money", "profile", "names", "defaults",
           "limits", "atomic", "batch", "xlsxout", "targets", "store", "codes", "tables",
-          "outputs", "visible", "matching", "numfmt")
+          "outputs", "visible", "matching", "numfmt", "states")
 
 
 def module_name(path: Path) -> str:

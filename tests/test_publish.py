@@ -166,6 +166,9 @@ def read_table(sheet: Worksheet, first: int, last: int) -> dict[str, Any]:
         if a == "合计":
             fields["weight_total"] = e
             continue
+        if str(e).startswith("项目编码："):  # a continuation page: the name again, then the head
+            assert a == f"{fields['项目名称']}（续）"
+            continue
         if c is None and e is None:
             continue
         level1, level2 = a or level1, b or level2
@@ -385,7 +388,14 @@ def test_the_print_setup_of_a_department_sheet(published: tuple[Publication, Pat
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.page_setup.fitToHeight == 0
     assert sheet.print_title_rows == "$1:$1"
-    assert len(sheet.row_breaks.brk) == publication.departments[0].projects - 1
+    # a break before each next project, and one where a table runs onto another page:
+    # that page starts with the project's name again
+    for brk in sheet.row_breaks.brk:
+        first = sheet.cell(brk.id + 1, 1).value
+        assert str(sheet.cell(brk.id + 2, 1).value).startswith("项目编码：") \
+            or str(first).endswith("（续）"), (brk.id, first)
+    assert len(sheet.row_breaks.brk) >= publication.departments[0].projects - 1
+    assert sheet.oddHeader.left.text in publication.departments[0].sheet
     assert "&P" in sheet.oddFooter.center.text and "&N" in sheet.oddFooter.center.text
 
 

@@ -164,7 +164,7 @@ def test_departments_that_have_not_returned(trip: RoundTrip, tmp_path: Path) -> 
         ("not_returned", code, D(total), D(total))
         for code, total in [("001-01", 10), ("001-02", "5.5"), ("001-03", 8), ("002-01", 30),
                             ("002-02", 12), ("003-01", 6)]}
-    assert all("尚未报送" in m for m in result.differences["message"])
+    assert all("未报送：" in m for m in result.differences["message"])
     assert set(result.summary["status"]) == {"未报送"}
     assert set(result.summary["received_files"]) == {0}
 
@@ -361,19 +361,20 @@ def test_the_report_workbook(trip: RoundTrip, tmp_path: Path) -> None:
     kinds = ["not_issued", "withdrawn", "moved", "code_changed", "renamed", "budget_changed"]
     assert workbook.sheetnames == ["汇总", *(KINDS[k].sheet for k in kinds)]
     for sheet in workbook.worksheets:
-        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+        assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref
+        assert "核对报告" in sheet["A1"].value and sheet.print_title_rows == "$2:$2"
     summary = workbook["汇总"]
-    assert [c.value for c in summary[1]] == [
+    assert [c.value for c in summary[2]] == [
         "主管部门编码", "主管部门", "总账项目数", "收到文件数", "已接受项目数", "总账资金（万元）",
         "报送资金（万元）", "差额（万元）", "差异数", "状态"]
-    assert [c.value for c in summary[2]] == ["001", "示例局", 3, 1, 3, 20.5, 23.5, -3, 5, "有差异"]
-    assert summary["A5"].value == "合计" and summary["I5"].value == 7
+    assert [c.value for c in summary[3]] == ["001", "示例局", 3, 1, 3, 20.5, 23.5, -3, 5, "有差异"]
+    assert summary["A6"].value == "合计" and summary["I6"].value == 7
     assert summary.conditional_formatting
     budget = workbook["预算调整"]
-    assert budget.auto_filter.ref == "A1:I3"
-    assert [c.value for c in budget[2]][:8] == ["001", "示例局", "001-01", "办公经费",
+    assert budget.auto_filter.ref == "A2:I4"
+    assert [c.value for c in budget[3]][:8] == ["001", "示例局", "001-01", "办公经费",
                                                 "年度资金总额", 12, 10, 2]
-    renamed = workbook["名称变更"]["F2"]
+    renamed = workbook["名称变更"]["F3"]
     assert renamed.value == "=1+1" and renamed.data_type == "s"
     assert workbook.properties.created.year == 2000
 

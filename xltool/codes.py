@@ -427,9 +427,17 @@ FORM_OUTSIDE_CELLS = Problem(
     fix="需要报送的内容请填在表格内的相应栏目；表格外的内容请删除",
     meaning="cells filled outside the form: not read")
 
+FORM_NOT_FILLED = Problem(
+    code="form.not_filled", severity=_E, section=_COLLECT,
+    message="报送的表格未填写任何内容（{projects} 个项目的填写单元格全部为空），"
+            "可能发回了空白模板",
+    fix="请在下发的模板中填写各项目的绩效目标和指标后重新报送",
+    meaning="no input cell of any project filled (the template sent back untouched but "
+            "saved again): this one finding stands for every rule's")
+
 FORM_PROBLEMS: tuple[Problem, ...] = (
     FORM_SHEET_MISSING, FORM_LOCKED_CHANGED, FORM_STRUCTURE_CHANGED, FORM_UNPROTECTED,
-    FORM_OUTSIDE_CELLS,
+    FORM_OUTSIDE_CELLS, FORM_NOT_FILLED,
 )
 
 CELL_FORMULA = Problem(

@@ -25,7 +25,7 @@ from xltool.collect import CollectRun, collect
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import NotADemoFolder, SamplesMissing
 from xltool.ledger import load_ledger
-from xltool.outputs import refuse_clobbering, store_files
+from xltool.outputs import copies_folder, refuse_clobbering, store_files
 from xltool.publish import Publication, publish
 from xltool.reconcile import Reconciliation, reconcile
 from xltool.template import TemplateRun, issue_templates
@@ -92,7 +92,7 @@ def run_demo(folder: Path | str = "demo", *,
     publication = publish(store=store, output=out / "disclosure.xlsx",
                           targets_out=out / "targets-out.xlsx", issuer=ISSUER)
     say(f"公开：{publication.projects} 个项目，缺 {len(publication.missing)} 个")
-    files = _describe(templates, first, second, reconciliation, publication)
+    files = _describe(out, templates, first, second, reconciliation, publication)
     _write_guide(out, files)
     return DemoResult(out, templates, (first, second), reconciliation, publication, files)
 
@@ -149,13 +149,15 @@ def _round_line(number: int, run: CollectRun) -> str:
             f"退回 {summary['rejected']}，重复 {summary['duplicate']}")
 
 
-def _describe(templates: TemplateRun, first: CollectRun, second: CollectRun,
+def _describe(out: Path, templates: TemplateRun, first: CollectRun, second: CollectRun,
               reconciliation: Reconciliation,
               publication: Publication) -> tuple[tuple[str, str], ...]:
     files = [(f"templates/{w.path.name}",
               f"下发给{w.department}的模板（{w.projects} 个项目，已预填）")
              for w in templates.workbooks]
     files.append((DEFAULT_STORE, "存储：下发记录、收到的文件、检查结果和已接受的目标"))
+    files.append((f"{copies_folder(Path(DEFAULT_STORE)).name}/",
+                  "存储保存的每个收到文件的副本（按内容的哈希命名），请与存储一起保留"))
     for number, run in ((1, first), (2, second)):
         files.append((f"returns-{number}/", f"第{number}轮各部门报送的文件"))
         files += [(f"feedback-{number}/{p.name}",
@@ -164,7 +166,26 @@ def _describe(templates: TemplateRun, first: CollectRun, second: CollectRun,
     files.append(("reconcile.xlsx", f"与预算台账的核对报告（{differences} 处差异）"))
     files.append(("disclosure.xlsx", f"公开用的绩效目标汇总表（{publication.projects} 个项目）"))
     files.append(("targets-out.xlsx", "已接受的绩效目标（可用于明年模板预填 --prefill）"))
+    files += _store_leftovers(out)
+    files.append((MARKER, "标记本文件夹为示例输出：再次运行 xltool demo 只替换这里的示例文件"))
+    files.append(("说明.txt", "本说明"))
     return tuple(files)
+
+
+# What SQLite and the store's lock leave beside the store, said for a clerk who finds them.
+_LEFTOVERS = {
+    ".lock": "存储的锁文件：防止两个 xltool 同时写入存储；可以保留，也可在没有 xltool 运行时删除",
+    "-wal": "存储的日志文件（SQLite），与存储一起保留",
+    "-shm": "存储的日志索引文件（SQLite），与存储一起保留",
+    "-journal": "存储的回滚日志文件（SQLite），与存储一起保留",
+}
+
+
+def _store_leftovers(out: Path) -> list[tuple[str, str]]:
+    """The files the store left beside it in OUT that the demo did not write itself: the guide
+    lists every file the folder holds, so none of them puzzles the reader."""
+    return [(DEFAULT_STORE + suffix, what) for suffix, what in _LEFTOVERS.items()
+            if (out / (DEFAULT_STORE + suffix)).exists()]
 
 
 def _write_guide(out: Path, files: tuple[tuple[str, str], ...]) -> None:

@@ -99,6 +99,7 @@ from xltool.money import TOLERANCE, cost_in_wan, shown_wan
 from xltool.names import Output
 from xltool.outputs import refuse_clobbering
 from xltool.profile import FormProfile
+from xltool.states import NOT_RETURNED, TO_FIX, department_state
 from xltool.store import (
     IssuedProject,
     IssuedTemplate,
@@ -107,7 +108,7 @@ from xltool.store import (
     in_force,
     open_store,
 )
-from xltool.tables import FONT, Column, Look, write_table
+from xltool.tables import FONT, Column, Look, Page, print_page, write_table
 from xltool.targets import Indicator
 from xltool.text import normalise_key
 from xltool.xlsxout import check, new_workbook
@@ -281,6 +282,8 @@ class _Held:
     returned: tuple[_Returned, ...]
     received: Counter[str]
     """Files received per department, whatever became of them."""
+    statuses: dict[str, list[str]]
+    """Per department the status of every file received from it (its state: `xltool.states`)."""
 
 
 def _read_store(store: Store, year: int | None) -> _Held:
@@ -291,13 +294,17 @@ def _read_store(store: Store, year: int | None) -> _Held:
             projects[project.template_id].append(project)
     latest = in_force(templates.values())
     returns = [r for r in store.current_returns() if r.template_id in templates]
-    received = Counter(r.department_code for r in store.received_files()
-                       if r.template_id in templates)
+    files = [r for r in store.received_files() if r.template_id in templates]
+    received = Counter(r.department_code for r in files)
+    statuses: dict[str, list[str]] = defaultdict(list)
+    for file in files:
+        statuses[file.department_code].append(file.status)
     codes = {department: frozenset(normalise_key(p.project_code)
                                    for p in projects[template.template_id])
              for department, template in latest.items()}
     returned = tuple(_returned(store, templates, projects, returns))
-    return _Held(latest, codes, {r.department_code: r for r in returns}, returned, received)
+    return _Held(latest, codes, {r.department_code: r for r in returns}, returned, received,
+                 dict(statuses))
 
 
 def _same_year(year: int | None, ledger_year: int | None) -> bool:
@@ -393,8 +400,13 @@ def _missing(project: LedgerProject, held: _Held) -> Difference:
             f"{department}下发的模板中没有本项目（总账新增或划入）：请为{department}下发"
             "（重新下发）模板"))
     accepted = held.returns.get(project.department_code)
-    if accepted is None:
-        message = f"{department}尚未报送已接受的绩效目标表：请督促{department}报送"
+    state = department_state(accepted=accepted is not None,
+                             statuses=held.statuses.get(project.department_code, ()))
+    if state == TO_FIX:
+        message = (f"{department}{TO_FIX}：已报送的文件有错误，尚无已接受的绩效目标表；"
+                   f"请督促{department}按反馈表修改后重新报送")
+    elif accepted is None:
+        message = f"{department}{NOT_RETURNED}：尚无已接受的绩效目标表；请督促{department}报送"
     else:
         message = (f"{department}已接受的报送是旧模板，其中没有本项目（{_day(template)}重新下发的"
                    f"模板中有）：请督促{department}按新模板报送")
@@ -621,14 +633,18 @@ _SUMMARY_LAYOUT = (
     _column("total_difference", "差额（万元）", 14, "amount"),
     _column("differences", "差异数", 9, "count"), _column("status", "状态", 10, "center"),
 )
+# Narrow enough to print one A4 landscape page wide at about 80 % in Excel (70 % in
+# LibreOffice, whose columns come out wider): long texts wrap instead.
 _DIFFERENCE_LAYOUT = (
-    _column("department", "主管部门编码", 14), _column("department_name", "主管部门", 22),
-    _column("project", "项目编码", 18), _column("project_name", "项目名称", 30),
-    _column("field", "核对内容", 16), _column("ledger", "总账", 18, "amount"),
-    _column("returned", "报送/下发", 18, "amount"),
-    _column("difference", "差额（总账−报送）", 16, "amount"), _column("message", "说明", 70),
+    _column("department", "主管部门编码", 12), _column("department_name", "主管部门", 18),
+    _column("project", "项目编码", 16), _column("project_name", "项目名称", 20),
+    _column("field", "核对内容", 12), _column("ledger", "总账", 14, "amount"),
+    _column("returned", "报送/下发", 14, "amount"),
+    _column("difference", "差额（总账−报送）", 14, "amount"), _column("message", "说明", 40),
 )
+_TITLE_ROW, _HEADER_ROW = 0, 1  # a title, then the table's header, repeated on every page
 _STYLES: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 14, "valign": "vcenter"},
     "header": {"bold": True, "border": 1, "align": "center", "valign": "vcenter",
                "text_wrap": True, "bg_color": "#EEF3F8"},
     "text": {"border": 1, "valign": "top", "text_wrap": True},
@@ -657,7 +673,8 @@ def write_report(result: Reconciliation, path: Path | str) -> Path:
         _write_summary(workbook, formats, result)
         for code in result.kinds():
             rows = result.differences[result.differences["kind"] == code]
-            _write_kind(workbook, formats, KINDS[code], _records(rows))
+            _write_kind(workbook, formats, KINDS[code], _records(rows),
+                        _title(result, KINDS[code].sheet))
         workbook.close()
         return path
 
@@ -670,7 +687,7 @@ def write_report(result: Reconciliation, path: Path | str) -> Path:
 def _write_summary(workbook: Any, formats: dict[str, Any], result: Reconciliation) -> None:
     sheet = workbook.add_worksheet(SUMMARY_SHEET)
     rows = _records(result.summary)
-    last = _write_table(sheet, formats, _SUMMARY_LAYOUT, rows)
+    last = _write_table(sheet, formats, _SUMMARY_LAYOUT, rows, _title(result, "汇总"))
     _write_totals(sheet, formats, last + 1, rows)
     if rows:
         _mark_problems(sheet, formats, last, result.tolerance)
@@ -681,19 +698,28 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _write_kind(workbook: Any, formats: dict[str, Any], kind: Kind,
-                rows: list[dict[str, Any]]) -> None:
+                rows: list[dict[str, Any]], title: str) -> None:
     sheet = workbook.add_worksheet(kind.sheet)
-    _write_table(sheet, formats, _DIFFERENCE_LAYOUT, rows)
+    _write_table(sheet, formats, _DIFFERENCE_LAYOUT, rows, title)
+
+
+def _title(result: Reconciliation, part: str) -> str:
+    year = f"{result.year}年" if result.year is not None else ""
+    return f"{year}项目支出预算绩效目标核对报告（{part}）"
 
 
 def _write_table(sheet: Any, formats: dict[str, Any], layout: tuple[_Keyed, ...],
-                 rows: list[dict[str, Any]]) -> int:
-    """The records as a table, landscape and one page wide; returns the last row written."""
+                 rows: list[dict[str, Any]], title: str) -> int:
+    """TITLE, then the records as a table, landscape and one page wide; returns the last
+    row written."""
+    check(sheet.write_string(_TITLE_ROW, 0, title, formats["title"]), "title")
+    check(sheet.set_row(_TITLE_ROW, 28), "title height")
     look = Look(header=formats["header"],
                 cell=lambda column, value: formats[_style_of(column, value)])
-    last = write_table(sheet, look, layout, ([row[c.key] for c in layout] for row in rows))
-    sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
+    last = write_table(sheet, look, layout, ([row[c.key] for c in layout] for row in rows),
+                       top=_HEADER_ROW)
+    print_page(sheet, Page(title, [c.width for c in layout], landscape=True,
+                           repeat=(_HEADER_ROW, _HEADER_ROW)))
     return last
 
 
@@ -718,15 +744,16 @@ def _write_totals(sheet: Any, formats: dict[str, Any], row: int,
 def _mark_problems(sheet: Any, formats: dict[str, Any], last: int, tolerance: Decimal) -> None:
     """Status coloured, differences and a total off by more than the tolerance in red."""
     col = {column.key: number for number, column in enumerate(_SUMMARY_LAYOUT)}
-    status = xl_rowcol_to_cell(1, col["status"], col_abs=True)
+    first = _HEADER_ROW + 1
+    status = xl_rowcol_to_cell(first, col["status"], col_abs=True)
     for text, style in ((MISSING, "missing"), (DIFFERENT, "bad"), (MATCHED, "good")):
-        _conditional(sheet, 1, col["status"], last, col["status"], formats[style],
+        _conditional(sheet, first, col["status"], last, col["status"], formats[style],
                      f'={status}="{text}"')
-    count = xl_rowcol_to_cell(1, col["differences"], col_abs=True)
-    _conditional(sheet, 1, col["differences"], last, col["differences"], formats["bad"],
+    count = xl_rowcol_to_cell(first, col["differences"], col_abs=True)
+    _conditional(sheet, first, col["differences"], last, col["differences"], formats["bad"],
                  f"={count}>0")
-    amount = xl_rowcol_to_cell(1, col["total_difference"], col_abs=True)
-    _conditional(sheet, 1, col["total_difference"], last, col["total_difference"],
+    amount = xl_rowcol_to_cell(first, col["total_difference"], col_abs=True)
+    _conditional(sheet, first, col["total_difference"], last, col["total_difference"],
                  formats["bad"], f"=ABS({amount})>{shown_wan(tolerance)}")
 
 

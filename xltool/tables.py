@@ -130,3 +130,76 @@ def write_table(sheet: Any, look: Look, columns: Sequence[Column],
     if top < MAX_FROZEN_ROWS:
         check(sheet.freeze_panes(top + 1, 0), "freeze panes")
     return last
+
+
+# -- printing ------------------------------------------------------------------------------
+
+A4 = 9  # Excel's paper code
+MIN_SCALE = 60  # percent: smaller print is not legible
+FOOTER = "&C第 &P 页，共 &N 页"
+# Inches. The left edge is bound (GB/T 9704 leaves 28 mm there); the header and footer sit
+# in the top and bottom margins.
+MARGINS = {"left": 1.1, "right": 0.6, "top": 0.9, "bottom": 0.8}
+HEADER_MARGIN = FOOTER_MARGIN = 0.4
+A4_INCHES = (8.27, 11.69)
+PIXELS_PER_INCH = 96
+
+
+@dataclass(frozen=True)
+class Page:
+    """How a sheet prints: the document's TITLE and DEPARTMENT (if any) in the header, the
+    columns' WIDTHS (in characters: they decide portrait or landscape and the scale), and
+    the rows (first, last) repeated at the top of every page."""
+
+    title: str
+    widths: Sequence[float]
+    department: str = ""
+    repeat: tuple[int, int] | None = None
+    landscape: bool | None = None  # None: portrait when the columns fit across it
+
+
+def column_pixels(widths: Iterable[float]) -> int:
+    """The columns' width on screen and paper at 100 %, as Excel converts characters."""
+    return sum(int(width * 7 + 0.5) + 5 for width in widths)
+
+
+def printable_pixels(landscape: bool) -> float:
+    paper = A4_INCHES[1] if landscape else A4_INCHES[0]
+    return (paper - MARGINS["left"] - MARGINS["right"]) * PIXELS_PER_INCH
+
+
+def print_page(sheet: Any, page: Page) -> None:
+    """A4, bound margins, title and department in the header, page numbers in the footer,
+    header rows repeated, and one page wide — but never smaller than MIN_SCALE percent."""
+    check(sheet.set_paper(A4), "paper")
+    needed = column_pixels(page.widths)
+    landscape = page.landscape
+    if landscape is None:
+        landscape = needed > printable_pixels(False)
+    if landscape:
+        sheet.set_landscape()
+    sheet.set_margins(**MARGINS)
+    check(sheet.set_header(_header(page), {"margin": HEADER_MARGIN}), "print header")
+    check(sheet.set_footer(FOOTER, {"margin": FOOTER_MARGIN}), "print footer")
+    if needed * MIN_SCALE / 100 > printable_pixels(landscape):
+        check(sheet.set_print_scale(MIN_SCALE), "print scale")
+    else:
+        sheet.fit_to_pages(1, 0)
+    if page.repeat is not None:
+        check(sheet.repeat_rows(*page.repeat), "print titles")
+
+
+def _header(page: Page) -> str:
+    """`&L` department, `&C` title; `&` in ledger text doubled, each part cut short enough
+    for Excel's 255-character limit on the whole header."""
+    def part(text: str) -> str:
+        return " ".join(text.split())[:100].replace("&", "&&")
+
+    left = f"&L{part(page.department)}" if page.department else ""
+    return f"{left}&C{part(page.title)}"
+
+
+def printable_points_high(landscape: bool) -> float:
+    """The height a page gives its rows at 100 %, header and footer margins left out."""
+    paper = A4_INCHES[0] if landscape else A4_INCHES[1]
+    return (paper - MARGINS["top"] - MARGINS["bottom"]) * 72

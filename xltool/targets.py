@@ -114,40 +114,46 @@ class Targets:
 
 
 def write_targets(targets: Targets, path: Path | str) -> Path:
-    """Write the targets workbook; every text as a string, never a formula."""
+    """Write the targets workbook; every text as a string, never a formula. Each sheet
+    prints on A4 with its header row on every page and each row as tall as its text."""
     from xltool.names import Output
-    from xltool.xlsxout import check, new_workbook
+    from xltool.xlsxout import new_workbook
 
     path = Path(path)
     workbook = new_workbook(path, output=Output.TARGETS, title="绩效目标")
     bold = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     text = workbook.add_format({"text_wrap": True, "valign": "top"})
-    goals = workbook.add_worksheet(GOALS_SHEET)
-    _write_rows(goals, GOAL_COLUMNS, ([c, g] for c, g in targets.goals.items()), bold, text)
-    check(goals.set_column(0, 0, 18), "goal code width")
-    check(goals.set_column(1, 1, 90), "goal width")
-    sheet = workbook.add_worksheet(INDICATORS_SHEET)
+    _write_rows(workbook.add_worksheet(GOALS_SHEET), GOAL_COLUMNS, GOAL_WIDTHS,
+                ([c, g] for c, g in targets.goals.items()), (bold, text))
     rows = ([i.project_code, i.level1, i.level2, i.name, i.value, i.weight]
             for i in targets.indicators)
-    _write_rows(sheet, INDICATOR_COLUMNS, rows, bold, text)
-    for col, width in enumerate((18, 12, 18, 50, 20, 8)):
-        check(sheet.set_column(col, col, width), "indicator widths")
+    _write_rows(workbook.add_worksheet(INDICATORS_SHEET), INDICATOR_COLUMNS, INDICATOR_WIDTHS,
+                rows, (bold, text))
     workbook.close()
     return path
 
 
-def _write_rows(sheet: Any, headers: tuple[str, ...], rows: Iterable[list[Any]],
-                header_format: Any, text_format: Any) -> None:
+GOAL_WIDTHS = (18.0, 90.0)
+INDICATOR_WIDTHS = (18.0, 12.0, 18.0, 50.0, 20.0, 8.0)
+
+
+def _write_rows(sheet: Any, headers: tuple[str, ...], widths: tuple[float, ...],
+                rows: Iterable[list[Any]], formats: tuple[Any, Any]) -> None:
+    from xltool.tables import Page, fit_row, print_page
     from xltool.xlsxout import check
 
-    for col, header in enumerate(headers):
+    header_format, text_format = formats
+    for col, (header, width) in enumerate(zip(headers, widths, strict=True)):
         check(sheet.write_string(0, col, header, header_format), "header")
+        check(sheet.set_column(col, col, width), "column width")
     last_row = 0
     for last_row, row in enumerate(rows, start=1):
         for col, value in enumerate(row):
             _write_cell(sheet, last_row, col, value, text_format)
+        fit_row(sheet, last_row, zip(row, widths, strict=True))
     check(sheet.freeze_panes(1, 0), "freeze panes")
     check(sheet.autofilter(0, 0, max(last_row, 1), len(headers) - 1), "autofilter")
+    print_page(sheet, Page(f"绩效目标（{sheet.name}）", widths, repeat=(0, 0)))
 
 
 def _write_cell(sheet: Any, row: int, col: int, value: Any, text_format: Any) -> None:

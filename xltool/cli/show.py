@@ -30,10 +30,18 @@ def plain(text: str, style: str = "") -> Text:
     return Text(_CONTROL.sub("\ufffd", text), style=style)
 
 
+# Wide enough that no table is ever cut or folded in a file or pipe: rich sizes a table to
+# its content, so this only lifts the limit, it adds no padding.
+_UNLIMITED_WIDTH = 100_000
+
+
 def console(*, stderr: bool = False) -> Console:
-    """A console that reads no markup, and does not wrap tables into nonsense under CliRunner."""
+    """A console that reads no markup. On a terminal, tables fit the window; into a file or a
+    pipe (a log, `grep`, CliRunner) they are as wide as their content, so a file name is
+    never cut with `…` nor a message folded: the line is what a later search will find."""
     interactive = (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, soft_wrap=False, width=None if interactive else 120,
+    return Console(stderr=stderr, soft_wrap=False,
+                   width=None if interactive else _UNLIMITED_WIDTH,
                    markup=False, emoji=False, highlight=False)
 
 

@@ -32,6 +32,7 @@ from xltool.collect.outcome import FileOutcome
 from xltool.findings import Finding, Severity
 from xltool.names import Output
 from xltool.outputs import refuse_clobbering
+from xltool.states import DEPARTMENT_STATES, department_state
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Status, Store, in_force
 from xltool.tables import FONT, Column, Value, fit_row, put, styled, write_table
 from xltool.xlsxout import check, new_workbook
@@ -43,7 +44,6 @@ DEPARTMENTS_SHEET, PROJECTS_SHEET, FILES_SHEET = "部门", "项目", "文件"
 SEVERITY_LABELS = {Severity.ERROR: "错误", Severity.WARNING: "提醒"}
 ACCEPTED_VERDICT, REDO_VERDICT = "已接受", "需修改后重新报送"
 NOTHING_TO_FIX = "本次报送的文件均已接受，无需修改。"
-DEPARTMENT_STATES = ("已接受", "有错误待修改", "未报送")
 PROJECT_STATES = ("已接受", "有错误", "未报送")
 
 _ADVICE = {
@@ -359,9 +359,8 @@ class Standing:
 
     @property
     def state(self) -> str:
-        if self.covered is not None:
-            return DEPARTMENT_STATES[0]
-        return DEPARTMENT_STATES[1] if self.returns else DEPARTMENT_STATES[2]
+        return department_state(accepted=self.covered is not None,
+                                statuses=(f.status for f in self.files))
 
     def project_state(self, code: str) -> str:
         if self.covered is not None and code in self.covered:

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from xltool.codes import (
     CELL_CONTROL_CHAR,
+    FORM_NOT_FILLED,
     RULE_BAD_WEIGHT,
     RULE_BAD_WEIGHT_RANGE,
     RULE_COST_BELOW_TOTAL,
@@ -370,8 +371,27 @@ RULES: tuple[Rule, ...] = (control_chars, goal_filled, required_categories, name
                            weights)
 
 
+def not_filled(read: ReadReturn) -> Finding | None:
+    """One finding for a return whose every input cell is empty as a clerk sees it (the goal,
+    every indicator's name, value and weight of every project): the template sent back
+    untouched. Told once, it says what happened; each rule's "missing" would say it dozens
+    of times. A prefilled template sent back untouched is filled (its targets are there),
+    and is checked as any return."""
+    projects = read.projects
+    if not projects or any(any(map(_seen, _texts(p))) for p in projects):
+        return None
+    first = projects[0]
+    return FORM_NOT_FILLED.finding({"projects": len(projects)},
+                                   department=read.template.department_code,
+                                   project=first.code, sheet=first.sheet, cell=first.goal_cell)
+
+
 def check_return(read: ReadReturn) -> list[Finding]:
-    """Every rule over every project; findings carry the department of the template."""
+    """Every rule over every project; findings carry the department of the template. A
+    return with nothing filled in gets the one finding that says so (`not_filled`)."""
+    empty = not_filled(read)
+    if empty is not None:
+        return [empty]
     department, profile = read.template.department_code, read.profile
     findings: list[Finding] = []
     for project in read.projects:

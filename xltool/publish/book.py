@@ -13,6 +13,11 @@ Sheets, in order:
 - `总体目标` and `绩效指标` — flat data, one row per project and per indicator.
   They carry the columns of the targets workbook (`xltool.targets`), so
   `read_targets` reads the publication itself and gets the published targets.
+  They are for machines: hidden, so that printing the whole workbook gives the
+  document's pages only, the same pages as `--pdf`.
+
+Every sheet prints on A4 (`xltool.tables.print_page`) with the publication's
+title (and the department) in the header and `第 N 页，共 M 页` in the footer.
 """
 
 from __future__ import annotations
@@ -34,9 +39,9 @@ from xltool.publish.cells import (
     places,
     text,
 )
-from xltool.publish.form import LAST, WIDTHS, ProjectTable
+from xltool.publish.form import LAST, PAGE_ROOM, WIDTHS, ProjectTable
 from xltool.publish.gather import Edition, PublishedDepartment
-from xltool.tables import Column, Look, Value, lines_needed, write_table
+from xltool.tables import Column, Look, Page, Value, lines_needed, print_page, write_table
 from xltool.targets import GOALS_SHEET, INDICATORS_SHEET
 from xltool.xlsxout import check, excel_sheet_name, new_workbook
 
@@ -44,7 +49,6 @@ COVER_SHEET, CONTENTS_SHEET, SUMMARY_SHEET = "封面", "目录", "汇总"
 RESERVED = {COVER_SHEET, CONTENTS_SHEET, SUMMARY_SHEET, GOALS_SHEET, INDICATORS_SHEET}
 MAX_PAGE_BREAKS = 1023  # Excel's limit per sheet; later projects of a huge department flow on
 MAX_LINKS = 65_530  # Excel's limit per sheet; rows beyond it are listed without a link
-FOOTER = "&C第 &P 页，共 &N 页"
 
 FUNDING_COLUMNS = (("total", "年度资金总额"), ("fiscal", "其中：财政拨款"),
                    ("other", "其他资金"), ("carryover", "结余结转"))
@@ -78,15 +82,16 @@ def write_publication(edition: Edition, cover: Cover, path: Path, *,
     cover_sheet = workbook.add_worksheet(COVER_SHEET)
     contents = workbook.add_worksheet(CONTENTS_SHEET)
     anchors: dict[tuple[str, str], int] = {}
+    title = cover.title
     for department in edition.departments:
         sheet = workbook.add_worksheet(names[department.code])
-        anchors.update(write_department(sheet, styles, department, edition.year))
+        anchors.update(write_department(sheet, styles, department, edition.year, title))
     write_cover(cover_sheet, styles, cover)
-    write_contents(contents, styles, edition, names, anchors)
-    write_summary(workbook.add_worksheet(SUMMARY_SHEET), styles, edition)
+    write_contents(contents, styles, edition, names, anchors, title)
+    write_summary(workbook.add_worksheet(SUMMARY_SHEET), styles, edition, title)
     if data_sheets:
-        write_goal_data(workbook.add_worksheet(GOALS_SHEET), styles, edition)
-        write_indicator_data(workbook.add_worksheet(INDICATORS_SHEET), styles, edition)
+        write_goal_data(workbook.add_worksheet(GOALS_SHEET), styles, edition, title)
+        write_indicator_data(workbook.add_worksheet(INDICATORS_SHEET), styles, edition, title)
     workbook.close()
     return names
 
@@ -104,16 +109,10 @@ def link(sheet_name: str, row: int) -> str:
     return f"internal:{quote_sheetname(sheet_name)}!A{row + 1}"
 
 
-def print_setup(sheet: Any, *, landscape: bool = False, repeat: int | None = None) -> None:
-    sheet.set_paper(9)  # A4
-    if landscape:
-        sheet.set_landscape()
-    sheet.fit_to_pages(1, 0)
-    sheet.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
+def print_setup(sheet: Any, page: Page) -> None:
+    """The one print standard (`print_page`), centred between the margins."""
+    print_page(sheet, page)
     sheet.center_horizontally()
-    check(sheet.set_footer(FOOTER), "print footer")
-    if repeat is not None:
-        check(sheet.repeat_rows(0, repeat), "repeat rows")
 
 
 def _widths(sheet: Any, widths: tuple[float, ...]) -> None:
@@ -141,7 +140,7 @@ def write_cover(sheet: Any, styles: Styles, cover: Cover) -> None:
         lines = lines_needed(value, COVER_WIDTH / 1.3)
         check(sheet.set_row(row, max(height, height_for(lines) * 1.3)), "cover row")
     sheet.hide_gridlines(2)
-    print_setup(sheet)
+    print_setup(sheet, Page(cover.title, (COVER_WIDTH,), landscape=False))
     sheet.activate()
 
 
@@ -149,8 +148,9 @@ def write_cover(sheet: Any, styles: Styles, cover: Cover) -> None:
 
 
 def write_department(sheet: Any, styles: Styles, department: PublishedDepartment,
-                     year: int | None) -> dict[tuple[str, str], int]:
-    """The banner and every project's table; returns each project's title row."""
+                     year: int | None, title: str) -> dict[tuple[str, str], int]:
+    """The banner and every project's table; returns each project's title row. Each
+    project starts a page; one that runs over repeats its name and indicator header."""
     _widths(sheet, WIDTHS)
     merged(sheet, styles, (0, 0, 0, LAST - 1),
            f"主管部门：{department.name}（{department.code}）", "banner")
@@ -161,10 +161,15 @@ def write_department(sheet: Any, styles: Styles, department: PublishedDepartment
         if index:
             breaks.append(row)
         anchors[department.code, project.code] = row
-        row = ProjectTable(sheet, styles, department.profile, year, row).write(project) + 1
+        # the first page also holds the blank row under the banner
+        table = ProjectTable(sheet, styles, department.profile, year, row,
+                             room=PAGE_ROOM - (0 if index else 15.0))
+        row = table.write(project) + 1
+        breaks.extend(table.breaks)
     check(sheet.set_h_pagebreaks(breaks[:MAX_PAGE_BREAKS]), "page breaks")
     sheet.hide_gridlines(2)
-    print_setup(sheet, repeat=0)
+    print_setup(sheet, Page(title, WIDTHS, department=department.name, landscape=False,
+                            repeat=(0, 0)))
     return anchors
 
 
@@ -187,7 +192,7 @@ def _head_row(sheet: Any, styles: Styles, row: int, headers: tuple[str, ...]) ->
 
 
 def write_contents(sheet: Any, styles: Styles, edition: Edition, names: dict[str, str],
-                   anchors: dict[tuple[str, str], int]) -> None:
+                   anchors: dict[tuple[str, str], int], title: str) -> None:
     _widths(sheet, CONTENTS_WIDTHS)
     _heading(sheet, styles, CONTENTS_SHEET, 3, _count_note(edition))
     _head_row(sheet, styles, 2, ("序号", "主管部门 / 项目名称", "编码", "年度资金总额"))
@@ -206,7 +211,7 @@ def write_contents(sheet: Any, styles: Styles, edition: Edition, names: dict[str
     merged(sheet, styles, (row, 0, row, 2), "合计", "head")
     amount(sheet, styles, row, 3, edition.amount("total"), "strong_amount")
     check(sheet.freeze_panes(3, 0), "freeze")
-    print_setup(sheet, repeat=2)
+    print_setup(sheet, Page(title, CONTENTS_WIDTHS, repeat=(2, 2)))
 
 
 def _contents_row(sheet: Any, styles: Styles, row: int, numbers: tuple[str, str],
@@ -250,7 +255,7 @@ def document_look(styles: Styles) -> Look:
                 height=height_for)
 
 
-def write_summary(sheet: Any, styles: Styles, edition: Edition) -> None:
+def write_summary(sheet: Any, styles: Styles, edition: Edition, title: str) -> None:
     last = len(SUMMARY_COLUMNS) - 1
     year = f"{edition.year}年" if edition.year is not None else ""
     _widths(sheet, tuple(c.width for c in SUMMARY_COLUMNS))
@@ -265,7 +270,8 @@ def write_summary(sheet: Any, styles: Styles, edition: Edition) -> None:
             sum(d.indicator_count for d in edition.departments))
     for col, (key, _) in enumerate(FUNDING_COLUMNS, start=5):
         amount(sheet, styles, row, col, edition.amount(key), "strong_amount")
-    print_setup(sheet, landscape=True, repeat=2)
+    print_setup(sheet, Page(title, [c.width for c in SUMMARY_COLUMNS], landscape=True,
+                            repeat=(2, 2)))
 
 
 def _counts(sheet: Any, styles: Styles, row: int, projects: int, indicators: int) -> None:
@@ -277,29 +283,31 @@ def _counts(sheet: Any, styles: Styles, row: int, projects: int, indicators: int
 
 
 def _data_head(sheet: Any, styles: Styles, headers: tuple[str, ...],
-               widths: tuple[float, ...], rows: int) -> None:
+               widths: tuple[float, ...], rows: int, title: str) -> None:
+    """A data sheet for machines: hidden, out of a print of the whole workbook."""
     for col, header in enumerate(headers):
         text(sheet, styles, 0, col, header, "data_head")
     _widths(sheet, widths)
     check(sheet.freeze_panes(1, 0), "freeze")
     check(sheet.autofilter(0, 0, max(rows, 1), len(headers) - 1), "autofilter")
-    print_setup(sheet, landscape=True, repeat=0)
+    print_setup(sheet, Page(f"{title}（{sheet.name}）", widths, landscape=True, repeat=(0, 0)))
+    sheet.hide()
 
 
-def write_goal_data(sheet: Any, styles: Styles, edition: Edition) -> None:
+def write_goal_data(sheet: Any, styles: Styles, edition: Edition, title: str) -> None:
     _data_head(sheet, styles, GOAL_DATA_COLUMNS, (14.0, 30.0, 18.0, 36.0, 14.0, 90.0),
-               len(edition.projects))
+               len(edition.projects), title)
     for row, (department, project) in enumerate(edition.projects, start=1):
         values = (department.code, department.name, project.code, project.name,
                   project.amounts.get("total"), project.goal)
         _data_row(sheet, styles, row, values)
 
 
-def write_indicator_data(sheet: Any, styles: Styles, edition: Edition) -> None:
+def write_indicator_data(sheet: Any, styles: Styles, edition: Edition, title: str) -> None:
     rows = [(d, p, i) for d, p in edition.projects for i in p.indicators]
     _data_head(sheet, styles, INDICATOR_DATA_COLUMNS,
                (14.0, 24.0, 18.0, 28.0, 12.0, 18.0, 50.0, 18.0, 8.0, 10.0, 10.0, 10.0, 8.0),
-               len(rows))
+               len(rows), title)
     for row, (department, project, indicator) in enumerate(rows, start=1):
         parsed = indicator.parsed
         numbers = (*parsed.numbers, None, None)

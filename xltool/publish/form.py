@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import groupby
 from typing import Any
 
 from xltool.profile import FormProfile, HeaderField
@@ -27,13 +26,17 @@ from xltool.publish.cells import (
     text,
 )
 from xltool.publish.gather import PublishedProject
-from xltool.tables import lines_needed
+from xltool.tables import lines_needed, printable_points_high
 from xltool.targets import Indicator
 from xltool.xlsxout import check
 
 WIDTHS = (10.0, 14.0, 30.0, 13.0, 18.0)
 LAST = len(WIDTHS) - 1
 UNIT_NOTE = "单位：万元"
+DEFAULT_HEIGHT = 20.0  # a row the table gives no height of its own (counted generously)
+# What a portrait page holds below the department's banner (repeated on every page, 22
+# points), less some air for rows that grow after the break is placed.
+PAGE_ROOM = printable_points_high(False) - 22.0 - 30.0
 
 
 @dataclass(frozen=True)
@@ -68,23 +71,29 @@ class ProjectTable:
     profile: FormProfile
     year: int | None
     top: int
+    room: float = PAGE_ROOM  # what the page the table starts on has left
     row: int = 0
     heights: dict[int, float] = field(default_factory=dict)
+    breaks: list[int] = field(default_factory=list)  # page breaks inside the table
 
     def __post_init__(self) -> None:
-        self.row = self.top
+        self.row = self.page_top = self.top
         self.columns = Columns.of(self.profile)
 
     def write(self, project: PublishedProject) -> int:
-        """The whole table; returns the row after it."""
+        """The whole table; returns the row after it. Where the indicators run onto another
+        page, that page starts with the project's name and the indicator header again."""
+        self.project = project
         self._title(project)
         self._header(project)
         self._funding(project)
         self._goal(project.goal)
         self._indicators(project.indicators)
         if self.profile.weights is not None:
+            self._on_this_page(20.0)
             self._weight_total(project.indicators)
         if project.note:
+            self._on_this_page(height_for(lines_needed(project.note, span_width(2, LAST))))
             self._note(project.note)
         for row, height in self.heights.items():
             check(self.sheet.set_row(row, height), "row height")
@@ -94,6 +103,29 @@ class ProjectTable:
 
     def _need(self, row: int, height: float) -> None:
         self.heights[row] = max(self.heights.get(row, 20.0), height)
+
+    # -- pages ---------------------------------------------------------------------------
+
+    def _page_full(self, height: float) -> bool:
+        """The next row (HEIGHT points) does not fit on this page (and this page has rows)."""
+        used = sum(self.heights.get(r, DEFAULT_HEIGHT) for r in range(self.page_top, self.row))
+        return used + height > self.room and self.row > self.page_top + 1
+
+    def _on_this_page(self, height: float) -> None:
+        if self._page_full(height):
+            self._turn_page()
+
+    def _turn_page(self) -> None:
+        """A page break, then the project's name and the indicator header again."""
+        self.breaks.append(self.row)
+        self.page_top, self.room = self.row, PAGE_ROOM
+        name = f"{self.project.name}（续）"
+        merged(self.sheet, self.styles, (self.row, 0, self.row, LAST - 1), name, "banner")
+        text(self.sheet, self.styles, self.row, LAST, f"项目编码：{self.project.code}",
+             "note_right")
+        self._fits(self.row, name, span_width(0, LAST - 1))
+        self.row += 1
+        self._indicator_head()
 
     def _fits(self, row: int, value: str, width: float) -> None:
         self._need(row, height_for(lines_needed(value, width)))
@@ -161,13 +193,38 @@ class ProjectTable:
         self.row += 1
 
     def _indicators(self, indicators: Sequence[Indicator]) -> None:
+        """The indicator rows, 一级 and 二级 merged over their runs; a run that crosses a
+        page is closed there and opened again under the repeated header."""
         self._indicator_head()
-        for level1, run in groupby(indicators, key=lambda i: i.level1):
-            first = self.row
-            for level2, rows in groupby(run, key=lambda i: i.level2):
-                self._category(level2, list(rows))
-            merged(self.sheet, self.styles, (first, 0, self.row - 1, 0), level1, "label")
-            self._fits_rows(first, self.row - 1, level1, WIDTHS[0])
+        level1: tuple[str, int] | None = None  # an open run: its label and first row
+        level2: tuple[str, int] | None = None
+        for indicator in indicators:
+            if self._page_full(self._indicator_height(indicator)):
+                self._close_runs(level2, level1)
+                level1 = level2 = None
+                self._turn_page()
+            if level1 is None or level1[0] != indicator.level1:
+                self._close_runs(level2, level1)
+                level1, level2 = (indicator.level1, self.row), None
+            if level2 is None or level2[0] != indicator.level2:
+                self._close_runs(level2)
+                level2 = (indicator.level2, self.row)
+            self._indicator_row(indicator)
+        self._close_runs(level2, level1)
+
+    def _close_runs(self, level2: tuple[str, int] | None,
+                    level1: tuple[str, int] | None = None) -> None:
+        for run, col in ((level2, 1), (level1, 0)):
+            if run is not None:
+                label, first = run
+                merged(self.sheet, self.styles, (first, col, self.row - 1, col), label, "label")
+                self._fits_rows(first, self.row - 1, label, WIDTHS[col])
+
+    def _indicator_height(self, indicator: Indicator) -> float:
+        lines = lines_needed(indicator.name, span_width(*self.columns.name))
+        if self.columns.value is not None:
+            lines = max(lines, lines_needed(indicator.value, WIDTHS[self.columns.value]))
+        return height_for(lines)
 
     def _indicator_head(self) -> None:
         profile, columns = self.profile, self.columns
@@ -183,23 +240,19 @@ class ProjectTable:
         self._fits(self.row, profile.name_label, span_width(*columns.name))
         self.row += 1
 
-    def _category(self, level2: str, rows: list[Indicator]) -> None:
-        first = self.row
+    def _indicator_row(self, indicator: Indicator) -> None:
         name_first, name_last = self.columns.name
-        for indicator in rows:
-            merged(self.sheet, self.styles, (self.row, name_first, self.row, name_last),
-                   indicator.name, "text")
-            self._fits(self.row, indicator.name, span_width(name_first, name_last))
-            if self.columns.value is not None:
-                text(self.sheet, self.styles, self.row, self.columns.value, indicator.value,
-                     "value")
-                self._fits(self.row, indicator.value, WIDTHS[self.columns.value])
-            if self.columns.weight is not None:
-                amount(self.sheet, self.styles, self.row, self.columns.weight, indicator.weight,
-                       "number")
-            self.row += 1
-        merged(self.sheet, self.styles, (first, 1, self.row - 1, 1), level2, "label")
-        self._fits_rows(first, self.row - 1, level2, WIDTHS[1])
+        merged(self.sheet, self.styles, (self.row, name_first, self.row, name_last),
+               indicator.name, "text")
+        self._fits(self.row, indicator.name, span_width(name_first, name_last))
+        if self.columns.value is not None:
+            text(self.sheet, self.styles, self.row, self.columns.value, indicator.value,
+                 "value")
+            self._fits(self.row, indicator.value, WIDTHS[self.columns.value])
+        if self.columns.weight is not None:
+            amount(self.sheet, self.styles, self.row, self.columns.weight, indicator.weight,
+                   "number")
+        self.row += 1
 
     def _weight_total(self, indicators: Sequence[Indicator]) -> None:
         assert self.columns.weight is not None

@@ -13,12 +13,17 @@ from typing import Any
 
 from xlsxwriter.utility import quote_sheetname, xl_range
 
+from xltool.profile import FormProfile
+from xltool.tables import lines_needed
 from xltool.template.layout import ProjectForm
 from xltool.template.plan import COVER_SHEET, DepartmentPlan
 from xltool.xlsxout import check
 
 COMPLETE = "已填齐必填项"
-WIDTHS = (6.0, 18.0, 40.0, 16.0, 40.0)
+PENDING = "待填："
+WIDTHS = (6.0, 18.0, 32.0, 16.0, 56.0)
+STATUS_COL = 4
+STATUS_LINE = 14.0  # points per wrapped line of the status text
 
 VALUE_RULES = (
     "指标值写法：比较符号 + 数字 + 单位，例如 ≥95%、≤20万元、100次、≥1次/月、2小时内、97%以上。",
@@ -53,7 +58,7 @@ def cover_layout(plan: DepartmentPlan) -> CoverLayout:
     cells: list[CoverCell] = []
     heights: dict[int, float] = {}
     row = _heading(cells, heights, plan)
-    row = _project_list(cells, plan, row + 1)
+    row = _project_list(cells, heights, plan, row + 1)
     row = _instructions(cells, heights, plan, row + 1)
     _categories(cells, heights, plan, row + 1)
     return CoverLayout(tuple(cells), heights)
@@ -100,7 +105,7 @@ def _heading(cells: list[CoverCell], heights: dict[int, float], plan: Department
     heights[0] = 32
     lines = [
         f"主管部门：{plan.department}（{plan.department_code}）",
-        f"填报年度：{plan.year or ''}　　表式：{plan.profile.name}（第{plan.profile.version}版）",
+        f"填报年度：{plan.year or ''}　　表式：{plan.profile.title_for(plan.year)}",
     ]
     if plan.cover.issuer:
         lines.append(f"下发单位：{plan.cover.issuer}")
@@ -114,42 +119,120 @@ def _heading(cells: list[CoverCell], heights: dict[int, float], plan: Department
     return len(lines) + 1
 
 
-def _project_list(cells: list[CoverCell], plan: DepartmentPlan, row: int) -> int:
+def _project_list(cells: list[CoverCell], heights: dict[int, float], plan: DepartmentPlan,
+                  row: int) -> int:
     headers = ("序号", "项目编码", "项目名称", "年度资金总额（万元）", "填报状态")
     cells.extend(CoverCell(row, col, text, "label_center") for col, text in enumerate(headers))
     for form in plan.forms:
         row += 1
         project = form.project
         amount = float(project.total) if project.total is not None else 0.0
-        formula, cached = status_formula(form)
+        formula, cached = status_formula(form, plan.profile)
+        # tall enough for the longest status the formula can show: a row keeps its height
+        # when the formula recalculates, and wrapped text beyond it is cut or overlaps below
+        heights[row] = _status_height(longest_status(form, plan.profile))
         cells.extend((
             CoverCell(row, 0, float(form.position), "label_center"),
             CoverCell(row, 1, project.code, "ledger_text"),
             CoverCell(row, 2, project.name, "ledger_text", link=form.sheet),
             CoverCell(row, 3, amount, "amount"),
-            CoverCell(row, 4, formula, "ledger_text", cached=cached),
+            CoverCell(row, STATUS_COL, formula, "ledger_text", cached=cached),
         ))
     return row + 1
 
 
-def status_formula(form: ProjectForm) -> tuple[str, str]:
-    """A formula naming the goal and required categories still empty, and its current value."""
+def _status_height(text: str) -> float:
+    return max(STATUS_LINE * 1.5, STATUS_LINE * lines_needed(text, WIDTHS[STATUS_COL]) + 4)
+
+
+def status_formula(form: ProjectForm, profile: FormProfile) -> tuple[str, str]:
+    """A formula naming what collect would still find unfilled, and its current value.
+
+    The same checks as collect's rules on filling (`goal_filled`, `required_categories`,
+    `names_and_values`): the goal and each required category all empty, and, where the
+    form has a value column, a category with a row whose name is filled and value not
+    (`数量指标（缺指标值）`) or the reverse (`（缺三级指标）`). A cell holding only spaces
+    counts as empty, as collect reads it.
+    """
+    cells = {(c.row, c.col): str(c.value) for c in form.cells if c.role == "input" and c.value}
     parts, missing = [], []
-    prefilled = {(c.row, c.col) for c in form.cells if c.role == "input" and c.value}
-    checks = [("年度总体目标", form.goal_row, form.goal_row, form.name_col, form.name_col)]
-    last_col = form.value_col if form.value_col is not None else form.name_col
-    checks += [(b.category.level2, b.first_row, b.last_row, form.name_col, last_col)
-               for b in form.blocks if b.category.required]
-    sheet = quote_sheetname(form.sheet)
-    for label, first, last, first_col, end_col in checks:
-        parts.append(f'IF(COUNTA({sheet}!{xl_range(first, first_col, last, end_col)})=0,'
-                     f'"{label} ","")')
-        if not any(first <= r <= last and first_col <= c <= end_col for r, c in prefilled):
-            missing.append(label)
+    for entry in _entries(form, profile):
+        parts.append(entry.formula(form.sheet))
+        missing.append(entry.shown(cells))
     joined = "&".join(parts)
-    formula = f'=IF({joined}="","{COMPLETE}","待填："&TRIM({joined}))'
-    cached = COMPLETE if not missing else "待填：" + " ".join(missing)
-    return formula, cached
+    formula = f'=IF({joined}="","{COMPLETE}","{PENDING}"&TRIM({joined}))'
+    shown = " ".join(text for text in missing if text)
+    return formula, (PENDING + shown if shown else COMPLETE)
+
+
+def longest_status(form: ProjectForm, profile: FormProfile) -> str:
+    """The longest text the status formula can show: each entry at its longest."""
+    return PENDING + " ".join(entry.longest for entry in _entries(form, profile))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """What the status says of one part of the form: LABEL when the rows FIRST..LAST are
+    all empty (if `required`), else, with a value column, which half of a row is missing."""
+
+    label: str
+    first: int
+    last: int
+    columns: tuple[int, int | None]  # name, value
+    required: bool
+    name_label: str
+    value_label: str
+
+    @property
+    def longest(self) -> str:
+        if self.columns[1] is None:
+            return self.label
+        return f"{self.label}（缺{self.name_label}、{self.value_label}）"
+
+    def formula(self, sheet: str) -> str:
+        name_col, value_col = self.columns
+        names = _range(sheet, self.first, name_col, self.last, name_col)
+        if value_col is None:
+            return f'IF(SUMPRODUCT(LEN(TRIM({names})))=0,"{self.label} ","")'
+        values = _range(sheet, self.first, value_col, self.last, value_col)
+        lacks_value = f"SUMPRODUCT((LEN(TRIM({names}))>0)*(LEN(TRIM({values}))=0))>0"
+        lacks_name = f"SUMPRODUCT((LEN(TRIM({values}))>0)*(LEN(TRIM({names}))=0))>0"
+        half = (f'IF(OR({lacks_name},{lacks_value}),"{self.label}（缺"'
+                f'&IF({lacks_name},"{self.name_label}","")'
+                f'&IF(AND({lacks_name},{lacks_value}),"、","")'
+                f'&IF({lacks_value},"{self.value_label}","")&"） ","")')
+        if not self.required:
+            return half
+        both = _range(sheet, self.first, name_col, self.last, value_col)
+        return f'IF(SUMPRODUCT(LEN(TRIM({both})))=0,"{self.label} ",{half})'
+
+    def shown(self, cells: dict[tuple[int, int], str]) -> str:
+        """The entry's text for these (row, col) → text cells: what the formula computes."""
+        name_col, value_col = self.columns
+        rows = [(cells.get((r, name_col), "").strip(),
+                 cells.get((r, value_col), "").strip() if value_col is not None else "")
+                for r in range(self.first, self.last + 1)]
+        if self.required and not any(name or value for name, value in rows):
+            return self.label
+        lacks = [label for label, lacking in (
+            (self.name_label, any(value and not name for name, value in rows)),
+            (self.value_label, any(name and not value for name, value in rows)))
+            if lacking and value_col is not None]
+        return f"{self.label}（缺{'、'.join(lacks)}）" if lacks else ""
+
+
+def _range(sheet: str, first_row: int, first_col: int, last_row: int, last_col: int) -> str:
+    return f"{quote_sheetname(sheet)}!{xl_range(first_row, first_col, last_row, last_col)}"
+
+
+def _entries(form: ProjectForm, profile: FormProfile) -> list[_Entry]:
+    labels = (profile.name_label, profile.value_label)
+    goal = _Entry(profile.goal_label, form.goal_row, form.goal_row, (form.name_col, None),
+                  True, *labels)
+    return [goal] + [
+        _Entry(b.category.level2, b.first_row, b.last_row, (form.name_col, form.value_col),
+               b.category.required, *labels)
+        for b in form.blocks if b.category.required or form.value_col is not None]
 
 
 def _instructions(cells: list[CoverCell], heights: dict[int, float], plan: DepartmentPlan,

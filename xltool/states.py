@@ -1,0 +1,40 @@
+"""What a department's round stands at, in one vocabulary for every reader: the collect
+summary and feedback, the reconcile report's messages and the console.
+
+A department's state follows from the files it sent (`Status` in `xltool.store.records`):
+
+* 已接受 — an accepted return is in force;
+* 有错误待修改 — it sent a return, but none is accepted: rejected, or of a template
+  re-issued since (stale). A department that returned a file is never 未报送;
+* 未报送 — it sent nothing but, at most, the issued template itself back untouched
+  (unchanged: never read as a return);
+* 未下发 — no template of this year was issued to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ACCEPTED = "已接受"
+TO_FIX = "有错误待修改"
+NOT_RETURNED = "未报送"
+NOT_ISSUED = "未下发"
+
+DEPARTMENT_STATES = (ACCEPTED, TO_FIX, NOT_RETURNED)
+"""The states of a department issued a template, in the order the summary counts them."""
+
+# Statuses of files that are not a department's return: the issued template come back.
+_NOT_A_RETURN = frozenset({"unchanged"})
+
+
+def sent_a_return(statuses: Iterable[str]) -> bool:
+    """Whether any of a department's files (by status) is a return it sent."""
+    return any(status not in _NOT_A_RETURN for status in statuses)
+
+
+def department_state(*, accepted: bool, statuses: Iterable[str]) -> str:
+    """The state of a department issued a template, from whether a return of it is in force
+    (ACCEPTED) and the statuses of every file received from it."""
+    if accepted:
+        return ACCEPTED
+    return TO_FIX if sent_a_return(statuses) else NOT_RETURNED
