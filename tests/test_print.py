@@ -112,6 +112,10 @@ PRINTED = [
     Printed("disclosure", lambda year: year / "disclosure.xlsx", "2023年项目支出预算绩效目标",
             ("一级指标", "二级指标", "三级指标"), _continued),
     Printed("targets", lambda year: year / "targets-out.xlsx", "项目编码", ("项目编码",)),
+    Printed("feedback", lambda year: next((year / "feedback-1").glob("*_011001_*反馈表.xlsx")),
+            "项目支出预算绩效目标表审核反馈", ("序号", "文件", "项目编码")),
+    Printed("summary", lambda year: year / "feedback-1" / "收取情况汇总.xlsx", "收取情况汇总",
+            ("主管部门编码",)),
 ]
 
 

@@ -33,8 +33,11 @@ def test_a_department_whose_only_return_was_rejected_is_never_not_returned(
     (outcome,) = collect([rejected], store=store, feedback=tmp_path / "feedback").files
     assert outcome.status == "rejected"
 
-    differences = reconcile(SAMPLES / "ledger.xlsx", store=store).differences
+    reconciled = reconcile(SAMPLES / "ledger.xlsx", store=store)
+    differences = reconciled.differences
     messages = differences.set_index("department")["message"]
+    report = reconciled.summary.set_index("department")["status"]
+    assert (report["011001"], report["013042"]) == (TO_FIX, NOT_RETURNED)
     assert all(m.startswith(f"永宁县人民政府办公室{TO_FIX}") for m in messages["011001"])
     assert not any(NOT_RETURNED in m for m in messages["011001"])
     assert all(NOT_RETURNED in m for m in messages["013042"])

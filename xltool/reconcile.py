@@ -158,7 +158,9 @@ JSON_KEYS = ("kind", "department", "project", "field", "ledger", "returned", "di
 SUMMARY_COLUMNS = ("department", "department_name", "ledger_projects", "received_files",
                    "accepted_projects", "ledger_total", "returned_total", "total_difference",
                    "differences", "status")
-MATCHED, DIFFERENT, MISSING = "一致", "有差异", "未报送"
+MATCHED, DIFFERENT = "一致", "有差异"
+"""A department's state in the summary: its state of the round (`xltool.states`) where it
+has no return in force, else whether the return matches the ledger."""
 
 
 # ---------------------------------------------------------------------------
@@ -600,7 +602,7 @@ def _summary_row(code: str, name: str, projects: Sequence[LedgerProject],
     if differences == 0:
         status = MATCHED
     elif projects and code not in held.returns:
-        status = MISSING
+        status = department_state(accepted=False, statuses=held.statuses.get(code, ()))
     else:
         status = DIFFERENT
     return [code, name, len(projects), held.received[code], len(returned), ledger_total,
@@ -746,7 +748,8 @@ def _mark_problems(sheet: Any, formats: dict[str, Any], last: int, tolerance: De
     col = {column.key: number for number, column in enumerate(_SUMMARY_LAYOUT)}
     first = _HEADER_ROW + 1
     status = xl_rowcol_to_cell(first, col["status"], col_abs=True)
-    for text, style in ((MISSING, "missing"), (DIFFERENT, "bad"), (MATCHED, "good")):
+    for text, style in ((NOT_RETURNED, "missing"), (TO_FIX, "bad"), (DIFFERENT, "bad"),
+                        (MATCHED, "good")):
         _conditional(sheet, first, col["status"], last, col["status"], formats[style],
                      f'={status}="{text}"')
     count = xl_rowcol_to_cell(first, col["differences"], col_abs=True)

@@ -34,7 +34,17 @@ from xltool.names import Output
 from xltool.outputs import refuse_clobbering
 from xltool.states import DEPARTMENT_STATES, department_state
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Status, Store, in_force
-from xltool.tables import FONT, Column, Value, fit_row, put, styled, write_table
+from xltool.tables import (
+    FONT,
+    Column,
+    Page,
+    Value,
+    fit_row,
+    print_page,
+    put,
+    styled,
+    write_table,
+)
 from xltool.xlsxout import check, new_workbook
 
 SUMMARY_NAME = "收取情况汇总.xlsx"
@@ -90,9 +100,9 @@ _STYLES: dict[str, dict[str, Any]] = {
 
 
 FINDING_TABLE = (
-    Column("序号", 6, "center"), Column("文件", 26), Column("项目编码", 16), Column("工作表", 22),
-    Column("单元格", 8, "center"), Column("填写内容", 28), Column("问题", 44),
-    Column("修改方法", 36), Column("级别", 8, "center"),
+    Column("序号", 6, "center"), Column("文件", 16), Column("项目编码", 14), Column("工作表", 14),
+    Column("单元格", 8, "center"), Column("填写内容", 22), Column("问题", 36),
+    Column("修改方法", 30), Column("级别", 6, "center"),
 )
 FILE_TABLE = ("序号", "文件", "收取结果", "错误数", "提醒数", "说明")
 DEPARTMENT_TABLE = (
@@ -107,9 +117,9 @@ PROJECT_TABLE = (
     Column("状态", 10, "center"),
 )
 RECEIVED_TABLE = (
-    Column("收到时间", 18, "when"), Column("原文件名", 44), Column("主管部门编码", 14),
+    Column("收到时间", 18, "when"), Column("原文件名", 30), Column("主管部门编码", 14),
     Column("结果", 14, "center"), Column("错误数", 8, "count"), Column("提醒数", 8, "count"),
-    Column("SHA-256", 16), Column("存档位置", 80),
+    Column("SHA-256", 14), Column("存档位置", 40),
 )
 _LAST = len(FINDING_TABLE) - 1
 _LEVEL = len(FINDING_TABLE) - 1
@@ -292,7 +302,9 @@ def _write_department(workbook: Any, department: DepartmentReport) -> None:
         _highlight(sheet, formats, top + 1, last, _LEVEL, _LAST, {"错误": "error"})
     else:
         _merged(sheet, top, 0, _LAST, NOTHING_TO_FIX, formats["accepted"])
-    _print_setup(sheet, f"{department.code} {department.name} 反馈表")
+    print_page(sheet, Page("项目支出预算绩效目标审核反馈", [c.width for c in FINDING_TABLE],
+                           department=f"{department.code} {department.name}",
+                           repeat=(top, top) if rows else None))
 
 
 def _heading(sheet: Any, formats: dict[str, Any], department: DepartmentReport) -> int:
@@ -415,7 +427,7 @@ def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
             style = "total_count" if column.style == "count" else "total"
             put(sheet, last + 1, col, value, formats[style])
         fit_row(sheet, last + 1, zip(totals, (c.width for c in columns), strict=True))
-    _print_setup(sheet, f"收取情况汇总：{name}")
+    print_page(sheet, Page(f"收取情况汇总：{name}", [c.width for c in columns], repeat=(0, 0)))
 
 
 def _department_row(standing: Standing) -> list[Value]:
@@ -489,10 +501,3 @@ def _merged(sheet: Any, row: int, first: int, last: int, value: Value, fmt: Any)
     put(sheet, row, first, value, fmt)
 
 
-def _print_setup(sheet: Any, title: str) -> None:
-    sheet.set_landscape()
-    sheet.set_paper(9)
-    sheet.fit_to_pages(1, 0)
-    sheet.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.7)
-    check(sheet.set_header("&L" + title[:100].replace("&", "&&")), "print header")
-    check(sheet.set_footer("&C第 &P 页，共 &N 页"), "print footer")
