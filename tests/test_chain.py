@@ -347,3 +347,23 @@ def test_a_return_mailed_before_the_reissue_is_not_stale(tmp_path: Path) -> None
 
     assert outcome.status == Status.ACCEPTED, outcome.findings
     assert _in_force(tmp_path / "x.db") == {"001": "sent-before.xlsx"}
+
+
+def test_a_return_is_stale_against_the_template_in_force_when_it_was_received(
+        tmp_path: Path) -> None:
+    """Issued A, then B, then C: a return of A received between B and C answered an
+    outdated form (B's), though C came only later."""
+    first = _issue(tmp_path, ROWS)
+    sent = _filled(tmp_path, first["001"], "between.xlsx")
+    second = _issue(tmp_path, [{**ROWS[0], "年度资金总额": "12", "财政拨款": "12"}], out="b")
+    third = _issue(tmp_path, [{**ROWS[0], "年度资金总额": "13", "财政拨款": "13"}], out="c")
+    with sqlite3.connect(tmp_path / "x.db") as db:
+        for workbook, day in ((first, "01"), (second, "02"), (third, "04")):
+            db.execute("UPDATE templates SET issued_at = ? WHERE template_id = ?",
+                       (f"2024-03-{day}T00:00:00+00:00", workbook["001"].template_id))
+    mailed = datetime(2024, 3, 3, tzinfo=UTC)
+
+    [outcome] = collect([sent], store=tmp_path / "x.db", received_at={sent: mailed}).files
+
+    assert outcome.status == Status.STALE
+    assert second["001"].template_id in outcome.findings[0].message

@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from xltool.text import excel_cut
 from xltool.xlsxout import check
 
 FONT = "宋体"
@@ -190,13 +191,21 @@ def print_page(sheet: Any, page: Page) -> None:
 
 
 def _header(page: Page) -> str:
-    """`&L` department, `&C` title; `&` in ledger text doubled, each part cut short enough
-    for Excel's 255-character limit on the whole header."""
-    def part(text: str) -> str:
-        return " ".join(text.split())[:100].replace("&", "&&")
+    """`&L` department, `&C` title, each a `header_text`."""
+    left = f"&L{header_text(page.department)}" if page.department else ""
+    return f"{left}&C{header_text(page.title)}"
 
-    left = f"&L{part(page.department)}" if page.department else ""
-    return f"{left}&C{part(page.title)}"
+
+HEADER_PART_LIMIT = 100
+"""Excel's units for each side of a print header: both, with their codes, within its 255."""
+
+
+def header_text(text: str) -> str:
+    """TEXT for one side of a print header, on one line: each `&` doubled (alone it starts
+    a code), cut to HEADER_PART_LIMIT units without leaving half of a doubled `&`."""
+    cut = excel_cut(" ".join(text.split()).replace("&", "&&"), HEADER_PART_LIMIT)
+    ampersands = len(cut) - len(cut.rstrip("&"))
+    return cut[:-1] if ampersands % 2 else cut
 
 
 def printable_points_high(landscape: bool) -> float:

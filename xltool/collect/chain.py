@@ -101,8 +101,9 @@ def reinstate(sha256: str, reason: str, *, store: Path | str = DEFAULT_STORE) ->
         raise CannotReinstate("请用 --reason 写明恢复的理由（将记入该部门的报送记录）")
     with exclusive(store), open_store(store, create=False) as opened:
         received = _received(opened, sha256)
-        entry = _entry(opened, received)
-        current = next((e for e in opened.chain(received.department_code) if e.in_force), None)
+        chain = opened.chain(received.department_code)
+        entry = _entry(opened, received, chain)
+        current = next((e for e in chain if e.in_force), None)
         if entry.in_force:
             return Reinstatement(received.sha256, received.original_name,
                                  received.department_code, reason, None, None)
@@ -117,16 +118,18 @@ def _received(store: Store, wanted: str) -> ReceivedFile:
     if len(wanted) < SHORTEST_PREFIX:
         raise UnknownReturn(f"“{wanted}”太短：请给出文件 SHA-256 的前 {SHORTEST_PREFIX} 位以上"
                             "（见 xltool history）")
-    matches = [sha for sha in store.received_hashes() if sha.startswith(wanted)]
-    if len(matches) != 1:
-        said = "没有收到过" if not matches else f"有 {len(matches)} 个文件"
-        raise UnknownReturn(f"{said} SHA-256 以“{wanted}”开头的文件（见 xltool history）")
+    matches = store.received_like(wanted)
+    if not matches:
+        raise UnknownReturn(f"没有收到过 SHA-256 以“{wanted}”开头的文件（见 xltool history）")
+    if len(matches) > 1:
+        raise UnknownReturn(f"不止一个文件的 SHA-256 以“{wanted}”开头，请多给几位"
+                            "（见 xltool history）")
     received = store.received(matches[0])
     assert received is not None  # listed a moment ago, in the same locked store
     return received
 
 
-def _entry(store: Store, received: ReceivedFile) -> ChainEntry:
+def _entry(store: Store, received: ReceivedFile, chain: list[ChainEntry]) -> ChainEntry:
     """The file's place in its chain, once it is sure it may be put in force."""
     if not store.kept_targets(received.sha256):
         raise CannotReinstate(
@@ -137,5 +140,4 @@ def _entry(store: Store, received: ReceivedFile) -> ChainEntry:
         raise CannotReinstate(
             f"{received.original_name}：所用模板 {received.template_id} 之后已重新下发"
             f"（现行模板 {in_force}），不能恢复为有效版本；请部门用现行模板重新报送")
-    return next(e for e in store.chain(received.department_code)
-                if e.file.sha256 == received.sha256)
+    return next(e for e in chain if e.file.sha256 == received.sha256)

@@ -71,6 +71,7 @@ from xltool.collect.returns import (
     read_return,
 )
 from xltool.collect.rules import as_seen, check_return, is_placeholder
+from xltool.collect.verify import kept_copy
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import NotOurs, Unreadable
 from xltool.findings import Finding
@@ -207,13 +208,15 @@ class _Context:
                            "at": datetime.now(UTC).isoformat(timespec="seconds")})
 
     def issued_copy(self, store: Store, sha256: str) -> IssuedFile | None:
-        copies: dict[str, IssuedFile] = self.cache.get("issued") or self.cache.setdefault(
-            "issued", {copy.sha256: copy for copy in store.issued_files()})
+        if "issued" not in self.cache:
+            self.cache["issued"] = {copy.sha256: copy for copy in store.issued_files()}
+        copies: dict[str, IssuedFile] = self.cache["issued"]
         return copies.get(sha256)
 
     def template(self, store: Store, template_id: str) -> IssuedTemplate:
-        templates: dict[str, IssuedTemplate] = self.cache.get("templates") or \
-            self.cache.setdefault("templates", {t.template_id: t for t in store.templates()})
+        if "templates" not in self.cache:
+            self.cache["templates"] = {t.template_id: t for t in store.templates()}
+        templates: dict[str, IssuedTemplate] = self.cache["templates"]
         return templates[template_id]
 
     def known_template(self, store: Store, template_id: str) -> IssuedTemplate | None:
@@ -229,18 +232,19 @@ class _Context:
 
     def newer_template(self, store: Store, template: IssuedTemplate,
                        received: str) -> IssuedTemplate | None:
-        """The template issued to TEMPLATE's department after it and before RECEIVED, if any:
-        a return of TEMPLATE received then is stale. (One received before the new template
-        was issued answered the template in force at the time.)"""
-        in_force: dict[tuple[str, int | None], str | None] = self.cache.setdefault("in_force", {})
-        key = (template.department_code, template.year)
-        if key not in in_force:
-            in_force[key] = store.template_in_force(*key)
-        newer = in_force[key]
-        if newer in (None, template.template_id):
+        """The template in force for TEMPLATE's department when the office RECEIVED a return
+        of it, if that is another, issued since: the return is then stale. (One received
+        before the new template was issued answered the template in force at the time.)"""
+        if "issued_by_department" not in self.cache:
+            issued: dict[tuple[str, int | None], list[IssuedTemplate]] = {}
+            for each in store.templates():  # by year, department, then when issued
+                issued.setdefault((each.department_code, each.year), []).append(each)
+            self.cache["issued_by_department"] = issued
+        then: list[IssuedTemplate] = [t for t in self.cache["issued_by_department"].get(
+                    (template.department_code, template.year), ()) if t.issued_at <= received]
+        if template not in then or then[-1] == template:  # (not in: a mail dated before it)
             return None
-        issued = self.template(store, newer)
-        return issued if issued.issued_at <= received else None
+        return then[-1]
 
 
 def _mail_dates(received_at: Mapping[Path, datetime] | None) -> dict[Path, str]:
@@ -633,11 +637,13 @@ def _recheck(store: Store, context: _Context, progress: Progress | None
     """Every rejected file the store holds, examined again from its kept copy: its newest
     outcome is recorded, the earlier one kept in its history. A copy that is gone or no
     longer the file received is left, and listed."""
-    rejected = [r for r in store.received_files() if r.status == Status.REJECTED]
+    # a file never kept (over file-mb) was never read: collected again, it is read anew
+    rejected = [r for r in store.received_files()
+                if r.status == Status.REJECTED and r.stored_path not in ("", ".")]
     outcomes: list[FileOutcome] = []
     unchecked: dict[Path, Skip] = {}
     for done, received in enumerate(rejected, start=1):
-        data = _kept_bytes(received)
+        data = _kept_bytes(store.path, received)
         shown = Path(received.original_name)
         if isinstance(data, Skip):
             unchecked[shown] = data
@@ -652,12 +658,15 @@ def _recheck(store: Store, context: _Context, progress: Progress | None
     return _as_settled(store, outcomes), unchecked
 
 
-def _kept_bytes(received: ReceivedFile) -> bytes | Skip:
-    """The kept copy's bytes, or why there are none to trust."""
-    stored = Path(received.stored_path)
-    if received.stored_path in ("", ".") or not stored.is_file():
+def _kept_bytes(store_path: Path, received: ReceivedFile) -> bytes | Skip:
+    """The kept copy's bytes (found as `verify` finds it), or why there are none to trust."""
+    found = kept_copy(store_path, received)
+    try:
+        data = found.read_bytes() if found is not None else None
+    except OSError:  # gone or unreadable since it was found
+        data = None
+    if data is None:
         return SKIPPED_COPY_MISSING
-    data = stored.read_bytes()
     return data if hashlib.sha256(data).hexdigest() == received.sha256 else SKIPPED_COPY_CHANGED
 
 

@@ -92,14 +92,20 @@ def _check(store_path: Path, record: ReceivedFile) -> CopyCheck:
                      record.received_at, path, state)
 
 
+def kept_copy(store_path: Path, record: ReceivedFile) -> Path | None:
+    """Where RECORD's copy is: as recorded, or beside the store (moved with its copies
+    folder); None when it is in neither place."""
+    recorded = Path(record.stored_path)
+    return next((p for p in (recorded, copy_path(store_path, record.sha256, recorded.suffix))
+                 if p.is_file()), None)
+
+
 def _state(store_path: Path, record: ReceivedFile) -> tuple[Path | None, CopyState]:
     if record.stored_path in ("", "."):
         return None, CopyState.NOT_KEPT
-    recorded = Path(record.stored_path)
-    found = next((p for p in (recorded, copy_path(store_path, record.sha256, recorded.suffix))
-                  if p.is_file()), None)
+    found = kept_copy(store_path, record)
     if found is None:
-        return recorded, CopyState.MISSING
+        return Path(record.stored_path), CopyState.MISSING
     return found, CopyState.OK if _sha256(found) == record.sha256 else CopyState.CHANGED
 
 

@@ -38,8 +38,6 @@ from xltool.store.records import (
     Status,
 )
 
-_KEPT = (Status.ACCEPTED, Status.SUPERSEDED)  # statuses of a return whose targets are kept
-
 
 def now() -> str:
     """The store's clock: UTC, to the second, as every time in the store is written."""
@@ -137,12 +135,6 @@ class Submissions(Repository):
             (department_code, department_code)).fetchall()
         return [IssuedFile(*row) for row in rows]
 
-    def issued_file(self, sha256: str) -> IssuedFile | None:
-        row = self.connection.execute(
-            f"SELECT {', '.join(ISSUED_FILE_COLUMNS)} FROM issued_files WHERE sha256 = ?",
-            (sha256,)).fetchone()
-        return IssuedFile(*row) if row else None
-
     def template_in_force(self, department_code: str, year: int | None) -> str | None:
         return template_in_force(self.connection, department_code, year)
 
@@ -184,12 +176,16 @@ class Submissions(Repository):
                        (sha256, at or now(), reason, after_file))
             settle(db, department_code, year)
 
+    def received_like(self, prefix: str) -> list[str]:
+        """The hashes of received files that begin with PREFIX (two at most: one is an
+        answer, two say the prefix is too short)."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return [row[0] for row in self.connection.execute(
+            "SELECT sha256 FROM received_files WHERE sha256 LIKE ? ESCAPE '\\' LIMIT 2",
+            (escaped + "%",))]
+
     def kept_targets(self, sha256: str) -> bool:
         """Whether the file's targets are kept: it was accepted once."""
         return self.connection.execute(
             "SELECT 1 FROM accepted_returns WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
-
-def kept(status: str) -> bool:
-    """Whether a file of STATUS has its targets kept (it was accepted)."""
-    return status in _KEPT

@@ -101,7 +101,7 @@ class IssuedTemplates(Repository):
     def templates(self) -> list[IssuedTemplate]:
         rows = self.connection.execute(
             f"SELECT {_TEMPLATE_SELECT} FROM templates t "
-            "ORDER BY year, department_code, issued_at").fetchall()
+            "ORDER BY year, department_code, issued_at, t.rowid").fetchall()
         return [IssuedTemplate(*row) for row in rows]
 
     def template_projects(self, template_id: str) -> list[IssuedProject]:

@@ -22,7 +22,7 @@ from xltool.atomic import written_whole
 from xltool.errors import FrameMismatch
 from xltool.names import identity_name, identity_property
 from xltool.profile import Category, FormProfile
-from xltool.tables import FONT
+from xltool.tables import FONT, header_text
 from xltool.template.cover import write_cover
 from xltool.template.layout import Cell, ProjectForm
 from xltool.template.plan import DepartmentPlan
@@ -328,21 +328,9 @@ def _print_layout(sheet: Any) -> None:
 
 def _print_titles(sheet: Any, plan: DepartmentPlan, form: ProjectForm) -> None:
     department, project = plan.department, form.project.name
-    check(sheet.set_header(f"&L{_header_text(department)}&R{_header_text(project)}"),
+    check(sheet.set_header(f"&L{header_text(department)}&R{header_text(project)}"),
           "print header")
     check(sheet.set_footer("&C第 &P 页，共 &N 页"), "print footer")
-
-
-HEADER_PART_LIMIT = 100
-"""Excel's units for each side of the print header: both, with their codes, within its 255."""
-
-
-def _header_text(text: str) -> str:
-    """TEXT for a print header: each `&` doubled (alone it starts a code), cut to
-    HEADER_PART_LIMIT units without leaving half of a doubled `&`."""
-    cut = excel_cut(text.replace("&", "&&"), HEADER_PART_LIMIT)
-    ampersands = len(cut) - len(cut.rstrip("&"))
-    return cut[:-1] if ampersands % 2 else cut
 
 
 # -- the hidden list sheet and the identity ------------------------------------------------
