@@ -711,8 +711,8 @@ SKIPPED_STORE_FILE = Skip(
 SKIPPED_COPY_MISSING = Skip(
     code="copy_missing", label="副本丢失的文件",
     note="无法复核；请取回原文件用 xltool collect 重新收取，副本即补回",
-    meaning="`collect --recheck`: a rejected file whose kept copy is gone (or never kept: over "
-            "`file-mb`); its record stands")
+    meaning="`collect --recheck`: a rejected file whose kept copy is gone; its record stands "
+            "(a file never kept, over `file-mb`, is not rechecked: collect the file itself)")
 SKIPPED_COPY_CHANGED = Skip(
     code="copy_changed", label="副本已被改动的文件",
     note="无法复核；请取回原文件用 xltool collect 重新收取，副本即修复",
