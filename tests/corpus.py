@@ -44,7 +44,7 @@ from openpyxl.packaging.custom import CustomPropertyList
 
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import delete_sheet, fill_with_openpyxl, set_cell, unprotect_sheet
-from tests.office_variants import as_strict, as_wps, old_xls_of
+from tests.office_variants import as_strict, as_wps, old_xls_of, ole_entry
 from xltool.collect.archive import OLE_MAGIC
 from xltool.collect.reader import open_xlsx
 from xltool.limits import MB, Limits, with_limits
@@ -227,21 +227,11 @@ def old_xls() -> bytes:
     struct.pack_into("<HHHHH", header, 24, 0x003E, 0x0003, 0xFFFE, 9, 6)
     struct.pack_into("<9I", header, 40, 0, 1, 1, 0, 4096, _END_OF_CHAIN, 0, _END_OF_CHAIN, 0)
     struct.pack_into("<109I", header, 76, 0, *[_FREE] * 108)
-    directory = (_directory_entry("Root Entry", 5, child=1, start=_END_OF_CHAIN)
-                 + _directory_entry("Workbook", 2, start=2, size=len(stream))
+    directory = (ole_entry("Root Entry", 5, child=1, start=_END_OF_CHAIN)
+                 + ole_entry("Workbook", 2, start=2, size=len(stream))
                  + _unused_entry() * 2)
     return (bytes(header) + struct.pack("<128I", *fat, *[_FREE] * (128 - len(fat)))
             + directory + stream)
-
-
-def _directory_entry(name: str, kind: int, *, child: int = _NO_STREAM, start: int = 0,
-                     size: int = 0) -> bytes:
-    encoded = (name + "\0").encode("utf-16-le")
-    entry = bytearray(128)
-    entry[:len(encoded)] = encoded
-    struct.pack_into("<HBBIII", entry, 64, len(encoded), kind, 1, _NO_STREAM, _NO_STREAM, child)
-    struct.pack_into("<IQ", entry, 116, start, size)
-    return bytes(entry)
 
 
 def _unused_entry() -> bytes:

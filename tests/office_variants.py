@@ -281,13 +281,13 @@ def compound_file(streams: Mapping[str, bytes],
     contents = [content.ljust(-(-len(content) // _SECTOR) * _SECTOR, b"\0").ljust(4096, b"\0")
                 for content in streams.values()]
     sizes = [len(content) // _SECTOR for content in contents]
-    directory = _entry("Root Entry", 5, child=1 if streams else _NO_ENTRY, start=_END)
+    directory = ole_entry("Root Entry", 5, child=1 if streams else _NO_ENTRY, start=_END)
     directory_sectors = -(-(1 + len(streams)) * 128 // _SECTOR)  # four entries a sector
     first = 1 + directory_sectors  # sector 0 the FAT, then the directory, then the streams
     names = list(streams)
     for number, (name, content) in enumerate(zip(names, contents, strict=True)):
         right = number + 2 if number + 1 < len(names) else _NO_ENTRY
-        directory += _entry(name, 2, right=right, start=first, size=len(content))
+        directory += ole_entry(name, 2, right=right, start=first, size=len(content))
         first += sizes[number]
     directory = bytearray(directory.ljust(directory_sectors * _SECTOR, b"\0"))
     if edit is not None:
@@ -305,7 +305,7 @@ def compound_file(streams: Mapping[str, bytes],
     return bytes(header) + fat_sector + bytes(directory) + b"".join(contents)
 
 
-def _entry(name: str, kind: int, *, right: int = _NO_ENTRY, child: int = _NO_ENTRY,
+def ole_entry(name: str, kind: int, *, right: int = _NO_ENTRY, child: int = _NO_ENTRY,
            start: int = 0, size: int = 0) -> bytes:
     encoded = (name + "\0").encode("utf-16-le")
     entry = bytearray(128)

@@ -141,6 +141,9 @@ def _words(locale: int | None) -> Words:
 # `@`, and `General`.
 
 LIT, DIGIT, POINT, COMMA, PERCENT, EXP, SLASH, FIELD, AT, GENERAL = range(10)
+_ONE_CHARACTER = {"0": DIGIT, "#": DIGIT, "?": DIGIT, ".": POINT, ",": COMMA, "%": PERCENT,
+                  "@": AT}
+"""The tokens a single character of a format is, whatever follows it."""
 Token = tuple[int, str]
 
 _COLOURS = re.compile(r"(?i)black|blue|cyan|green|magenta|red|white|yellow|colou?r\s*\d+")
@@ -260,20 +263,8 @@ def _section(text: str) -> Section:
         elif text[at:at + 7].lower() == "general":
             tokens.append((GENERAL, "General"))
             at += 7
-        elif char in "0#?":
-            tokens.append((DIGIT, char))
-            at += 1
-        elif char == ".":
-            tokens.append((POINT, char))
-            at += 1
-        elif char == ",":
-            tokens.append((COMMA, char))
-            at += 1
-        elif char == "%":
-            tokens.append((PERCENT, char))
-            at += 1
-        elif char == "@":
-            tokens.append((AT, char))
+        elif char in _ONE_CHARACTER:
+            tokens.append((_ONE_CHARACTER[char], char))
             at += 1
         elif char in "eE" and text[at + 1:at + 2] in ("+", "-"):
             tokens.append((EXP, text[at:at + 2].upper()))
