@@ -66,3 +66,33 @@ def test_the_demo_guide_lists_every_file_the_demo_leaves(tmp_path: Path) -> None
         for path in (folder / sub).iterdir():
             assert f"{sub}/{path.name}" in listed
     assert "xltool.db.lock" in result.output  # the console's table is the same guide
+
+
+def test_every_command_on_the_demos_output_fits_a_pipe(tmp_path: Path) -> None:
+    """The year's commands run on what `xltool demo` leaves, their output into pipes: nothing
+    on stderr, no name cut with `…`, every file name whole."""
+    demo = tmp_path / "demo"
+    assert _xltool("demo", str(demo)).returncode == 0
+    store = str(demo / "xltool.db")
+    ledger = str(ROOT / "samples" / "ledger.xlsx")
+    runs = {
+        "ledger": _xltool("ledger", ledger),
+        "template": _xltool("template", ledger, "-o", str(tmp_path / "again"), "--store", store),
+        "collect": _xltool("collect", str(demo / "returns-2"), "--store", store,
+                           "--feedback", str(tmp_path / "feedback")),
+        "reconcile": _xltool("reconcile", ledger, "--store", store, "-o",
+                             str(tmp_path / "reconcile.xlsx")),
+        "publish": _xltool("publish", "--store", store, "-o", str(tmp_path / "p.xlsx")),
+        "history": _xltool("history", "011001", "--store", store),
+        "verify": _xltool("verify", "--store", store),
+    }
+    for name, run in runs.items():
+        out = run.stdout.decode("utf-8")
+        assert run.returncode in (0, 1), (name, run.stderr.decode())  # 1: not all accepted
+        assert run.stderr == b"", (name, run.stderr.decode())
+        assert "…" not in out, (name, out)
+    returned = sorted(p.name for p in (demo / "returns-2").iterdir())
+    collected = runs["collect"].stdout.decode("utf-8")
+    assert all(name in collected for name in returned)
+    assert all(p.name in runs["history"].stdout.decode("utf-8")
+               for p in (demo / "returns-1").iterdir() if p.name.startswith("2023年_011001"))

@@ -24,6 +24,7 @@ from xltool.collect import CollectRun, FileOutcome, collect
 from xltool.collect.feedback import (
     FINDING_TABLE,
     NOTHING_TO_FIX,
+    OFFICE_SHEET,
     RECEIVED_TABLE,
     SUMMARY_NAME,
     cell_order,
@@ -266,7 +267,7 @@ def test_summary_projects(first_run: tuple[Office, CollectRun]) -> None:
     with open_store(office.store) as store:
         issued = {t.department_code: store.template_projects(t.template_id)
                   for t in store.templates()}
-    expected_state = {"011001": "有错误", "012001": "已接受", "013042": "未报送"}
+    expected_state = {"011001": "有错误待修改", "012001": "已接受", "013042": "未报送"}
     assert [(r["主管部门编码"], r["项目编码"], r["项目名称"], r["状态"]) for r in rows] == [
         (code, p.project_code, p.project_name, expected_state[code])
         for code, projects in issued.items() for p in projects]
@@ -364,21 +365,20 @@ def test_later_run_duplicates_and_superseded(office: Office) -> None:
     arrived(Path(shutil.copyfile(second, again)), 4)
     run = collect([rejected, first, second, again], store=office.store,
                   feedback=office.tmp / "fb")
-    resent, fixed = heading(run.feedback[0]), heading(run.feedback[1])
-
-    assert resent["审核结论"] == "需修改后重新报送"
-    assert resent["files"][0]["收取结果"] == "重复报送"
-    assert (resent["files"][0]["错误数"], resent["files"][0]["提醒数"]) == (1, 19)
-    assert "永宁县.xlsx" in resent["files"][0]["说明"]
-    with open_store(office.store) as store:
-        stored = store.findings(run.files[0].sha256)
-    rows = findings_table(run.feedback[0])
-    assert len(rows) == len(stored) == 20
-    assert {r["文件"] for r in rows} == {"永宁县.xlsx"}
-
+    # The resent copies tell the departments nothing new: they are the office's to note.
+    assert [p.name for p in run.feedback] == [
+        "2023年_012001_中卫市沙坡头区人民政府办公室_反馈表.xlsx", SUMMARY_NAME]
+    fixed = heading(run.feedback[0])
     assert fixed["审核结论"] == "已接受"
-    assert [f["收取结果"] for f in fixed["files"]] == ["已被新版替代", "已接受", "重复报送"]
+    assert [f["收取结果"] for f in fixed["files"]] == ["已被新版替代", "已接受"]
     assert (NOTHING_TO_FIX,) + (None,) * 8 in fixed["rows"]
+
+    noted = table(run.feedback[-1], OFFICE_SHEET)
+    copies = [(r["原文件名"], r["主管部门编码"], r["收到时间"]) for r in noted
+              if "重复收到" in r["问题"]]
+    assert copies == [("永宁县.xlsx", "011001", "本次收取"),
+                      ("沙坡头区v2.xlsx", "012001", "本次收取")]
+    assert "退回修改" in next(r["问题"] for r in noted if r["原文件名"] == "永宁县.xlsx")
 
     departments = {r["主管部门编码"]: r for r in table(run.feedback[-1], "部门")}
     assert (departments["011001"]["已收到文件数"], departments["011001"]["状态"]) == (

@@ -24,6 +24,7 @@ from tests.conftest import SAMPLES, complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
+from xltool.money import AMOUNT_FORMAT
 from xltool.profile import load_profile
 from xltool.publish import PdfUnavailable, Publication, publish
 from xltool.publish.pdf import require_cjk_font
@@ -238,7 +239,8 @@ def test_every_indicator_is_in_the_flat_sheet_as_written(published: tuple[Public
     book = load_workbook(output)
     rows = list(book["绩效指标"].iter_rows(values_only=True))
     assert rows[0] == ("主管部门编码", "主管部门", "项目编码", "项目名称", "一级指标", "二级指标",
-                       "三级指标", "指标值", "比较符", "数值", "数值2", "单位", "权重")
+                       "三级指标", "指标值", "比较符", "数值", "数值2", "单位", "权重",
+                       "审核说明")
     expected = [(p.department_code, p.department, p.code, p.name, i.level1, i.level2, i.name,
                  i.value or None) for p in expected_projects(samples_store) for i in p.indicators]
     assert [r[:8] for r in rows[1:]] == expected
@@ -319,7 +321,7 @@ def test_the_totals_add_up(published: tuple[Publication, Path], samples_store: P
         assert last[col] == pytest.approx(sum(r[col] for r in body))
 
 
-def test_amounts_show_at_most_two_decimals(tmp_path: Path) -> None:
+def test_amounts_show_in_the_one_amount_format_and_stay_exact(tmp_path: Path) -> None:
     ledger = write_ledger(tmp_path / "ledger.csv", [
         ledger_row("001-01", "办公经费", total="10"),
         ledger_row("001-02", "宣传经费", total="5.5"),
@@ -332,8 +334,8 @@ def test_amounts_show_at_most_two_decimals(tmp_path: Path) -> None:
     for code, (sheet, first, last) in blocks.items():
         row = next(r for r in range(first, last) if sheet.cell(r, 2).value == "年度资金总额")
         formats[code] = (sheet.cell(row, 4).value, sheet.cell(row, 4).number_format)
-    assert formats == {"001-01": (10, "#,##0"), "001-02": (5.5, "#,##0.0"),
-                       "001-03": (2.345, "#,##0.00")}
+    assert formats == {"001-01": (10, AMOUNT_FORMAT), "001-02": (5.5, AMOUNT_FORMAT),
+                       "001-03": (2.345, AMOUNT_FORMAT)}
 
 
 def test_internal_fields_stay_out_of_the_public_table(tmp_path: Path) -> None:
@@ -479,7 +481,7 @@ def test_missing_projects_are_listed_with_the_reason(tmp_path: Path) -> None:
     collect([good, empty], store=store)  # 002 returns its template empty: rejected
     publication = publish(store=store, output=tmp_path / "p.xlsx")
     assert [(m.project_code, m.reason) for m in publication.missing] == [
-        ("002-01", "退回修改（有错误）"), ("003-01", "未报送")]
+        ("002-01", "有错误待修改"), ("003-01", "未报送")]
     frame = publication.missing_frame()
     assert list(frame.columns) == ["主管部门编码", "主管部门", "项目编码", "项目名称", "原因",
                                    "说明"]

@@ -366,8 +366,9 @@ def test_the_report_workbook(trip: RoundTrip, tmp_path: Path) -> None:
     summary = workbook["汇总"]
     assert [c.value for c in summary[2]] == [
         "主管部门编码", "主管部门", "总账项目数", "收到文件数", "已接受项目数", "总账资金（万元）",
-        "报送资金（万元）", "差额（万元）", "差异数", "状态"]
-    assert [c.value for c in summary[3]] == ["001", "示例局", 3, 1, 3, 20.5, 23.5, -3, 5, "有差异"]
+        "报送资金（万元）", "差额（万元）", "差异数", "状态", "已豁免的问题（按原文接受）"]
+    assert [c.value for c in summary[3]] == ["001", "示例局", 3, 1, 3, 20.5, 23.5, -3, 5, "有差异",
+                                             None]
     assert summary["A6"].value == "合计" and summary["I6"].value == 7
     assert summary.conditional_formatting
     budget = workbook["预算调整"]

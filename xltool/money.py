@@ -20,6 +20,24 @@ if TYPE_CHECKING:
 
 TOLERANCE = Decimal("0.005")
 
+AMOUNT_FORMAT = "#,##0.00"
+"""How every workbook xltool writes shows an amount in 万元: template (form and cover),
+feedback and collect summary, reconcile report, disclosure (its hidden data sheets too).
+The cell keeps the exact number; only its display is fixed.
+
+Decided from the seeds and the ledger. The published tables either print whole 万元 as
+typed (`20`, `263`: Word tables, seeds 000 and 001) or print every amount with the same
+number of decimals (`2.000000`, `2.500000`: a budget system's export, seed 002): a table of
+figures fixes its decimals, it does not show `2` beside `2.5`. Two decimals, because the
+ledger is kept to 0.01 万元 (samples/ledger.xlsx is formatted `#,##0.00`), and TOLERANCE
+calls amounts that agree to 0.01 万元 equal: a figure printed to that precision shows every
+difference xltool acts on and none it ignores. Six decimals (the fen) would print `20.000000`
+for precision nobody compares.
+
+The unit stays 万元 even when the ledger was kept in 元 (`--yuan`): the ledger is read into
+万元 and every form, report and disclosure states 万元, so a 元 ledger's 123,456.78 shows as
+12.35 with the exact 12.345678 in the cell. No workbook shows amounts in 元."""
+
 
 def shown_wan(amount: Decimal) -> str:
     """10.00 → 10, 5.50 → 5.5: an amount as a clerk writes it, never in exponent form."""

@@ -51,6 +51,7 @@ class Output(StrEnum):
     REPORT = "report"
     DISCLOSURE = "disclosure"
     TARGETS = "targets"
+    STATUS = "status"
 
 
 OUTPUT_PROPERTY = identity_property("output")

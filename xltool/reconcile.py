@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
@@ -95,7 +95,7 @@ from xltool.errors import ProfileNotKept, ReportUnwritable, WorkbookNotSaved
 from xltool.findings import Finding
 from xltool.ledger import COLUMNS_BY_KEY, AmountUnit, Ledger, LedgerProject, load_ledger
 from xltool.matching import Pair, amounts_of, funding_changes, match
-from xltool.money import TOLERANCE, cost_in_wan, shown_wan
+from xltool.money import AMOUNT_FORMAT, TOLERANCE, cost_in_wan, shown_wan
 from xltool.names import Output
 from xltool.outputs import refuse_clobbering
 from xltool.profile import FormProfile
@@ -108,6 +108,7 @@ from xltool.store import (
     in_force,
     open_store,
 )
+from xltool.store.reviews import waiver_of
 from xltool.tables import FONT, Column, Look, Page, print_page, write_table
 from xltool.targets import Indicator
 from xltool.text import normalise_key
@@ -157,7 +158,7 @@ JSON_KEYS = ("kind", "department", "project", "field", "ledger", "returned", "di
              "message")
 SUMMARY_COLUMNS = ("department", "department_name", "ledger_projects", "received_files",
                    "accepted_projects", "ledger_total", "returned_total", "total_difference",
-                   "differences", "status")
+                   "differences", "status", "waived")
 MATCHED, DIFFERENT = "一致", "有差异"
 """A department's state in the summary: its state of the round (`xltool.states`) where it
 has no return in force, else whether the return matches the ledger."""
@@ -286,6 +287,9 @@ class _Held:
     """Files received per department, whatever became of them."""
     statuses: dict[str, list[str]]
     """Per department the status of every file received from it (its state: `xltool.states`)."""
+    waived: dict[str, str] = field(default_factory=dict)
+    """Per department the findings of its return in force the office waived, said with who
+    and why (`xltool review --waive`): accepted as written, never hidden."""
 
 
 def _read_store(store: Store, year: int | None) -> _Held:
@@ -306,7 +310,18 @@ def _read_store(store: Store, year: int | None) -> _Held:
              for department, template in latest.items()}
     returned = tuple(_returned(store, templates, projects, returns))
     return _Held(latest, codes, {r.department_code: r for r in returns}, returned, received,
-                 dict(statuses))
+                 dict(statuses), _waived(store, returns))
+
+
+def _waived(store: Store, returns: Sequence[ReceivedFile]) -> dict[str, str]:
+    said = {}
+    for received in returns:
+        waivers = store.waivers(received.department_code)
+        lines = [f"{f.where} {f.code}：{waiver.note}" for f in store.findings(received.sha256)
+                 if waivers and (waiver := waiver_of(f, waivers)) is not None]
+        if lines:
+            said[received.department_code] = "\n".join(lines)
+    return said
 
 
 def _same_year(year: int | None, ledger_year: int | None) -> bool:
@@ -592,7 +607,8 @@ def _summary(book: Ledger, held: _Held, found: Sequence[Difference]) -> pd.DataF
 _SUMMARY_DTYPES = {"department": "str", "department_name": "str", "ledger_projects": "int64",
                    "received_files": "int64", "accepted_projects": "int64",
                    "ledger_total": "object", "returned_total": "object",
-                   "total_difference": "object", "differences": "int64", "status": "str"}
+                   "total_difference": "object", "differences": "int64", "status": "str",
+                   "waived": "str"}
 
 
 def _summary_row(code: str, name: str, projects: Sequence[LedgerProject],
@@ -606,7 +622,8 @@ def _summary_row(code: str, name: str, projects: Sequence[LedgerProject],
     else:
         status = DIFFERENT
     return [code, name, len(projects), held.received[code], len(returned), ledger_total,
-            returned_total, ledger_total - returned_total, differences, status]
+            returned_total, ledger_total - returned_total, differences, status,
+            held.waived.get(code, "")]
 
 
 # ---------------------------------------------------------------------------
@@ -634,6 +651,7 @@ _SUMMARY_LAYOUT = (
     _column("returned_total", "报送资金（万元）", 16, "amount"),
     _column("total_difference", "差额（万元）", 14, "amount"),
     _column("differences", "差异数", 9, "count"), _column("status", "状态", 10, "center"),
+    _column("waived", "已豁免的问题（按原文接受）", 30),
 )
 # Narrow enough to print one A4 landscape page wide at about 80 % in Excel (70 % in
 # LibreOffice, whose columns come out wider): long texts wrap instead.
@@ -652,10 +670,11 @@ _STYLES: dict[str, dict[str, Any]] = {
     "text": {"border": 1, "valign": "top", "text_wrap": True},
     "center": {"border": 1, "align": "center", "valign": "top"},
     "count": {"border": 1, "valign": "top", "num_format": "0"},
-    "amount": {"border": 1, "valign": "top", "num_format": "#,##0.00####", "text_wrap": True},
+    "amount": {"border": 1, "valign": "top", "num_format": AMOUNT_FORMAT, "text_wrap": True},
+    "weight": {"border": 1, "valign": "top"},
     "total": {"bold": True, "border": 1, "valign": "top", "bg_color": "#EEF3F8"},
     "total_count": {"bold": True, "border": 1, "num_format": "0", "bg_color": "#EEF3F8"},
-    "total_amount": {"bold": True, "border": 1, "num_format": "#,##0.00####",
+    "total_amount": {"bold": True, "border": 1, "num_format": AMOUNT_FORMAT,
                      "bg_color": "#EEF3F8"},
     "bad": {"font_color": "#9C0006", "bg_color": "#FFC7CE"},
     "missing": {"font_color": "#9C5700", "bg_color": "#FFEB9C"},
@@ -702,7 +721,15 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _write_kind(workbook: Any, formats: dict[str, Any], kind: Kind,
                 rows: list[dict[str, Any]], title: str) -> None:
     sheet = workbook.add_worksheet(kind.sheet)
-    _write_table(sheet, formats, _DIFFERENCE_LAYOUT, rows, title)
+    _write_table(sheet, formats, _difference_layout(kind), rows, title)
+
+
+def _difference_layout(kind: Kind) -> tuple[_Keyed, ...]:
+    """The weights sheet compares scores, not 万元: its figures are shown as written."""
+    if kind.code != RECONCILE_WEIGHTS.code:
+        return _DIFFERENCE_LAYOUT
+    return tuple(replace(c, style="weight") if c.style == "amount" else c
+                 for c in _DIFFERENCE_LAYOUT)
 
 
 def _title(result: Reconciliation, part: str) -> str:

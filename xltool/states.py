@@ -3,7 +3,10 @@ summary and feedback, the reconcile report's messages and the console.
 
 A department's state follows from the files it sent (`Status` in `xltool.store.records`):
 
-* 已接受 — an accepted return is in force;
+* 已通过审核 — the office's latest review of its return approved it (优 or 良);
+* 审核退回修改 — the office's latest review of its return sent it back (中 or 差); it
+  stays so until it sends a new return;
+* 已接受 — an accepted return is in force (and not yet reviewed);
 * 有错误待修改 — it sent a return, but none is accepted: rejected, or of a template
   re-issued since (stale). A department that returned a file is never 未报送;
 * 未报送 — it sent nothing but, at most, the issued template itself back untouched
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+APPROVED = "已通过审核"
+REVIEW_RETURNED = "审核退回修改"
 ACCEPTED = "已接受"
 TO_FIX = "有错误待修改"
 NOT_RETURNED = "未报送"
@@ -32,9 +37,13 @@ def sent_a_return(statuses: Iterable[str]) -> bool:
     return any(status not in _NOT_A_RETURN for status in statuses)
 
 
-def department_state(*, accepted: bool, statuses: Iterable[str]) -> str:
+def department_state(*, accepted: bool, statuses: Iterable[str], review: str = "") -> str:
     """The state of a department issued a template, from whether a return of it is in force
-    (ACCEPTED) and the statuses of every file received from it."""
+    (ACCEPTED) and the statuses of every file received from it; REVIEW, the state the
+    office's review of its latest return gives (APPROVED or REVIEW_RETURNED), decides
+    where there is one."""
+    if review:
+        return review
     if accepted:
         return ACCEPTED
     return TO_FIX if sent_a_return(statuses) else NOT_RETURNED

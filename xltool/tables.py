@@ -149,14 +149,16 @@ PIXELS_PER_INCH = 96
 @dataclass(frozen=True)
 class Page:
     """How a sheet prints: the document's TITLE and DEPARTMENT (if any) in the header, the
-    columns' WIDTHS (in characters: they decide portrait or landscape and the scale), and
-    the rows (first, last) repeated at the top of every page."""
+    columns' WIDTHS (in characters: they decide portrait or landscape and the scale), the
+    rows (first, last) repeated at the top of every page, and the rows pages start at."""
 
     title: str
     widths: Sequence[float]
     department: str = ""
     repeat: tuple[int, int] | None = None
     landscape: bool | None = None  # None: portrait when the columns fit across it
+    detail: str = ""  # what this sheet is of (a form's project), at the header's right
+    breaks: tuple[int, ...] = ()  # rows a page starts at (`page_breaks`)
 
 
 def column_pixels(widths: Iterable[float]) -> int:
@@ -171,12 +173,11 @@ def printable_pixels(landscape: bool) -> float:
 
 def print_page(sheet: Any, page: Page) -> None:
     """A4, bound margins, title and department in the header, page numbers in the footer,
-    header rows repeated, and one page wide — but never smaller than MIN_SCALE percent."""
+    header rows repeated, and one page wide — but never smaller than MIN_SCALE percent —
+    with no number of pages tall, so that the page's own breaks are kept."""
     check(sheet.set_paper(A4), "paper")
     needed = column_pixels(page.widths)
-    landscape = page.landscape
-    if landscape is None:
-        landscape = needed > printable_pixels(False)
+    landscape = is_landscape(page)
     if landscape:
         sheet.set_landscape()
     sheet.set_margins(**MARGINS)
@@ -186,24 +187,44 @@ def print_page(sheet: Any, page: Page) -> None:
         check(sheet.set_print_scale(MIN_SCALE), "print scale")
     else:
         sheet.fit_to_pages(1, 0)
+    if page.breaks:
+        sheet.set_h_pagebreaks(list(page.breaks))
     if page.repeat is not None:
         check(sheet.repeat_rows(*page.repeat), "print titles")
 
 
+def is_landscape(page: Page) -> bool:
+    """As PAGE says, or landscape when its columns do not fit across a portrait page."""
+    if page.landscape is None:
+        return column_pixels(page.widths) > printable_pixels(False)
+    return page.landscape
+
+
+def print_scale(widths: Sequence[float], landscape: bool) -> int:
+    """The largest whole percent, at most 100 and at least MIN_SCALE, at which columns of
+    WIDTHS fit across the page."""
+    fitting = int(printable_pixels(landscape) * 100 / max(column_pixels(widths), 1))
+    return max(MIN_SCALE, min(100, fitting))
+
+
 def _header(page: Page) -> str:
-    """`&L` department, `&C` title, each a `header_text`."""
-    left = f"&L{header_text(page.department)}" if page.department else ""
-    return f"{left}&C{header_text(page.title)}"
+    """`&L` department, `&C` title, `&R` detail, each a `header_text`."""
+    limit = HEADER_PART_LIMIT if not page.detail else HEADER_THIRD_LIMIT
+    left = f"&L{header_text(page.department, limit)}" if page.department else ""
+    right = f"&R{header_text(page.detail, limit)}" if page.detail else ""
+    return f"{left}&C{header_text(page.title, limit)}{right}"
 
 
 HEADER_PART_LIMIT = 100
 """Excel's units for each side of a print header: both, with their codes, within its 255."""
+HEADER_THIRD_LIMIT = 80
+"""The same for each of three parts."""
 
 
-def header_text(text: str) -> str:
+def header_text(text: str, limit: int = HEADER_PART_LIMIT) -> str:
     """TEXT for one side of a print header, on one line: each `&` doubled (alone it starts
-    a code), cut to HEADER_PART_LIMIT units without leaving half of a doubled `&`."""
-    cut = excel_cut(" ".join(text.split()).replace("&", "&&"), HEADER_PART_LIMIT)
+    a code), cut to LIMIT units without leaving half of a doubled `&`."""
+    cut = excel_cut(" ".join(text.split()).replace("&", "&&"), limit)
     ampersands = len(cut) - len(cut.rstrip("&"))
     return cut[:-1] if ampersands % 2 else cut
 
@@ -212,3 +233,50 @@ def printable_points_high(landscape: bool) -> float:
     """The height a page gives its rows at 100 %, header and footer margins left out."""
     paper = A4_INCHES[0] if landscape else A4_INCHES[1]
     return (paper - MARGINS["top"] - MARGINS["bottom"]) * 72
+
+
+# Excel rounds a row's height to whole pixels and LibreOffice to its own units: a page of
+# rows prints a little taller than their heights add up to.
+PAGE_SLACK = 0.96
+
+
+def page_room(widths: Sequence[float], landscape: bool) -> float:
+    """The points of row height a page holds at `print_scale`, the scale Excel prints
+    one page wide at. A program whose font makes the columns wider prints them smaller, so
+    its pages hold more: the breaks placed for this room still come before its own."""
+    return printable_points_high(landscape) * PAGE_SLACK * 100 / print_scale(widths, landscape)
+
+
+def page_breaks(heights: Sequence[float], keep: Iterable[tuple[int, int]], room: float,
+                repeat: tuple[int, int] | None = None) -> tuple[int, ...]:
+    """The rows new pages start at, for rows of HEIGHTS on pages of ROOM points.
+
+    Each KEEP range (first, last) — a label merged over its rows — stays on one page: when
+    it does not fit in what the page has left, the next page starts with it; only one
+    taller than a whole page is broken between its rows. REPEAT rows print again at the
+    top of every page after them, and take their room there.
+    """
+    ends = dict(keep)
+    repeated = sum(heights[repeat[0]:repeat[1] + 1]) if repeat else 0.0
+    breaks: list[int] = []
+    used, placed = 0.0, False  # placed: the page holds a row of its own
+
+    def turn(row: int) -> float:
+        breaks.append(row)
+        return repeated if repeat and row > repeat[1] else 0.0
+
+    row = 0
+    while row < len(heights):
+        last = max(ends.get(row, row), row)
+        size = sum(heights[row:last + 1])
+        if placed and used + size > room:
+            used, placed = turn(row), False
+        if used + size <= room or last == row:
+            used, placed = used + size, True
+        else:
+            for inner in range(row, last + 1):
+                if placed and used + heights[inner] > room:
+                    used = turn(inner)
+                used, placed = used + heights[inner], True
+        row = last + 1
+    return tuple(breaks)

@@ -32,7 +32,8 @@ FIXED_CREATED = datetime(2000, 1, 1)
 
 # Functions every Excel version knows: a formula made only of these needs none of the
 # `_xlfn.` prefixes xlsxwriter looks for with a hundred regular expressions per formula.
-CLASSIC_FUNCTIONS = frozenset({"AND", "COUNTA", "FIND", "IF", "ISNUMBER", "LEN", "OR", "SUM",
+CLASSIC_FUNCTIONS = frozenset({"AND", "CHOOSE", "CLEAN", "COUNTA", "COUNTIF", "FIND", "IF",
+                               "ISNUMBER", "LEFT", "LEN", "MID", "OR", "RIGHT", "SUM",
                                "SUMPRODUCT", "TRIM", "SUBSTITUTE"})
 _FUNCTION_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*)\(")
 

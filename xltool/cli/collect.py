@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from xltool.text import shown_path
 
 if TYPE_CHECKING:
     from xltool.collect import CollectRun
+    from xltool.findings import Finding
 
 _STYLE = {"accepted": "green", "rejected": "red", "stale": "red"}
 
@@ -47,9 +49,16 @@ def _limits(_ctx: click.Context, _param: click.Parameter, settings: tuple[str, .
 @click.option("--recheck", is_flag=True,
               help="Also examine again every rejected file the store holds, from its kept "
                    "copy, under today's limits and rules.")
+@click.option("--rules", "rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The office's review criteria (a TOML rules file; default: xltool.toml "
+                   "beside the store, if there is one).")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Last year's targets workbook (written by publish --targets-out): report "
+                   "targets lowered and indicators dropped since.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome of every file as JSON.")
 def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, jobs: int,
-                    limits: Limits, recheck: bool, as_json: bool) -> None:
+                    limits: Limits, recheck: bool, rules: Path | None, previous: Path | None,
+                    as_json: bool) -> None:
     """Collect the returns in PATHS (files, folders searched recursively, or globs).
 
     Each file is identified from its bytes, read by the store's record of its
@@ -65,7 +74,8 @@ def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, 
     with progress_bar("收取报送文件", enabled=not as_json) as advance:
         run = collect(list(paths), store=store, feedback=feedback, jobs=jobs,
                       limits=limits, recheck=recheck, progress=advance,
-                      on_wait=lambda message: click.echo(message, err=True))
+                      on_wait=lambda message: click.echo(message, err=True), rules=rules,
+                      previous=previous)
     if as_json:
         emit_json(run.to_dict())
     else:
@@ -74,26 +84,40 @@ def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, 
 
 
 def _print(run: CollectRun) -> None:
-    from xltool.cli.show import DataTable, console, plain, say, show_findings
+    from xltool.cli.show import STATE_STYLES, DataTable, console, plain, say, show_findings
 
     out = console()
-    files = DataTable("文件", "主管部门", "结果", "错误", "提醒", title="收到的文件")
+    files = DataTable("文件", "主管部门编码", "结果", "错误数", "提醒数", title="收到的文件")
     for f in run.files:
         label = f.status.label + (f"（原结果：{f.earlier.label}）" if f.earlier else "")
         files.add_row(f.name, f.department, plain(label, _STYLE.get(f.standing, "yellow")),
                       str(f.errors), str(len(f.findings) - f.errors))
     out.print(files)
-    show_findings([x for f in run.files for x in f.findings], title="需要修改的问题")
-    departments = DataTable("主管部门编码", "主管部门", "已收到", "已接受", "有错误", "未报送",
-                        title="各部门报送情况")
-    for row in run.departments.itertuples(index=False):
-        departments.add_row(row[0], row[1], str(row[2]), str(row[3]), str(row[4]),
-                            "是" if row[6] else "")
+    show_findings(_findings(run), title="发现的问题")
+    departments = DataTable("主管部门编码", "主管部门", "已收到文件数", "已接受", "退回修改",
+                            "状态", title="各部门报送情况")
+    for row in run.departments.to_dict("records"):
+        departments.add_row(row["主管部门编码"], row["主管部门"], str(row["已收到"]),
+                            str(row["已接受"]), str(row["有错误"]),
+                            plain(row["状态"], STATE_STYLES.get(row["状态"], "")))
     out.print(departments)
     for line in _skipped_lines(run):
         say(line)
     for path in run.feedback:
         say(f"已写出反馈表：{shown_path(path)}")
+
+
+def _findings(run: CollectRun) -> list[Finding]:
+    """Every file's findings, each named with its file; a file's bytes met again in the run
+    are not listed twice."""
+    seen: set[str] = set()
+    found = []
+    for outcome in run.files:
+        if outcome.sha256 and outcome.sha256 in seen:
+            continue
+        seen.add(outcome.sha256)
+        found += [f if f.file else replace(f, file=outcome.name) for f in outcome.findings]
+    return found
 
 
 def _skipped_lines(run: CollectRun) -> list[str]:

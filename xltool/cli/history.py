@@ -37,28 +37,44 @@ def history_command(department: str, store: Path, as_json: bool) -> None:
 
 
 def _print(chain: DepartmentHistory) -> None:
-    from xltool.cli.show import DataTable, console, plain, say
+    from xltool.cli.show import DataTable, console, plain
     from xltool.store import Status
+    from xltool.text import shown_time
 
     out = console()
-    issued = DataTable("下发时间", "模板编号", "文件名", "SHA-256", "现行",
+    issued = DataTable("下发时间", "模板编号", "文件名", "校验码", "是否现行模板",
                        title=f"{chain.department}（{chain.department_code}）下发的模板")
     for copy in chain.issued:
-        issued.add_row(copy.issued_at, copy.template_id, copy.file_name, copy.sha256[:12],
-                       "是" if copy.template_id == chain.template_in_force else "")
+        issued.add_row(shown_time(copy.issued_at), copy.template_id, copy.file_name,
+                       copy.sha256[:12], "是" if copy.template_id == chain.template_in_force
+                       else "")
     out.print(issued)
-    files = DataTable("收到时间", "文件名", "SHA-256", "结果", "错误", "提醒", "有效",
+    files = DataTable("收到时间", "文件名", "校验码", "结果", "错误数", "提醒数", "是否有效",
                       title="收到的文件")
     for entry in chain.files:
         status = Status(entry.file.status)
-        notes = "；".join(f"{at} 恢复：{why}" for at, why in entry.reinstated)
-        files.add_row(entry.file.received, entry.file.original_name, entry.file.sha256[:12],
-                      plain(status.label, _STYLE.get(status, "yellow")), str(entry.errors),
-                      str(entry.warnings), ("有效" if entry.in_force else "") +
-                      (f"（{notes}）" if notes else ""))
+        notes = "；".join(f"{shown_time(at)} 恢复：{why}" for at, why in entry.reinstated)
+        files.add_row(shown_time(entry.file.received), entry.file.original_name,
+                      entry.file.sha256[:12], plain(status.label, _STYLE.get(status, "yellow")),
+                      str(entry.errors), str(entry.warnings),
+                      ("有效" if entry.in_force else "") + (f"（{notes}）" if notes else ""))
     out.print(files)
+    _standing(chain)
+
+
+def _standing(chain: DepartmentHistory) -> None:
+    """The department's state, in the words every report uses (`xltool.states`)."""
+    from xltool.cli.show import STATE_STYLES, say
+    from xltool.states import NOT_RETURNED, department_state
+
     current = chain.in_force
-    if current is None:
-        say("尚无有效的报送文件：现行模板还没有收到通过核对的报送。", "bold yellow")
+    state = department_state(accepted=current is not None,
+                             statuses=(entry.file.status for entry in chain.files))
+    if current is not None:
+        file = current.file
+        line = f"{state}：有效版本 {file.original_name}（校验码 {file.sha256[:12]}）"
+    elif state == NOT_RETURNED:
+        line = f"{state}：现行模板还没有收到报送文件。"
     else:
-        say(f"有效版本：{current.file.original_name}（{current.file.sha256[:12]}）", "bold green")
+        line = f"{state}：收到的报送文件都没有通过核对，尚无有效的报送文件。"
+    say(line, f"bold {STATE_STYLES[state]}")

@@ -52,7 +52,7 @@ def publish_command(store: Path, output: Path, targets_out: Path | None, title: 
     """Write the disclosure workbook (预算绩效目标公开) from the accepted returns in the store.
 
     Only accepted projects are published; the issued projects that are missing
-    are listed with the reason (未报送, 退回修改（有错误）, 未下发, …). The same store
+    are listed with the reason (未报送, 有错误待修改, 未下发, …). The same store
     and options always give a byte-identical workbook.
 
     With --ledger, names and amounts are the ledger's now; a project withdrawn,

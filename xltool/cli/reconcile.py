@@ -16,8 +16,6 @@ from xltool.money import TOLERANCE
 if TYPE_CHECKING:
     from xltool.reconcile import Reconciliation
 
-_STATUS_STYLE = {"一致": "green", "有差异": "red", "未报送": "yellow"}
-
 
 def _tolerance(_ctx: click.Context, _param: click.Parameter, value: str) -> Decimal:
     try:
@@ -59,8 +57,10 @@ def reconcile_command(ledger_path: Path, store: Path, output: Path, tolerance: D
 
 
 def _print(result: Reconciliation) -> None:
-    from xltool.cli.show import DataTable, console, plain, say
-    from xltool.reconcile import KINDS
+    from xltool.cli.show import STATE_STYLES, DataTable, console, plain, say
+    from xltool.reconcile import DIFFERENT, KINDS, MATCHED
+
+    styles = {**STATE_STYLES, MATCHED: "green", DIFFERENT: "red"}
 
     out = console()
     table = DataTable("主管部门编码", "主管部门", title=f"{result.ledger.name} 与已接受报送核对")
@@ -71,7 +71,7 @@ def _print(result: Reconciliation) -> None:
         table.add_row(row["department"], row["department_name"],
                       str(row["ledger_projects"]), str(row["accepted_projects"]),
                       f"{row['total_difference']:,.2f}", str(row["differences"]),
-                      plain(row["status"], _STATUS_STYLE.get(row["status"], "")))
+                      plain(row["status"], styles.get(row["status"], "")))
     out.print(table)
     kinds = "，".join(f"{KINDS[code].sheet} {count}" for code, count in result.kinds().items())
     if kinds:

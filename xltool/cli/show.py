@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from xltool.findings import Finding
+from xltool.states import ACCEPTED, NOT_ISSUED, NOT_RETURNED, TO_FIX
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -43,6 +44,10 @@ def console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, soft_wrap=False,
                    width=None if interactive else _UNLIMITED_WIDTH,
                    markup=False, emoji=False, highlight=False)
+
+
+STATE_STYLES = {ACCEPTED: "green", TO_FIX: "red", NOT_RETURNED: "yellow", NOT_ISSUED: "yellow"}
+"""How a department's state (`xltool.states`) is shown in every command's tables."""
 
 
 def say(line: str, style: str = "") -> None:
@@ -80,15 +85,16 @@ def progress_bar(label: str, *, enabled: bool = True) -> Iterator[Callable[[int,
 
 
 def show_findings(findings: Iterable[Finding], *, title: str) -> None:
-    """The findings as a table: 位置, 代码, 问题, 处理办法."""
+    """The findings as a table: 级别, 位置, 问题代码, 问题, 处理办法."""
     rows = list(findings)
     if not rows:
         return
-    table = DataTable("级别", "位置", "代码", title=title)
+    table = DataTable("级别", "位置", "问题代码", title=title)
     table.add_column("问题", overflow="fold")
     table.add_column("处理办法", overflow="fold")
     for f in rows:
         level = plain("错误", "red") if f.is_error else plain("提醒", "yellow")
-        where = " ".join(p for p in (f.file, f.project, f.where) if p)
+        # `where` falls back to the file name: said once
+        where = " ".join(dict.fromkeys(p for p in (f.file, f.project, f.where) if p))
         table.add_row(level, where, f.code, f.message, f.fix)
     console().print(table)

@@ -2,11 +2,18 @@
 
 After a `collect` run the office sends every department that returned files
 its 反馈表 (`{年度}年_{主管部门编码}_{主管部门}_反馈表.xlsx`): the verdict on
-the files of this run, what became of each file, and every finding with the
-sheet, the cell, what was entered, what is wrong and how to fix it. The office
-keeps one 收取情况汇总 (`收取情况汇总.xlsx`) for itself: every department,
-issued project and received file with its state, read from the store, so it
-covers every run so far.
+the files of this run, what became of each file, and every finding it can act
+on with the sheet, the cell, what was entered, what is wrong and how to fix it,
+in the order it will fix them (file, sheet as the workbook has them, row,
+column). The office keeps one 收取情况汇总 (`收取情况汇总.xlsx`) for itself:
+every department, issued project and received file with its state, read from
+the store, so it covers every run so far, and on 待核实 what only the office
+can act on, each with its file and department named.
+
+Who reads a finding is its code's `reader` (`xltool.codes.Reader`), declared
+once: the issued template come back untouched, a template of another store, a
+file that could not be opened, and a copy of a file received before are the
+office's, and never reach a department.
 
 Both are print-ready (A4 landscape, one page wide, header row repeated). Every
 text that came from a return or the ledger is written with `write_string`, so
@@ -28,12 +35,21 @@ from typing import Any
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
+from xltool.codes import FILE_DUPLICATE, Reader, reader_of
 from xltool.collect.outcome import FileOutcome
 from xltool.findings import Finding, Severity
+from xltool.money import AMOUNT_FORMAT
 from xltool.names import Output
 from xltool.outputs import refuse_clobbering
-from xltool.states import DEPARTMENT_STATES, department_state
+from xltool.states import (
+    ACCEPTED,
+    DEPARTMENT_STATES,
+    NOT_RETURNED,
+    TO_FIX,
+    department_state,
+)
 from xltool.store import IssuedProject, IssuedTemplate, ReceivedFile, Status, Store, in_force
+from xltool.store.reviews import Waiver, waiver_of
 from xltool.tables import (
     FONT,
     Column,
@@ -50,11 +66,14 @@ from xltool.xlsxout import check, new_workbook
 SUMMARY_NAME = "收取情况汇总.xlsx"
 FEEDBACK_SHEET = "反馈"
 DEPARTMENTS_SHEET, PROJECTS_SHEET, FILES_SHEET = "部门", "项目", "文件"
+OFFICE_SHEET = "待核实"
+UNKNOWN_DEPARTMENT = "（未能识别）"
 
 SEVERITY_LABELS = {Severity.ERROR: "错误", Severity.WARNING: "提醒"}
 ACCEPTED_VERDICT, REDO_VERDICT = "已接受", "需修改后重新报送"
 NOTHING_TO_FIX = "本次报送的文件均已接受，无需修改。"
-PROJECT_STATES = ("已接受", "有错误", "未报送")
+PROJECT_STATES = (ACCEPTED, TO_FIX, NOT_RETURNED)
+"""A project's state: its department's, as far as the return in force covers it."""
 
 _ADVICE = {
     REDO_VERDICT: "请按下方问题清单逐项修改：“错误”必须修改，“提醒”请核对。"
@@ -82,7 +101,7 @@ _STYLES: dict[str, dict[str, Any]] = {
     "text": {"border": 1, "valign": "top", "text_wrap": True},
     "center": {"border": 1, "align": "center", "valign": "top", "text_wrap": True},
     "count": {"border": 1, "align": "center", "valign": "top", "num_format": "0"},
-    "amount": {"border": 1, "valign": "top", "num_format": "#,##0.00"},
+    "amount": {"border": 1, "valign": "top", "num_format": AMOUNT_FORMAT},
     "when": {"border": 1, "align": "center", "valign": "top", "num_format": "yyyy-mm-dd hh:mm"},
     "note": {"border": 1, "valign": "vcenter", "text_wrap": True},
     "section": {"bold": True, "valign": "vcenter"},
@@ -121,6 +140,12 @@ RECEIVED_TABLE = (
     Column("结果", 14, "center"), Column("错误数", 8, "count"), Column("提醒数", 8, "count"),
     Column("SHA-256", 14), Column("存档位置", 40),
 )
+OFFICE_TABLE = (
+    Column("收到时间", 18, "when"), Column("原文件名", 30), Column("主管部门编码", 14),
+    Column("主管部门", 24), Column("问题", 44), Column("处理办法", 36),
+    Column("级别", 6, "center"),
+)
+THIS_RUN = "本次收取"
 _LAST = len(FINDING_TABLE) - 1
 _LEVEL = len(FINDING_TABLE) - 1
 
@@ -137,7 +162,8 @@ def write_feedback(outcomes: Sequence[FileOutcome], store: Store, outdir: Path) 
                              output=Output.FEEDBACK,
                              title=f"{department.code} {department.name} 反馈表",
                              subject="项目支出预算绩效目标审核反馈"))
-    written.append(_save(outdir / SUMMARY_NAME, lambda wb: _write_summary(wb, store, latest),
+    written.append(_save(outdir / SUMMARY_NAME,
+                         lambda wb: _write_summary(wb, store, latest, outcomes),
                          output=Output.SUMMARY, title="收取情况汇总",
                          subject="项目支出预算绩效目标收取情况"))
     return written
@@ -198,17 +224,32 @@ def _save(path: Path, build: Callable[[Any], None], **properties: Any) -> Path:
 # -- what each department is told -----------------------------------------------------------
 
 
+def acts_on(outcome: FileOutcome) -> bool:
+    """Whether the department that sent OUTCOME's file can act on it, so its 反馈表 lists it.
+
+    Not a copy of bytes received before (the first copy was reported; that it came again is
+    the office's bookkeeping), not a file the office alone reads about: every finding of the
+    issued template come back, or of a template of another store, is the office's
+    (`xltool.codes.Reader`)."""
+    if not outcome.department or outcome.status == Status.DUPLICATE:
+        return False
+    return not outcome.findings or any(map(_for_department, outcome.findings))
+
+
+def _for_department(finding: Finding) -> bool:
+    return reader_of(finding) is Reader.DEPARTMENT
+
+
 @dataclass(frozen=True)
 class FileReport:
-    """One file of the run. A duplicate stands for the file it repeats: its findings and
-    result are that file's; `listed` is False when they are already listed for the run."""
+    """One file the department sent in the run, with the findings it can act on; SHEETS are
+    its template's project sheets in workbook order, PROJECTS their project codes."""
 
     name: str
-    status: str
-    standing: str
+    status: Status
     findings: tuple[Finding, ...]
-    listed: bool
-    note: str
+    sheets: tuple[str, ...] = ()
+    projects: tuple[str, ...] = ()
 
     @property
     def errors(self) -> int:
@@ -218,6 +259,22 @@ class FileReport:
     def warnings(self) -> int:
         return len(self.findings) - self.errors
 
+    @property
+    def note(self) -> str:
+        return _FILE_NOTES.get(self.status, "")
+
+    def place(self, finding: Finding) -> tuple[Any, ...]:
+        """Where FINDING sits in the workbook, in the order a clerk goes through it: the file
+        as a whole, then the project sheets as the workbook has them (项目2 before 项目10),
+        then any other sheet by its name read naturally."""
+        if finding.sheet in self.sheets:
+            return (1, self.sheets.index(finding.sheet))
+        if finding.sheet:
+            return (2, natural_key(finding.sheet))
+        if finding.project in self.projects:
+            return (1, self.projects.index(finding.project))
+        return (0,)
+
 
 @dataclass(frozen=True)
 class DepartmentReport:
@@ -225,49 +282,43 @@ class DepartmentReport:
     name: str
     year: int | None
     files: tuple[FileReport, ...]
+    opinions: tuple[str, ...] = ()
+    """The office's review opinions that stand sending its projects back (`xltool review`)."""
+    waivers: tuple[Waiver, ...] = ()
+    """The findings the office accepts as written: still listed, marked as waived."""
 
     @property
     def verdict(self) -> str:
         """The department's last file of the run decides: it is what it sent last."""
-        return REDO_VERDICT if self.files[-1].standing in _REDO else ACCEPTED_VERDICT
+        return REDO_VERDICT if self.files[-1].status in _REDO else ACCEPTED_VERDICT
 
 
 def _departments(outcomes: Sequence[FileOutcome], store: Store,
                  latest: dict[str, IssuedTemplate]) -> list[DepartmentReport]:
     by_code: dict[str, list[FileOutcome]] = {}
     for outcome in outcomes:
-        # the issued template itself came back: the office's matter, not the department's
-        if outcome.department and outcome.standing != Status.UNCHANGED:
+        if acts_on(outcome):
             by_code.setdefault(outcome.department, []).append(outcome)
     return [_department(code, by_code[code], store, latest.get(code)) for code in sorted(by_code)]
 
 
 def _department(code: str, outcomes: list[FileOutcome], store: Store,
                 template: IssuedTemplate | None) -> DepartmentReport:
-    listed: set[str] = set()
-    files = tuple(_file_report(outcome, store, listed) for outcome in outcomes)
+    files = tuple(_file_report(outcome, store) for outcome in outcomes)
     return DepartmentReport(code, template.department if template else "",
-                            template.year if template else None, files)
+                            template.year if template else None, files,
+                            store.returned_opinions(code), tuple(store.waivers(code)))
 
 
-def _file_report(outcome: FileOutcome, store: Store, listed: set[str]) -> FileReport:
-    name = outcome.name
-    if outcome.status != Status.DUPLICATE:
-        listed.add(outcome.sha256)
-        return FileReport(name, outcome.status, outcome.status, outcome.findings, True,
-                          _FILE_NOTES.get(outcome.status, ""))
-    first = store.received(outcome.sha256)
-    if first is None:
-        return FileReport(name, outcome.status, outcome.status, (), False, "")
-    repeated = outcome.sha256 in listed
-    listed.add(outcome.sha256)
-    note = (f"与已收到的文件“{first.original_name}”内容相同，"
-            f"按其结果（{Status(first.status).label}）处理")
-    return FileReport(name, outcome.status, first.status, tuple(store.findings(first.sha256)),
-                      not repeated, note)
+def _file_report(outcome: FileOutcome, store: Store) -> FileReport:
+    projects = store.template_projects(outcome.template_id) if outcome.template_id else []
+    return FileReport(outcome.name, outcome.status,
+                      tuple(filter(_for_department, outcome.findings)),
+                      tuple(p.sheet for p in projects), tuple(p.project_code for p in projects))
 
 
 _CELL = re.compile(r"([A-Z]{1,3})(\d{1,7})")
+_DIGITS = re.compile(r"(\d+)")
 
 
 def cell_order(cell: str) -> tuple[int, int, int, str]:
@@ -281,14 +332,27 @@ def cell_order(cell: str) -> tuple[int, int, int, str]:
     return (1, row, col, cell)
 
 
+def natural_key(name: str) -> tuple[tuple[int, int, str], ...]:
+    """NAME's runs of digits read as numbers: 项目2 before 项目10."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in _DIGITS.split(name) if part)
+
+
 def finding_rows(department: DepartmentReport) -> list[list[Value]]:
-    """The findings table: by file (in the order received), project, cell; errors first."""
-    entries = [(index, finding) for index, file in enumerate(department.files) if file.listed
-               for finding in file.findings]
-    entries.sort(key=lambda e: (e[0], e[1].project, cell_order(e[1].cell), not e[1].is_error))
+    """The findings table in the order the department will fix them: by file (in the order
+    received), sheet (in workbook order), row, column; errors first within a cell."""
+    entries = [(index, file.place(finding), finding)
+               for index, file in enumerate(department.files) for finding in file.findings]
+    entries.sort(key=lambda e: (e[0], e[1], cell_order(e[2].cell), not e[2].is_error))
     return [[number, department.files[index].name, f.project, f.sheet, f.cell, f.value,
-             f.message, f.fix, SEVERITY_LABELS[f.severity]]
-            for number, (index, f) in enumerate(entries, start=1)]
+             f.message, f.fix, _level(f, department.waivers)]
+            for number, (index, _, f) in enumerate(entries, start=1)]
+
+
+def _level(finding: Finding, waivers: Sequence[Waiver]) -> str:
+    """The finding's severity, or that the office accepted it as written, by whom and why."""
+    waiver = waiver_of(finding, waivers)
+    return waiver.note if waiver else SEVERITY_LABELS[finding.severity]
 
 
 def _write_department(workbook: Any, department: DepartmentReport) -> None:
@@ -307,20 +371,28 @@ def _write_department(workbook: Any, department: DepartmentReport) -> None:
                            repeat=(top, top) if rows else None))
 
 
+def heading_lines(department: DepartmentReport) -> list[tuple[str, str, str]]:
+    """The lines under the title, each a label, its text and the text's style: who is told,
+    the verdict, and what to do. A line added here (an opinion, a deadline) takes its row."""
+    verdict = department.verdict
+    opinions = [("审核意见", "\n".join(department.opinions), "redo")] if department.opinions else []
+    return [*opinions, ("主管部门", f"{department.code} {department.name}".strip(), "note"),
+            ("审核结论", verdict, "accepted" if verdict == ACCEPTED_VERDICT else "redo"),
+            ("说明", _ADVICE[verdict], "note")]
+
+
 def _heading(sheet: Any, formats: dict[str, Any], department: DepartmentReport) -> int:
-    """Title, department, verdict, advice and the files; returns the findings table's row."""
+    """Title, the heading lines and the files; returns the findings table's row."""
     year = f"{department.year}年" if department.year is not None else ""
     _merged(sheet, 0, 0, _LAST, f"{year}项目支出预算绩效目标表审核反馈", formats["title"])
     check(sheet.set_row(0, 30), "title height")
-    verdict = department.verdict
-    lines = [("主管部门", f"{department.code} {department.name}".strip(), formats["note"]),
-             ("审核结论", verdict, formats["accepted" if verdict == ACCEPTED_VERDICT else "redo"]),
-             ("说明", _ADVICE[verdict], formats["note"])]
-    for row, (label, text, fmt) in enumerate(lines, start=1):
+    text_width = sum(c.width for c in FINDING_TABLE[2:])
+    row = 1
+    for row, (label, text, style) in enumerate(heading_lines(department), start=1):
         _merged(sheet, row, 0, 1, label, formats["label"])
-        _merged(sheet, row, 2, _LAST, text, fmt)
-    check(sheet.set_row(3, 30), "advice height")
-    row = _files_block(sheet, formats, 5, department.files)
+        _merged(sheet, row, 2, _LAST, text, formats[style])
+        fit_row(sheet, row, [(text, text_width)])
+    row = _files_block(sheet, formats, row + 2, department.files)
     _merged(sheet, row, 0, _LAST, _findings_line(department), formats["section"])
     return row + 1
 
@@ -344,7 +416,7 @@ def _files_block(sheet: Any, formats: dict[str, Any], top: int,
 
 
 def _findings_line(department: DepartmentReport) -> str:
-    listed = [f for file in department.files if file.listed for f in file.findings]
+    listed = [f for file in department.files for f in file.findings]
     errors = sum(f.is_error for f in listed)
     if not listed:
         return "问题清单"
@@ -399,19 +471,22 @@ def standings(store: Store, latest: dict[str, IssuedTemplate]) -> list[Standing]
     return result
 
 
-def _write_summary(workbook: Any, store: Store, latest: dict[str, IssuedTemplate]) -> None:
+def _write_summary(workbook: Any, store: Store, latest: dict[str, IssuedTemplate],
+                   outcomes: Sequence[FileOutcome]) -> None:
     formats = _formats(workbook)
     departments = standings(store, latest)
     _summary_sheet(workbook, formats, DEPARTMENTS_SHEET, DEPARTMENT_TABLE,
                    [_department_row(d) for d in departments],
-                   {"有错误待修改": "error", "未报送": "missing"}, _totals(departments))
+                   {TO_FIX: "error", NOT_RETURNED: "missing"}, _totals(departments))
     _summary_sheet(workbook, formats, PROJECTS_SHEET, PROJECT_TABLE,
                    [_project_row(d, p) for d in departments for p in d.projects],
-                   {"有错误": "error", "未报送": "missing"})
+                   {TO_FIX: "error", NOT_RETURNED: "missing"})
     _summary_sheet(workbook, formats, FILES_SHEET, RECEIVED_TABLE,
                    [_received_row(store, r) for r in store.received_files()],
                    {Status.REJECTED.label: "error", Status.STALE.label: "error",
                     Status.UNCHANGED.label: "missing"})
+    _summary_sheet(workbook, formats, OFFICE_SHEET, OFFICE_TABLE,
+                   office_rows(store, latest, outcomes), {"错误": "error"})
 
 
 def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
@@ -420,7 +495,7 @@ def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
     sheet = workbook.add_worksheet(name)
     _set_widths(sheet, columns)
     last = write_table(sheet, styled(formats), columns, rows)
-    state = next(i for i, c in enumerate(columns) if c.header in ("状态", "结果"))
+    state = next(i for i, c in enumerate(columns) if c.header in ("状态", "结果", "级别"))
     _highlight(sheet, formats, 1, last, state, len(columns) - 1, marks)
     if totals is not None:
         for col, (column, value) in enumerate(zip(columns, totals, strict=True)):
@@ -459,6 +534,52 @@ def _received_row(store: Store, received: ReceivedFile) -> list[Value]:
     return [_when(received.received), received.original_name, received.department_code,
             Status(received.status).label, errors,
             len(findings) - errors, received.sha256[:12], stored]
+
+
+def office_rows(store: Store, latest: dict[str, IssuedTemplate],
+                outcomes: Sequence[FileOutcome]) -> list[list[Value]]:
+    """What the office itself must look into, each with its file and department: every
+    office finding of a file received so far, every finding of a file no department can be
+    told of (not recognised as any department's), then this run's copies of files received
+    before."""
+    def named(code: str) -> str:
+        return latest[code].department if code in latest else UNKNOWN_DEPARTMENT
+
+    rows: list[list[Value]] = []
+    for received in store.received_files():
+        code = received.department_code
+        findings = store.findings(received.sha256)
+        for f in findings if not code else filter(_for_office, findings):
+            rows.append([_when(received.received), received.original_name, code, named(code),
+                         f.message, f.fix, SEVERITY_LABELS[f.severity]])
+    for outcome in outcomes:
+        for f in _unrecorded(outcome, store):
+            rows.append([THIS_RUN, outcome.name, outcome.department,
+                         named(outcome.department), f.message, f.fix,
+                         SEVERITY_LABELS[f.severity]])
+    return rows
+
+
+def _unrecorded(outcome: FileOutcome, store: Store) -> tuple[Finding, ...]:
+    """What the store holds no record of for OUTCOME: that the file is a copy of one received
+    before, or, for a file that could not even be opened, its findings."""
+    if not outcome.sha256:
+        return outcome.findings
+    first = store.received(outcome.sha256) if outcome.status == Status.DUPLICATE else None
+    if first is None:
+        return ()
+    return (FILE_DUPLICATE.finding({"first": first.original_name,
+                                    "first_received": _shown_when(first.received),
+                                    "result": Status(first.status).label}),)
+
+
+def _for_office(finding: Finding) -> bool:
+    return reader_of(finding) is Reader.OFFICE
+
+
+def _shown_when(text: str) -> str:
+    when = _when(text)
+    return when.strftime("%Y-%m-%d %H:%M") if isinstance(when, datetime) else str(when or "")
 
 
 def _when(text: str) -> datetime | str | None:

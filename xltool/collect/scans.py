@@ -74,7 +74,9 @@ def defined_names(workbook: bytes) -> tuple[dict[str, str], slice | None]:
 
 
 # Names as Excel, WPS, LibreOffice, openpyxl and xlsxwriter write workbook-level ones.
-_PLAIN_NAME = re.compile(r'<definedName name="([^"&<>]*)">([^<]*)</definedName>')
+# (a print title or area is local to its sheet: `localSheetId`, kept in the list, not read)
+_PLAIN_NAME = re.compile(
+    r'<definedName name="([^"&<>]*)"((?: localSheetId="[0-9]+")?)>([^<]*)</definedName>')
 _LIST_END = b"</definedNames>"
 
 
@@ -100,10 +102,8 @@ def _plain_defined_names(workbook: bytes) -> tuple[dict[str, str], slice | None]
     tags = 2 * len(found) + 2  # the names' and the list's own: then the list holds no other
     if listed.count(b"<") != tags or workbook.count(b"definedName") != tags:
         return None
-    if "&" not in text and "localSheetId" not in text:  # as nearly always: nothing to undo
-        return dict(found), slice(start, end + len(_LIST_END))
     names = {name: html.unescape(value) if "&" in value else value
-             for name, value in found if "localSheetId" not in name}
+             for name, local, value in found if not local}
     return names, slice(start, end + len(_LIST_END))
 
 

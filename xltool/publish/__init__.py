@@ -9,7 +9,7 @@ Decisions worth knowing:
 
 - Only accepted projects are published. The issued projects that are not
   (latest template per department) are listed with a reason: 未报送,
-  退回修改（有错误）, or 未下发 for a department asked for that was never issued a
+  有错误待修改, or 未下发 for a department asked for that was never issued a
   template. They are reported, not printed in the workbook.
 - Without a ledger, names and amounts are printed as the templates were issued.
   With one (`ledger=`, `--ledger`) they are the ledger's now, and what the

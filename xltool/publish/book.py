@@ -29,6 +29,7 @@ from typing import Any
 
 from xlsxwriter.utility import quote_sheetname
 
+from xltool.money import AMOUNT_FORMAT
 from xltool.names import Output
 from xltool.publish.cells import (
     Styles,
@@ -36,7 +37,6 @@ from xltool.publish.cells import (
     height_for,
     is_risky,
     merged,
-    places,
     text,
 )
 from xltool.publish.form import LAST, PAGE_ROOM, WIDTHS, ProjectTable
@@ -56,7 +56,7 @@ GOAL_DATA_COLUMNS = ("主管部门编码", "主管部门", "项目编码", "项�
                      "年度总体目标")
 INDICATOR_DATA_COLUMNS = ("主管部门编码", "主管部门", "项目编码", "项目名称", "一级指标",
                           "二级指标", "三级指标", "指标值", "比较符", "数值", "数值2", "单位",
-                          "权重")
+                          "权重", "审核说明")
 
 
 @dataclass(frozen=True)
@@ -244,11 +244,11 @@ SUMMARY_COLUMNS = (
 
 def document_look(styles: Styles) -> Look:
     """A table of the printed disclosure: no filter, text quoted where Excel would read a
-    formula, amounts with as many decimals as they have, rows as tall as the form's."""
+    formula, amounts in the one amount format, rows as tall as the form's."""
 
     def cell(column: Column, value: Value) -> Any:
         if isinstance(value, Decimal):
-            return styles.get(column.style, places=places(value))
+            return styles.get(column.style, number=AMOUNT_FORMAT)
         return styles.get(column.style, quoted=isinstance(value, str) and is_risky(value))
 
     return Look(header=styles.get("head"), cell=cell, filtered=False, header_height=30,
@@ -300,28 +300,37 @@ def write_goal_data(sheet: Any, styles: Styles, edition: Edition, title: str) ->
     for row, (department, project) in enumerate(edition.projects, start=1):
         values = (department.code, department.name, project.code, project.name,
                   project.amounts.get("total"), project.goal)
-        _data_row(sheet, styles, row, values)
+        _data_row(sheet, styles, row, values, amounts=_GOAL_DATA_AMOUNTS)
 
 
 def write_indicator_data(sheet: Any, styles: Styles, edition: Edition, title: str) -> None:
     rows = [(d, p, i) for d, p in edition.projects for i in p.indicators]
     _data_head(sheet, styles, INDICATOR_DATA_COLUMNS,
-               (14.0, 24.0, 18.0, 28.0, 12.0, 18.0, 50.0, 18.0, 8.0, 10.0, 10.0, 10.0, 8.0),
+               (14.0, 24.0, 18.0, 28.0, 12.0, 18.0, 50.0, 18.0, 8.0, 10.0, 10.0, 10.0, 8.0,
+                30.0),
                len(rows), title)
     for row, (department, project, indicator) in enumerate(rows, start=1):
         parsed = indicator.parsed
         numbers = (*parsed.numbers, None, None)
         values = (department.code, department.name, project.code, project.name,
                   indicator.level1, indicator.level2, indicator.name, indicator.value,
-                  parsed.comparator, numbers[0], numbers[1], parsed.unit, indicator.weight)
+                  parsed.comparator, numbers[0], numbers[1], parsed.unit, indicator.weight,
+                  project.waiver_note(indicator) or None)
         _data_row(sheet, styles, row, values)
 
 
-def _data_row(sheet: Any, styles: Styles, row: int,
-              values: tuple[str | Decimal | None, ...]) -> None:
-    """Texts as strings, numbers exact (no display rounding here), nothing for an empty cell."""
+_GOAL_DATA_AMOUNTS = frozenset({GOAL_DATA_COLUMNS.index("年度资金总额（万元）")})
+
+
+def _data_row(sheet: Any, styles: Styles, row: int, values: tuple[str | Decimal | None, ...],
+              *, amounts: frozenset[int] = frozenset()) -> None:
+    """Texts as strings, numbers exact, nothing for an empty cell; the columns AMOUNTS show
+    their numbers as every amount is shown, the others (figures read from a target) as
+    they are."""
     for col, value in enumerate(values):
         if isinstance(value, Decimal):
-            check(sheet.write_number(row, col, float(value), styles.get("data")), "number")
+            number = AMOUNT_FORMAT if col in amounts else None
+            check(sheet.write_number(row, col, float(value), styles.get("data", number=number)),
+                  "number")
         elif value:
             text(sheet, styles, row, col, value, "data")

@@ -3,8 +3,9 @@
 Every text — ledger names, department goals, indicator values — is data and is
 written with `write_string`. A text that begins with `=`, `+`, `-` or `@` also
 gets Excel's quote prefix, so that editing the cell later (F2, Enter) keeps it
-text instead of turning it into a formula. Amounts are numbers shown with at
-most 2 decimals: the value stays exact, the format hides trailing zeros.
+text instead of turning it into a formula. Amounts are numbers in the one amount
+format of every workbook (`xltool.money.AMOUNT_FORMAT`); weights, scores rather than
+money, show as many decimals as they have (at most 2).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from xltool.money import AMOUNT_FORMAT
 from xltool.tables import FONT, MAX_ROW_HEIGHT
 from xltool.xlsxout import check
 
 RISKY_STARTS = ("=", "+", "-", "@")
 LINE_HEIGHT = 15.0  # a printed line of the disclosure; `height_for` adds 6 points of air
-AMOUNT_FORMATS = ("#,##0", "#,##0.0", "#,##0.00")
+WEIGHT_FORMATS = ("0", "0.0", "0.00")
 
 _BORDER = {"border": 1, "valign": "vcenter", "text_wrap": True}
 STYLES: dict[str, dict[str, Any]] = {
@@ -51,16 +53,17 @@ class Styles:
 
     def __init__(self, workbook: Any) -> None:
         self._workbook = workbook
-        self._made: dict[tuple[str, bool, int | None], Any] = {}
+        self._made: dict[tuple[str, bool, str | None], Any] = {}
 
-    def get(self, name: str, *, quoted: bool = False, places: int | None = None) -> Any:
-        key = (name, quoted, places)
+    def get(self, name: str, *, quoted: bool = False, number: str | None = None) -> Any:
+        """Style NAME, with Excel's quote prefix if QUOTED, showing numbers as NUMBER."""
+        key = (name, quoted, number)
         if key not in self._made:
             spec: dict[str, Any] = {"font_name": FONT, **STYLES[name]}
             if quoted:
                 spec["quote_prefix"] = True
-            if places is not None:
-                spec["num_format"] = AMOUNT_FORMATS[places]
+            if number is not None:
+                spec["num_format"] = number
             self._made[key] = self._workbook.add_format(spec)
         return self._made[key]
 
@@ -87,16 +90,25 @@ def merged(sheet: Any, styles: Styles, area: tuple[int, int, int, int], value: s
     text(sheet, styles, first_row, first_col, value, style)
 
 
-def places(amount: Decimal) -> int:
-    """Decimals to show: as many as the amount has, at most 2."""
-    exponent = amount.normalize().as_tuple().exponent
-    return min(2, max(0, -exponent)) if isinstance(exponent, int) else 2
+def weight_format(weight: Decimal) -> str:
+    """A weight with as many decimals as it has, at most 2: 10, 12.5."""
+    exponent = weight.normalize().as_tuple().exponent
+    return WEIGHT_FORMATS[min(2, max(0, -exponent)) if isinstance(exponent, int) else 2]
+
+
+def weight(sheet: Any, styles: Styles, row: int, col: int, value: Decimal | None) -> None:
+    """An indicator's weight (blank when none)."""
+    if value is None:
+        check(sheet.write_blank(row, col, None, styles.get("number")), "blank weight")
+    else:
+        check(sheet.write_number(row, col, float(value),
+                                 styles.get("number", number=weight_format(value))), "weight")
 
 
 def amount(sheet: Any, styles: Styles, row: int, col: int, value: Decimal | None,
            style: str = "amount", *, to_col: int | None = None) -> None:
     """An amount in 万元 (blank when unknown), optionally over a merged range of one row."""
-    fmt = styles.get(style, places=places(value) if value is not None else None)
+    fmt = styles.get(style, number=AMOUNT_FORMAT)
     if to_col is not None and to_col != col:
         check(sheet.merge_range(row, col, row, to_col, "", fmt), "merge amount")
     if value is None:

@@ -22,8 +22,9 @@ from xltool.publish.cells import (
     amount,
     height_for,
     merged,
-    places,
     text,
+    weight,
+    weight_format,
 )
 from xltool.publish.gather import PublishedProject
 from xltool.tables import lines_needed, printable_points_high
@@ -250,8 +251,7 @@ class ProjectTable:
                  "value")
             self._fits(self.row, indicator.value, WIDTHS[self.columns.value])
         if self.columns.weight is not None:
-            amount(self.sheet, self.styles, self.row, self.columns.weight, indicator.weight,
-                   "number")
+            weight(self.sheet, self.styles, self.row, self.columns.weight, indicator.weight)
         self.row += 1
 
     def _weight_total(self, indicators: Sequence[Indicator]) -> None:
@@ -260,7 +260,7 @@ class ProjectTable:
         merged(self.sheet, self.styles, (self.row, 0, self.row, self.columns.weight - 1),
                "合计", "head")
         check(self.sheet.write_number(self.row, self.columns.weight, float(total),
-                                      self.styles.get("number", places=places(total))),
+                                      self.styles.get("number", number=weight_format(total))),
               "weight total")
         self.row += 1
 

@@ -15,14 +15,16 @@ This is the edition as issued; `now.py` brings it to the ledger as it is now
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 
 from xltool.codes import (
     PUBLISH_NOT_ISSUED,
     PUBLISH_NOT_RETURNED,
+    PUBLISH_NOT_REVIEWED,
     PUBLISH_REJECTED,
+    PUBLISH_REVIEW_RETURNED,
     PUBLISH_STALE,
     REASONS,
     Reason,
@@ -39,6 +41,7 @@ from xltool.store import (
     Store,
     in_force,
 )
+from xltool.store.reviews import waiver_of
 from xltool.targets import Indicator, Targets
 from xltool.text import normalise_text
 from xltool.values import is_label_placeholder
@@ -58,6 +61,15 @@ class PublishedProject:
     """`publish --ledger --allow-stale`: the funding rows changed since issue."""
     note: str = ""
     """Printed under the project's table (说明): why its amounts are not those issued."""
+    waived: tuple[tuple[str, str, str], ...] = ()
+    """(二级指标, value, note) of each indicator the office accepted as written (a waived
+    finding at its cell, `xltool review --waive`): the data sheet says so."""
+
+    def waiver_note(self, indicator: Indicator) -> str:
+        """What the data sheet says of INDICATOR: the office accepted it as written, or ''."""
+        return next((note for level2, value, note in self.waived
+                     if level2 == indicator.level2 and value in (indicator.value, indicator.name)),
+                    "")
 
     def amount(self, key: str) -> Decimal:
         return self.amounts.get(key) or Decimal(0)
@@ -172,7 +184,45 @@ def gather(store: Store, departments: Sequence[str] = ()) -> Edition:
                                "请先用 xltool collect 收取各部门的报送表")
     year = max(returns, key=lambda r: (r.year is not None, r.year or 0)).year
     published = tuple(_department(store, r) for r in returns if r.year == year)
-    return Edition(year, published, tuple(_missing(store, year, departments, published)))
+    withheld: dict[tuple[str, str], str] = {}
+    if store.has_reviews(year):
+        published, withheld = _as_reviewed(store, published)
+    return Edition(year, published,
+                   tuple(_missing(store, year, departments, published, withheld)))
+
+
+def _as_reviewed(store: Store, published: tuple[PublishedDepartment, ...]
+                 ) -> tuple[tuple[PublishedDepartment, ...], dict[tuple[str, str], str]]:
+    """Once the office reviews, exactly the approved projects, each with the targets of the
+    return its approval pins (`xltool.store.chain`); the others withheld, and why."""
+    kept, withheld = [], {}
+    for department in published:
+        pinned = store.approved_returns(department.code, department.year)
+        standing = store.standing_reviews(department.year)
+        projects = []
+        for project in department.projects:
+            if project.code in pinned:
+                projects.append(_pinned(store, project, pinned[project.code]))
+                continue
+            review = standing.get((department.code, project.code))
+            returned = review is not None and not review.approves
+            withheld[department.code, project.code] = (
+                PUBLISH_REVIEW_RETURNED if returned else PUBLISH_NOT_REVIEWED).code
+        if projects:
+            kept.append(replace(department, projects=tuple(projects)))
+    return tuple(kept), withheld
+
+
+def _pinned(store: Store, project: PublishedProject, sha256: str) -> PublishedProject:
+    """PROJECT with the goal and indicators of the approved return SHA256."""
+    targets = store.accepted_targets(sha256)
+    received = store.received(sha256)
+    issued = store.issued_form(received.template_id) if received else None
+    waived = accepted_as_written(store, sha256, issued.cells() if issued else ())
+    return replace(project, goal=targets.goals.get(project.code, ""),
+                   waived=waived.get(project.code, ()),
+                   indicators=tuple(i for i in targets.indicators
+                                    if i.project_code == project.code and is_public(i)))
 
 
 def _department(store: Store, received: ReceivedFile) -> PublishedDepartment:
@@ -190,12 +240,34 @@ def _department(store: Store, received: ReceivedFile) -> PublishedDepartment:
         if is_public(indicator):
             indicators.setdefault(indicator.project_code, []).append(indicator)
     headers = _headers(issued.cells())
+    waived = accepted_as_written(store, received.sha256, issued.cells())
     projects = tuple(
-        _project(p, headers.get(p.project_code, {}), targets.goals.get(p.project_code, ""),
-                 indicators.get(p.project_code, []))
+        replace(_project(p, headers.get(p.project_code, {}),
+                         targets.goals.get(p.project_code, ""), indicators.get(p.project_code, [])),
+                waived=waived.get(p.project_code, ()))
         for p in issued.projects)
     return PublishedDepartment(template.department_code, template.department, template.year,
                                profile, projects, received.received_at)
+
+
+def accepted_as_written(store: Store, sha256: str, cells: Iterable[IssuedCell]
+                        ) -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """Per project, (二级指标, value, note) of each finding of the return SHA256 the office
+    waived, placed by the issued cell it was found at."""
+    findings = store.findings(sha256)
+    if not any(f.is_error for f in findings):
+        return {}
+    received = store.received(sha256)
+    waivers = store.waivers(received.department_code if received else None)
+    category = {(c.sheet, c.cell): c.category for c in cells}
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    for finding in findings:
+        waiver = waiver_of(finding, waivers)
+        if waiver is not None and (finding.sheet, finding.cell) in category:
+            found.setdefault(finding.project, []).append(
+                (category[finding.sheet, finding.cell], finding.value,
+                 f"财政部门审核后按原文接受：{waiver.opinion}"))
+    return {project: tuple(places) for project, places in found.items()}
 
 
 def _headers(cells: Iterable[IssuedCell]) -> dict[str, dict[str, str]]:
@@ -219,8 +291,10 @@ def _project(issued: IssuedProject, header: dict[str, str], goal: str,
 
 
 def _missing(store: Store, year: int | None, departments: Sequence[str],
-             published: tuple[PublishedDepartment, ...]) -> list[MissingProject]:
-    """Projects of each department's latest template (this year) that are not published."""
+             published: tuple[PublishedDepartment, ...],
+             withheld: dict[tuple[str, str], str]) -> list[MissingProject]:
+    """Projects of each department's latest template (this year) that are not published
+    (WITHHELD: the reason of those the office's review keeps out)."""
     wanted = set(departments)
     latest = in_force(t for t in store.templates()
                       if t.year == year and (not wanted or t.department_code in wanted))
@@ -230,7 +304,7 @@ def _missing(store: Store, year: int | None, departments: Sequence[str],
     for code, template in sorted(latest.items()):
         reason = _REASONS.get(last_status.get(code, ""), PUBLISH_NOT_RETURNED)
         missing += [MissingProject(code, template.department, p.project_code, p.project_name,
-                                   reason.code)
+                                   withheld.get((code, p.project_code), reason.code))
                     for p in store.template_projects(template.template_id)
                     if p.project_code not in done.get(code, set())]
     missing += [MissingProject(code, "", "", "", PUBLISH_NOT_ISSUED.code)

@@ -27,7 +27,7 @@ from xltool.batch import few_collections, few_collections_for_life
 from xltool.defaults import DEFAULT_PROFILE, DEFAULT_STORE
 from xltool.errors import UnknownDepartment
 from xltool.findings import Finding
-from xltool.ledger import Ledger, LedgerProject, load_ledger
+from xltool.ledger import Ledger, LedgerProject, email_addresses, load_ledger
 from xltool.outputs import Named, refuse_clobbering
 from xltool.profile import FormProfile, read_profile
 from xltool.store import (
@@ -35,6 +35,7 @@ from xltool.store import (
     FormMapRecord,
     IssuedProject,
     IssuedTemplate,
+    Mailing,
     exclusive,
     form_map_record,
     open_store,
@@ -100,10 +101,12 @@ def issue_templates(
              password or _new_password(), Path(ledger).name)
         for projects in groups
     ]
+    mailings = {group[0].department_code: _mailing(group, cover, out) for group in groups}
     workbooks = []
     with exclusive(store), open_store(store) as opened, few_collections():
         for issued, (template, projects, cells) in _issue_all(jobs_list, jobs, progress):
-            opened.record_template(template, projects, cells, profile=profile_text)
+            opened.record_template(template, projects, cells, profile=profile_text,
+                                   mailing=mailings[template.department_code])
             workbooks.append(issued)
     return TemplateRun(tuple(workbooks), matched.findings, Path(store), form_profile.name)
 
@@ -126,6 +129,14 @@ def _departments(book: Ledger, wanted: Sequence[str]) -> list[tuple[LedgerProjec
         raise UnknownDepartment(f"预算台账中没有主管部门编码：{'、'.join(unknown)}")
     codes = list(wanted) if wanted else list(groups)
     return [groups[code] for code in codes]
+
+
+def _mailing(projects: Sequence[LedgerProject], cover: CoverInfo, out: Path) -> Mailing:
+    """What mail sends the department's template by: the 联系邮箱 of its projects, each
+    address once, the cover's issuer, deadline and contact, and where the workbook is."""
+    addresses = dict.fromkeys(a for p in projects for a in email_addresses(p.email))
+    return Mailing(";".join(addresses), cover.issuer, cover.deadline, cover.contact,
+                   str(out.resolve()))
 
 
 def _prefill(path: Path | str | None, book: Ledger, profile: FormProfile) -> Prefill:

@@ -1,28 +1,35 @@
 """The cover sheet (填报说明): who and when, the project list with a live status, instructions.
 
-The status column holds formulas that name the required categories still
-empty in each project's form, so a department sees at a glance what is left.
-Their cached results are computed here too, so a reader that does not
-recalculate still shows the truth of the file as issued.
+The status column holds formulas that name what collect would still find
+unfilled in each project's form, so a department sees at a glance what is left
+(`xltool.template.status`: the formulas, their helper cells in hidden columns
+right of the list, and their cached results for a reader that does not
+recalculate).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from xlsxwriter.utility import quote_sheetname, xl_range
+from xlsxwriter.utility import quote_sheetname
 
-from xltool.profile import FormProfile
-from xltool.tables import lines_needed
-from xltool.template.layout import ProjectForm
+from xltool.tables import (
+    LINE_HEIGHT,
+    Page,
+    is_landscape,
+    lines_needed,
+    page_breaks,
+    page_room,
+    print_page,
+)
 from xltool.template.plan import COVER_SHEET, DepartmentPlan
+from xltool.template.status import longest_status, project_status
 from xltool.xlsxout import check
 
-COMPLETE = "已填齐必填项"
-PENDING = "待填："
 WIDTHS = (6.0, 18.0, 32.0, 16.0, 56.0)
 STATUS_COL = 4
+HELPER_COL = len(WIDTHS)  # the status's helper cells, in hidden columns from here
 STATUS_LINE = 14.0  # points per wrapped line of the status text
 
 VALUE_RULES = (
@@ -44,13 +51,17 @@ class CoverCell:
     style: str
     merge_to: int | None = None
     link: str | None = None
-    cached: str | None = None
+    cached: str | float | None = None
 
 
 @dataclass(frozen=True)
 class CoverLayout:
     cells: tuple[CoverCell, ...]
     row_heights: dict[int, float]
+    project_rows: tuple[int, int] = (0, 0)  # the project list: its header row, its last row
+    # rows printed on one page where they fit: the heading, the list's header with its first
+    # project, the instructions, the table of categories
+    keep: tuple[tuple[int, int], ...] = ()
 
 
 def cover_layout(plan: DepartmentPlan) -> CoverLayout:
@@ -58,10 +69,14 @@ def cover_layout(plan: DepartmentPlan) -> CoverLayout:
     cells: list[CoverCell] = []
     heights: dict[int, float] = {}
     row = _heading(cells, heights, plan)
-    row = _project_list(cells, heights, plan, row + 1)
-    row = _instructions(cells, heights, plan, row + 1)
+    heading, projects = (0, row - 1), row + 1
+    row = _project_list(cells, heights, plan, projects)
+    instructions = row + 1
+    row = _instructions(cells, heights, plan, instructions)
     _categories(cells, heights, plan, row + 1)
-    return CoverLayout(tuple(cells), heights)
+    keep = (heading, (projects, projects + 1), (instructions, row - 1),
+            (row + 1, row + 1 + len(plan.profile.categories)))
+    return CoverLayout(tuple(cells), heights, (projects, instructions - 2), keep)
 
 
 def write_cover(workbook: Any, plan: DepartmentPlan, formats: dict[str, Any],
@@ -70,14 +85,50 @@ def write_cover(workbook: Any, plan: DepartmentPlan, formats: dict[str, Any],
     for col, width in enumerate(WIDTHS):
         check(sheet.set_column(col, col, width), "cover width")
     layout = cover_layout(plan)
+    helpers = max(cell.col for cell in layout.cells)
+    if helpers >= HELPER_COL:
+        check(sheet.set_column(HELPER_COL, helpers, None, None, {"hidden": True}),
+              "cover helpers")
     for cell in layout.cells:
         _write(sheet, cell, formats[cell.style])
-    for row, height in layout.row_heights.items():
+    heights = _fitted_heights(layout)
+    for row, height in sorted(heights.items()):
         check(sheet.set_row(row, height), "cover row")
-    sheet.set_paper(9)
-    sheet.fit_to_pages(1, 0)
+    print_page(sheet, _cover_page(plan, layout, heights))
     sheet.activate()
     sheet.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True})
+
+
+ROW_HEIGHT = 15.0  # xlsxwriter's default: a row the layout gives no height
+
+
+def _fitted_heights(layout: CoverLayout) -> dict[int, float]:
+    """Every row as tall as the layout says, or as its text wraps to if that is more (a
+    status formula's row is already as tall as its longest result; cells right of the
+    printed columns are not shown)."""
+    heights = dict.fromkeys(range(max(cell.row for cell in layout.cells) + 1), ROW_HEIGHT)
+    heights.update(layout.row_heights)
+    for cell in layout.cells:
+        if isinstance(cell.value, str) and cell.cached is None and cell.col < len(WIDTHS):
+            width = sum(WIDTHS[cell.col:(cell.merge_to or cell.col) + 1])
+            lines = lines_needed(cell.value, width)
+            if lines > 1:
+                heights[cell.row] = max(heights[cell.row], LINE_HEIGHT * lines + 4)
+    return heights
+
+
+def _cover_page(plan: DepartmentPlan, layout: CoverLayout, heights: dict[int, float]) -> Page:
+    """Landscape (the cover is wide); the list's header repeated if the list runs over."""
+    page = Page(plan.title, WIDTHS, f"{plan.department}（{plan.department_code}）")
+    landscape = is_landscape(page)
+    rows = [heights[row] for row in range(len(heights))]
+    room = page_room(WIDTHS, landscape)
+    breaks = page_breaks(rows, layout.keep, room)
+    header, last = layout.project_rows
+    if any(header < row <= last for row in breaks):
+        breaks = page_breaks(rows, layout.keep, room, (header, header))
+        return replace(page, landscape=landscape, breaks=breaks, repeat=(header, header))
+    return replace(page, landscape=landscape, breaks=breaks)
 
 
 def _write(sheet: Any, cell: CoverCell, fmt: Any) -> None:
@@ -127,7 +178,7 @@ def _project_list(cells: list[CoverCell], heights: dict[int, float], plan: Depar
         row += 1
         project = form.project
         amount = float(project.total) if project.total is not None else 0.0
-        formula, cached = status_formula(form, plan.profile)
+        status = project_status(form, plan.profile, row, HELPER_COL)
         # tall enough for the longest status the formula can show: a row keeps its height
         # when the formula recalculates, and wrapped text beyond it is cut or overlaps below
         heights[row] = _status_height(longest_status(form, plan.profile))
@@ -136,103 +187,15 @@ def _project_list(cells: list[CoverCell], heights: dict[int, float], plan: Depar
             CoverCell(row, 1, project.code, "ledger_text"),
             CoverCell(row, 2, project.name, "ledger_text", link=form.sheet),
             CoverCell(row, 3, amount, "amount"),
-            CoverCell(row, STATUS_COL, formula, "ledger_text", cached=cached),
+            CoverCell(row, STATUS_COL, status.formula, "ledger_text", cached=status.cached),
+            *(CoverCell(row, h.col, h.formula, "ledger_text", cached=h.cached)
+              for h in status.helpers),
         ))
     return row + 1
 
 
 def _status_height(text: str) -> float:
     return max(STATUS_LINE * 1.5, STATUS_LINE * lines_needed(text, WIDTHS[STATUS_COL]) + 4)
-
-
-def status_formula(form: ProjectForm, profile: FormProfile) -> tuple[str, str]:
-    """A formula naming what collect would still find unfilled, and its current value.
-
-    The same checks as collect's rules on filling (`goal_filled`, `required_categories`,
-    `names_and_values`): the goal and each required category all empty, and, where the
-    form has a value column, a category with a row whose name is filled and value not
-    (`数量指标（缺指标值）`) or the reverse (`（缺三级指标）`). A cell holding only spaces
-    counts as empty, as collect reads it.
-    """
-    cells = {(c.row, c.col): str(c.value) for c in form.cells if c.role == "input" and c.value}
-    parts, missing = [], []
-    for entry in _entries(form, profile):
-        parts.append(entry.formula(form.sheet))
-        missing.append(entry.shown(cells))
-    joined = "&".join(parts)
-    formula = f'=IF({joined}="","{COMPLETE}","{PENDING}"&TRIM({joined}))'
-    shown = " ".join(text for text in missing if text)
-    return formula, (PENDING + shown if shown else COMPLETE)
-
-
-def longest_status(form: ProjectForm, profile: FormProfile) -> str:
-    """The longest text the status formula can show: each entry at its longest."""
-    return PENDING + " ".join(entry.longest for entry in _entries(form, profile))
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """What the status says of one part of the form: LABEL when the rows FIRST..LAST are
-    all empty (if `required`), else, with a value column, which half of a row is missing."""
-
-    label: str
-    first: int
-    last: int
-    columns: tuple[int, int | None]  # name, value
-    required: bool
-    name_label: str
-    value_label: str
-
-    @property
-    def longest(self) -> str:
-        if self.columns[1] is None:
-            return self.label
-        return f"{self.label}（缺{self.name_label}、{self.value_label}）"
-
-    def formula(self, sheet: str) -> str:
-        name_col, value_col = self.columns
-        names = _range(sheet, self.first, name_col, self.last, name_col)
-        if value_col is None:
-            return f'IF(SUMPRODUCT(LEN(TRIM({names})))=0,"{self.label} ","")'
-        values = _range(sheet, self.first, value_col, self.last, value_col)
-        lacks_value = f"SUMPRODUCT((LEN(TRIM({names}))>0)*(LEN(TRIM({values}))=0))>0"
-        lacks_name = f"SUMPRODUCT((LEN(TRIM({values}))>0)*(LEN(TRIM({names}))=0))>0"
-        half = (f'IF(OR({lacks_name},{lacks_value}),"{self.label}（缺"'
-                f'&IF({lacks_name},"{self.name_label}","")'
-                f'&IF(AND({lacks_name},{lacks_value}),"、","")'
-                f'&IF({lacks_value},"{self.value_label}","")&"） ","")')
-        if not self.required:
-            return half
-        both = _range(sheet, self.first, name_col, self.last, value_col)
-        return f'IF(SUMPRODUCT(LEN(TRIM({both})))=0,"{self.label} ",{half})'
-
-    def shown(self, cells: dict[tuple[int, int], str]) -> str:
-        """The entry's text for these (row, col) → text cells: what the formula computes."""
-        name_col, value_col = self.columns
-        rows = [(cells.get((r, name_col), "").strip(),
-                 cells.get((r, value_col), "").strip() if value_col is not None else "")
-                for r in range(self.first, self.last + 1)]
-        if self.required and not any(name or value for name, value in rows):
-            return self.label
-        lacks = [label for label, lacking in (
-            (self.name_label, any(value and not name for name, value in rows)),
-            (self.value_label, any(name and not value for name, value in rows)))
-            if lacking and value_col is not None]
-        return f"{self.label}（缺{'、'.join(lacks)}）" if lacks else ""
-
-
-def _range(sheet: str, first_row: int, first_col: int, last_row: int, last_col: int) -> str:
-    return f"{quote_sheetname(sheet)}!{xl_range(first_row, first_col, last_row, last_col)}"
-
-
-def _entries(form: ProjectForm, profile: FormProfile) -> list[_Entry]:
-    labels = (profile.name_label, profile.value_label)
-    goal = _Entry(profile.goal_label, form.goal_row, form.goal_row, (form.name_col, None),
-                  True, *labels)
-    return [goal] + [
-        _Entry(b.category.level2, b.first_row, b.last_row, (form.name_col, form.value_col),
-               b.category.required, *labels)
-        for b in form.blocks if b.category.required or form.value_col is not None]
 
 
 def _instructions(cells: list[CoverCell], heights: dict[int, float], plan: DepartmentPlan,

@@ -9,6 +9,12 @@ guessing positions.
 
 The defined names follow the scheme `xltool.names` holds for both this writer
 and the return reader.
+
+The layout also decides where the printed pages of a form break: every row has a
+height that fits its text, and a category block that would not fit on the rest of a
+page starts the next one, so no page starts inside a label merged over its rows.
+Where a break must fall inside a merged label (a 一级 category over several 二级
+blocks, a block taller than a page), the label is merged on each page anew.
 """
 
 from __future__ import annotations
@@ -16,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from xltool.ledger import LedgerProject
 from xltool.names import FIELD_NAME, FIELD_VALUE, FIELD_WEIGHT, indicator_prefix, project_prefix
 from xltool.profile import Category, FormProfile, HeaderField
-from xltool.tables import lines_needed
+from xltool.tables import LINE_HEIGHT, lines_needed, page_breaks, page_room
 from xltool.targets import Indicator
 
 Role = Literal["label", "ledger", "input", "formula"]
@@ -77,6 +84,8 @@ class ProjectForm:
     name_col: int
     value_col: int | None
     weight_col: int | None
+    indicator_row: int  # the indicator table's header, printed again atop every page after
+    breaks: tuple[int, ...] = ()  # the rows printed pages start at
 
     @property
     def prefix(self) -> str:
@@ -126,6 +135,10 @@ def header_value(field_spec: HeaderField, project: LedgerProject) -> str:
     return project.header_text(field_spec.key)
 
 
+LANDSCAPE = False  # a form prints portrait, as the official forms are printed
+ROW_HEIGHT = 20.0  # a row of one line: a printed form's rows are more than a line of text
+
+
 def project_form(profile: FormProfile, project: LedgerProject, position: int, sheet: str,
                  indicators: Sequence[Indicator] = (), goal: str = "") -> ProjectForm:
     name_col, value_col, weight_col, last = indicator_columns(profile)
@@ -133,6 +146,7 @@ def project_form(profile: FormProfile, project: LedgerProject, position: int, sh
     prefix = project_prefix(position)
     _title(grid, profile, project)
     _header(grid, profile, project, prefix)
+    funding_row = grid.row
     _funding(grid, profile, project)
     goal_row = _goal(grid, profile, goal, prefix)
     blocks = _indicators(grid, profile, indicators, prefix, (name_col, value_col, weight_col))
@@ -140,9 +154,53 @@ def project_form(profile: FormProfile, project: LedgerProject, position: int, sh
         _weight_total(grid, blocks, weight_col)
     if profile.review_row:
         _review(grid, profile)
-    return ProjectForm(position, project, sheet, tuple(grid.cells), grid.heights,
-                       column_widths(profile), tuple(blocks), goal_row, name_col,
-                       value_col, weight_col)
+    widths = column_widths(profile)
+    _fit_rows(grid, widths)
+    indicator_row = goal_row + 1
+    keep = [(funding_row, goal_row - 1), (indicator_row, blocks[0].last_row),
+            *((block.first_row, block.last_row) for block in blocks[1:])]
+    breaks = page_breaks([grid.heights[row] for row in range(grid.row)], keep,
+                         _page_room(widths), (indicator_row, indicator_row))
+    cells = _merged_per_page(grid.cells, breaks) if breaks else grid.cells
+    return ProjectForm(position, project, sheet, tuple(cells), grid.heights, widths,
+                       tuple(blocks), goal_row, name_col, value_col, weight_col,
+                       indicator_row, breaks)
+
+
+@lru_cache(maxsize=16)
+def _page_room(widths: tuple[float, ...]) -> float:
+    return page_room(widths, LANDSCAPE)
+
+
+def _fit_rows(grid: _Grid, widths: tuple[float, ...]) -> None:
+    """Every row a height: its own, or what the text of its cells wraps to."""
+    lines = dict.fromkeys(range(grid.row), 1)
+    for cell in grid.cells:
+        if cell.row in grid.heights or not isinstance(cell.value, str):
+            continue
+        last_row, last_col = cell.merge_to or (cell.row, cell.col)
+        if last_row == cell.row:  # a label merged down has its rows' room
+            width = sum(widths[cell.col:last_col + 1])
+            lines[cell.row] = max(lines[cell.row], lines_needed(cell.value, width))
+    for row, count in lines.items():
+        if row not in grid.heights:
+            grid.heights[row] = max(ROW_HEIGHT, LINE_HEIGHT * count + 4)
+
+
+def _merged_per_page(cells: list[Cell], breaks: tuple[int, ...]) -> list[Cell]:
+    """CELLS with each range merged over a page break merged on each of its pages."""
+    split: list[Cell] = []
+    for cell in cells:
+        last_row, last_col = cell.merge_to or (cell.row, cell.col)
+        tops = [cell.row, *(row for row in breaks if cell.row < row <= last_row)]
+        if len(tops) == 1:
+            split.append(cell)
+            continue
+        bottoms = [row - 1 for row in tops[1:]] + [last_row]
+        for top, bottom in zip(tops, bottoms, strict=True):
+            end = (bottom, last_col)
+            split.append(cell._replace(row=top, merge_to=end if end != (top, cell.col) else None))
+    return split
 
 
 def _title(grid: _Grid, profile: FormProfile, project: LedgerProject) -> None:
@@ -222,6 +280,7 @@ def _category(grid: _Grid, profile: FormProfile, category: Category, number: int
     label = category.label if profile.show_markers else category.level2
     grid.put(1, label, "label", "label_center", to_row=first + count - 1)
     kind = category.role or ("quantitative" if category.quantitative else "text")
+    widths = column_widths(profile)
     for r in range(count):
         prefilled = rows[r] if r < len(rows) else None
         base = indicator_prefix(prefix, number, r + 1)
@@ -238,14 +297,17 @@ def _category(grid: _Grid, profile: FormProfile, category: Category, number: int
             weight = prefilled.weight if prefilled else None
             grid.put(weight_col, weight, "input", "input_weight", name=f"{base}WEIGHT",
                      field=FIELD_WEIGHT, category=category.level2, validation="indicator.weight")
-        grid.heights[grid.row] = _indicator_height(name_text, column_widths(profile)[name_col])
+        value_text = prefilled.value if prefilled and value_col is not None else ""
+        lines = max(lines_needed(name_text, widths[name_col]),
+                    lines_needed(value_text, widths[value_col]) if value_col is not None else 1)
+        grid.heights[grid.row] = _indicator_height(lines)
         grid.row += 1
     return CategoryBlock(category, first, grid.row - 1)
 
 
-def _indicator_height(text: str, width: float) -> float:
+def _indicator_height(lines: int) -> float:
     """Two lines' room at least, for the department to write in; at most eight."""
-    return max(30.0, min(120.0, 15.0 * lines_needed(text, width) + 6))
+    return max(30.0, min(120.0, 15.0 * lines + 6))
 
 
 def _weight_total(grid: _Grid, blocks: list[CategoryBlock], weight_col: int) -> None:

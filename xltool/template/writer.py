@@ -20,11 +20,12 @@ from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from xltool.atomic import written_whole
 from xltool.errors import FrameMismatch
+from xltool.money import AMOUNT_FORMAT
 from xltool.names import identity_name, identity_property
 from xltool.profile import Category, FormProfile
-from xltool.tables import FONT, header_text
+from xltool.tables import FONT, Page, print_page
 from xltool.template.cover import write_cover
-from xltool.template.layout import Cell, ProjectForm
+from xltool.template.layout import LANDSCAPE, Cell, ProjectForm
 from xltool.template.plan import DepartmentPlan
 from xltool.template.stamp import Formula, SheetFrame, StampedSheet, frame_of
 from xltool.text import excel_cut
@@ -44,7 +45,7 @@ _STYLES: dict[str, dict[str, Any]] = {
     "label_center": {"bold": True, "border": 1, "align": "center", "valign": "vcenter",
                      "text_wrap": True, "bg_color": LABEL_FILL},
     "ledger_text": {"border": 1, "valign": "vcenter", "text_wrap": True},
-    "amount": {"border": 1, "valign": "vcenter", "align": "left", "num_format": "#,##0.00"},
+    "amount": {"border": 1, "valign": "vcenter", "align": "left", "num_format": AMOUNT_FORMAT},
     "input_text": {"border": 1, "valign": "top", "text_wrap": True, "locked": False,
                    "bg_color": INPUT_FILL},
     "input_name": {"border": 1, "valign": "vcenter", "text_wrap": True, "locked": False,
@@ -94,7 +95,7 @@ def _write_workbook(plan: DepartmentPlan, path: Path, password: str, stamped: bo
         except FrameMismatch:
             _write_form(sheet, plan.profile, form, formats, lists)
         _define_names(workbook, form)
-        _print_titles(sheet, plan, form)
+        print_page(sheet, _page(plan, form))
         sheet.protect(password, PROTECTION)
     _write_lists(workbook, columns, formats, password)
     _write_identity(workbook, plan)
@@ -108,7 +109,7 @@ def _formats(workbook: Any) -> dict[str, Any]:
 
 def _write_form(sheet: Any, profile: FormProfile, form: ProjectForm, formats: dict[str, Any],
                 lists: dict[str, str]) -> None:
-    """Everything of a form but its names, header/footer and protection, through the API."""
+    """Everything of a form but its names, print setup and protection, through the API."""
     for col, width in enumerate(form.columns):
         check(sheet.set_column(col, col, width), "column width")
     for row, height in form.row_heights.items():
@@ -117,7 +118,6 @@ def _write_form(sheet: Any, profile: FormProfile, form: ProjectForm, formats: di
         _write_cell(sheet, cell, formats)
     _add_validations(sheet, profile, form, lists)
     _add_highlights(sheet, profile, form, formats["warning"])
-    _print_layout(sheet)
 
 
 def _define_names(workbook: Any, form: ProjectForm) -> None:
@@ -184,7 +184,8 @@ _CELL_SHAPE = itemgetter(Cell._fields.index("row"), Cell._fields.index("col"),
 
 
 def _shape(form: ProjectForm) -> tuple[Any, ...]:
-    return form.columns, form.weight_col, tuple(map(_CELL_SHAPE, form.cells))
+    """The page breaks are in the frame too: xlsxwriter writes them after the header."""
+    return form.columns, form.weight_col, form.breaks, tuple(map(_CELL_SHAPE, form.cells))
 
 
 def _prototype_frame(profile: FormProfile, form: ProjectForm,
@@ -195,7 +196,8 @@ def _prototype_frame(profile: FormProfile, form: ProjectForm,
         scratch.add_worksheet("cover")  # the prototype must not be the selected first sheet
         prototype = scratch.add_worksheet(form.sheet)
         _write_form(prototype, profile, form, formats, lists)
-        prototype.set_header("&Lh&Rh")
+        # the frame keeps the page setup; the header's text is each sheet's own
+        print_page(prototype, _page_of(form, "h", "h"))
         prototype.protect("prototype", PROTECTION)
         return frame_of(prototype, formats)
     except FrameMismatch:
@@ -319,18 +321,15 @@ def _add_highlights(sheet: Any, profile: FormProfile, form: ProjectForm, warning
             "format": warning}), "weight total")
 
 
-def _print_layout(sheet: Any) -> None:
-    sheet.set_paper(9)
-    sheet.fit_to_pages(1, 0)
-    sheet.set_margins(left=0.5, right=0.5, top=0.8, bottom=0.8)
-    sheet.center_horizontally()
+def _page(plan: DepartmentPlan, form: ProjectForm) -> Page:
+    return _page_of(form, plan.profile.title_for(plan.year), plan.department)
 
 
-def _print_titles(sheet: Any, plan: DepartmentPlan, form: ProjectForm) -> None:
-    department, project = plan.department, form.project.name
-    check(sheet.set_header(f"&L{header_text(department)}&R{header_text(project)}"),
-          "print header")
-    check(sheet.set_footer("&C第 &P 页，共 &N 页"), "print footer")
+def _page_of(form: ProjectForm, title: str, department: str) -> Page:
+    """The form's print standard: its title and department, the project at the header's
+    right, the indicator header on every page, pages broken where the layout says."""
+    return Page(title, form.columns, department, repeat=(form.indicator_row,) * 2,
+                landscape=LANDSCAPE, detail=form.project.name, breaks=form.breaks)
 
 
 # -- the hidden list sheet and the identity ------------------------------------------------
