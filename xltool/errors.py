@@ -93,6 +93,12 @@ class StoreError(XltoolError):
     """The store file cannot be used: not a store, corrupt, locked or from a newer xltool."""
 
 
+class MailboxUnavailable(XltoolError):
+    """`mail fetch`: a mailbox cannot be read — the server cannot be reached, refuses the
+    login, times out or shows a certificate that does not verify; a Maildir, mbox or .eml
+    that is not there. The message names the server or the path."""
+
+
 class _Issued(Protocol):  # an issued template, as the store records it
     @property
     def template_id(self) -> str: ...

@@ -816,9 +816,14 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _EMAIL_SEPARATORS = re.compile(r"[;,；，、\s]+")
 
 
+def email_addresses(text: str) -> list[str]:
+    """The addresses of a 联系邮箱 cell, NFKC-folded: an address typed with a Chinese input
+    method (＠, full-width letters) is one; separated by any of ; , ； ， 、 or spaces."""
+    return [a for a in _EMAIL_SEPARATORS.split(normalise_text(text)) if a]
+
+
 def _check_email(row: _Row, ctx: _Context) -> Iterator[Finding]:
-    # Checked folded, as a key: an address typed with a Chinese input method (＠) is one.
-    addresses = [a for a in _EMAIL_SEPARATORS.split(normalise_text(row.project.email)) if a]
+    addresses = email_addresses(row.project.email)
     if any(not _EMAIL.fullmatch(a) for a in addresses):
         yield ctx.finding(LEDGER_BAD_EMAIL, row=row.project.row, key="email",
                           value=row.project.email, project=row.project)

@@ -1,0 +1,370 @@
+"""`mail fetch`: returns from a real IMAP server (Dovecot), a Maildir, an mbox and .eml files,
+collected as `collect` collects them, with the message each came in; a rerun fetches
+nothing new."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import mailbox
+import shutil
+import sqlite3
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from tests.conftest import complete_values, ledger_row, write_ledger
+from tests.mailservers import PASSWORD, Dovecot, dovecot  # noqa: F401 — the fixture
+from xltool.cli import main
+from xltool.errors import MailboxUnavailable
+from xltool.mail.fetch import fetch_mail, inbox_folder
+from xltool.store import Status, open_store
+from xltool.template import issue_templates
+from xltool.template.fill import fill_by_name
+
+OFFICE = "czj@example.gov.cn"
+DEPARTMENTS = {"001": ("教育局", "jyj@example.gov.cn"), "002": ("卫健委", "wjw@example.gov.cn"),
+               "003": ("交通局", "jtj@example.gov.cn")}
+MAILED = {"001": datetime(2024, 3, 1, 9, 30, tzinfo=UTC),
+          "002": datetime(2024, 3, 2, 10, 0, tzinfo=UTC),
+          "003": datetime(2024, 3, 3, 11, 15, tzinfo=UTC)}
+
+
+@dataclass(frozen=True)
+class Year:
+    """Templates issued to three departments (with their 联系邮箱), and a return of each."""
+
+    store: Path
+    returns: dict[str, Path]
+    names: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory: pytest.TempPathFactory) -> Year:
+    folder = tmp_path_factory.mktemp("year")
+    ledger = write_ledger(folder / "ledger.csv", [
+        ledger_row(f"{code}-01", f"{name}项目", department=(code, name), 联系邮箱=address)
+        for code, (name, address) in DEPARTMENTS.items()])
+    store = folder / "issued.db"
+    run = issue_templates(ledger, folder / "templates", store=store)
+    returns, names = {}, {}
+    for workbook in run.workbooks:
+        code = workbook.department_code
+        names[code] = f"{DEPARTMENTS[code][0]}2024年绩效目标表（已填）.xlsx"
+        returns[code] = fill_by_name(workbook.path, complete_values(store, workbook.template_id),
+                                     folder / "returns" / f"{code}.xlsx")
+    return Year(store, returns, names)
+
+
+@pytest.fixture
+def store(year: Year, tmp_path: Path) -> Path:
+    copy = tmp_path / "office" / "xltool.db"
+    copy.parent.mkdir()
+    shutil.copyfile(year.store, copy)
+    return copy
+
+
+# -- messages as departments' clients write them ----------------------------------------------
+
+
+def _headers(code: str, subject: str, *, sender: str | None = None, msgid: str = "") -> str:
+    subject_word = base64.b64encode(subject.encode("gb18030")).decode()
+    return (f"From: =?utf-8?B?{base64.b64encode(DEPARTMENTS[code][0].encode()).decode()}?= "
+            f"<{sender or DEPARTMENTS[code][1]}>\r\nTo: {OFFICE}\r\n"
+            f"Subject: =?gb18030?B?{subject_word}?=\r\n"
+            f"Date: {format_datetime(MAILED[code])}\r\n"
+            f"Message-ID: <{msgid or code}-return@{code}.example.gov.cn>\r\nMIME-Version: 1.0\r\n")
+
+
+def plain_return(year: Year, code: str, *, name: str = "", **more: str) -> bytes:
+    """Outlook-like: the standard library's RFC 2231 name."""
+    message = EmailMessage()
+    for line in _headers(code, "报送绩效目标表", **more).strip().split("\r\n"):
+        header, _, value = line.partition(": ")
+        if header != "MIME-Version":
+            message[header] = value
+    message.set_content("请查收附件。")
+    message.add_attachment(year.returns[code].read_bytes(), maintype="application",
+                           subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           filename=name or year.names[code])
+    return bytes(message)
+
+
+def gbk_named_return(year: Year, code: str) -> bytes:
+    """A Chinese client's: the name in an unquoted RFC 2047 GBK word, which the standard
+    library does not read."""
+    word = f"=?GBK?B?{base64.b64encode(year.names[code].encode('gbk')).decode()}?="
+    body = base64.encodebytes(year.returns[code].read_bytes()).decode().replace("\n", "\r\n")
+    return (_headers(code, "绩效目标表") +
+            "Content-Type: multipart/mixed; boundary=\"=-=\"\r\n\r\n"
+            "--=-=\r\nContent-Type: text/plain; charset=gbk\r\n\r\nsee attachment\r\n"
+            f"--=-=\r\nContent-Type: application/octet-stream; name={word}\r\n"
+            f"Content-Disposition: attachment; filename={word}\r\n"
+            f"Content-Transfer-Encoding: base64\r\n\r\n{body}--=-=--\r\n").encode()
+
+
+def zipped_return(year: Year, code: str) -> bytes:
+    """The workbook zipped on a Chinese Windows (GBK names, no UTF-8 flag) with a PDF."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in ((year.names[code], year.returns[code].read_bytes()),
+                           ("盖章页.pdf", b"%PDF-1.4 stamped")):
+            info = zipfile.ZipInfo("x" * len(name.encode("gbk")))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    data = buffer.getvalue()
+    for name in (year.names[code], "盖章页.pdf"):
+        data = data.replace(b"x" * len(name.encode("gbk")), name.encode("gbk"), 2)
+    message = _message(code, "报送（压缩包）")
+    message.add_attachment(data, maintype="application", subtype="zip", filename="报送材料.zip")
+    return bytes(message)
+
+
+def forwarded_return(year: Year, code: str) -> bytes:
+    """Sent first to a colleague, who forwarded it (message/rfc822) to the office."""
+    original = EmailMessage()
+    original["From"], original["To"], original["Subject"] = DEPARTMENTS[code][1], \
+        "colleague@example.gov.cn", "目标表"
+    original.set_content("附件")
+    original.add_attachment(year.returns[code].read_bytes(), maintype="application",
+                            subtype="octet-stream", filename=year.names[code])
+    message = _message(code, "转发：目标表")
+    message.add_attachment(original)
+    return bytes(message)
+
+
+def _message(code: str, subject: str, *, sender: str | None = None) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender or DEPARTMENTS[code][1]
+    message["To"], message["Subject"] = OFFICE, subject
+    message["Date"] = format_datetime(MAILED[code])
+    message["Message-ID"] = f"<{code}-{abs(hash(subject))}@example.gov.cn>"
+    message.set_content("见附件")
+    return message
+
+
+def forgotten_attachment() -> bytes:
+    message = _message("003", "见附件")
+    message.set_content("绩效目标表见附件，请查收。")
+    return bytes(message)
+
+
+def _rows(store: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(store) as db:
+        return db.execute(sql).fetchall()
+
+
+# -- IMAP ----------------------------------------------------------------------------------
+
+
+@pytest.mark.dovecot
+def test_imaps_every_return_found_collected_with_provenance_and_a_rerun_fetches_nothing(
+        year: Year, store: Path, dovecot: Dovecot) -> None:  # noqa: F811 — the fixture
+    dovecot.deliver(forwarded_return(year, "001"), zipped_return(year, "002"),
+                    gbk_named_return(year, "003"), forgotten_attachment())
+    run = fetch_mail([dovecot.url()], store=store, cafile=dovecot.tls.ca, password=PASSWORD,
+                     feedback=store.parent / "反馈")
+    assert run.messages_seen == 4 and len(run.messages) == 4
+    assert run.collected is not None
+    assert sorted((f.department, f.status) for f in run.collected.files) == [
+        (code, Status.ACCEPTED) for code in sorted(DEPARTMENTS)]
+    assert {f.name for f in run.files} == set(year.names.values())
+    assert {f.within for f in run.files} == {"转发邮件", "报送材料.zip", ""}
+    [forgot] = run.findings
+    assert forgot.code == "mail.no_workbook" and "jtj@example.gov.cn" in forgot.message
+    assert "见附件" in forgot.message
+    inbox = inbox_folder(store)
+    assert sorted(p.name for p in inbox.iterdir()) == sorted(year.names.values())
+    for code, name in year.names.items():  # forwarded, zipped or GBK-named: the very bytes
+        assert (inbox / name).read_bytes() == year.returns[code].read_bytes()
+    feedback = {path.name: path for path in run.collected.feedback}
+    assert len(feedback) == 4  # a 反馈表 per department and the 收取情况汇总
+    for path in feedback.values():  # the office's findings stay out of every workbook
+        workbook = load_workbook(path, read_only=True)
+        texts = [str(v) for sheet in workbook for row in sheet.iter_rows(values_only=True)
+                 for v in row if v is not None]
+        workbook.close()
+        assert texts and not any("mail." in t or "没有附带工作簿" in t for t in texts)
+    with open_store(store) as opened:
+        for code in DEPARTMENTS:
+            sha256 = next(f.sha256 for f in run.files if f.name == year.names[code])
+            message = opened.message_of(sha256)
+            assert message is not None and message.sender == DEPARTMENTS[code][1]
+            assert message.mailed_at == MAILED[code].isoformat()
+            assert message.key.endswith(":" + str(list(DEPARTMENTS).index(code) + 1))
+            received = opened.received(sha256)
+            assert received is not None and received.mailed_at == MAILED[code].isoformat()
+    assert "\\Seen" not in "".join(dovecot.flags())  # read-only: nothing changed on the server
+    assert dovecot.count() == 4
+    again = fetch_mail([dovecot.url()], store=store, cafile=dovecot.tls.ca, password=PASSWORD)
+    assert (again.messages_seen, again.files, again.collected) == (0, (), None)
+    assert again.exit_code == 0
+
+
+@pytest.mark.dovecot
+def test_starttls_mark_seen_and_only_new_messages(year: Year, store: Path,
+                                                  dovecot: Dovecot) -> None:  # noqa: F811
+    dovecot.deliver(plain_return(year, "001"))
+    url = dovecot.url(starttls=True)
+    first = fetch_mail([url], store=store, cafile=dovecot.tls.ca, password=PASSWORD,
+                       mark_seen=True)
+    assert [f.status for f in first.collected.files] == [Status.ACCEPTED]  # type: ignore[union-attr]
+    assert "\\Seen" in dovecot.flags()[0]
+    dovecot.deliver(plain_return(year, "002"))
+    second = fetch_mail([url], store=store, cafile=dovecot.tls.ca, password=PASSWORD)
+    assert [m.sender for m in second.messages] == [DEPARTMENTS["002"][1]]
+    assert _rows(store, "SELECT last_uid FROM mail_cursors") == [(2,)]
+
+
+@pytest.mark.dovecot
+def test_since_asks_the_server_and_leaves_the_cursor_for_the_older_ones(
+        year: Year, store: Path, dovecot: Dovecot) -> None:  # noqa: F811
+    dovecot.deliver(plain_return(year, "001"), plain_return(year, "003"))
+    recent = fetch_mail([dovecot.url()], store=store, cafile=dovecot.tls.ca, password=PASSWORD,
+                        since=date(2024, 3, 2))
+    assert [m.sender for m in recent.messages] == [DEPARTMENTS["003"][1]]
+    rest = fetch_mail([dovecot.url()], store=store, cafile=dovecot.tls.ca, password=PASSWORD)
+    assert [m.sender for m in rest.messages] == [DEPARTMENTS["001"][1]]
+    assert _rows(store, "SELECT last_uid FROM mail_cursors") == [(2,)]
+
+
+@pytest.mark.dovecot
+def test_a_renumbered_folder_collects_nothing_twice(year: Year, store: Path,
+                                                    dovecot: Dovecot) -> None:  # noqa: F811
+    dovecot.deliver(plain_return(year, "001"), plain_return(year, "002"))
+    fetch_mail([dovecot.url()], store=store, cafile=dovecot.tls.ca, password=PASSWORD)
+    with sqlite3.connect(store) as db:  # as a server that rebuilt its index: a new UIDVALIDITY
+        db.execute("UPDATE mail_cursors SET uidvalidity = uidvalidity + 1")
+        db.execute("UPDATE mail_received SET key = 'old:' || key")
+        db.execute("UPDATE mail_attachments SET key = 'old:' || key")
+    again = fetch_mail([dovecot.url()], store=store, cafile=dovecot.tls.ca, password=PASSWORD)
+    assert again.messages_seen == 2 and again.messages == () and again.collected is None
+
+
+@pytest.mark.dovecot
+def test_server_problems_are_messages_naming_the_server(year: Year, store: Path,
+                                                        dovecot: Dovecot) -> None:  # noqa: F811
+    with pytest.raises(MailboxUnavailable, match=r"127\.0\.0\.1:\d+ 拒绝登录.*授权码"):
+        fetch_mail([dovecot.url()], store=store, cafile=dovecot.tls.ca, password="wrong")
+    with pytest.raises(MailboxUnavailable, match=r"证书无法验证.*--cafile"):
+        fetch_mail([dovecot.url()], store=store, password=PASSWORD)
+    with pytest.raises(MailboxUnavailable, match="没有邮件夹“归档”"):
+        fetch_mail([dovecot.url(folder="归档")], store=store, cafile=dovecot.tls.ca,
+                   password=PASSWORD)
+    result = CliRunner().invoke(main, ["mail", "fetch", dovecot.url(), "--store", str(store),
+                                       "--cafile", str(dovecot.tls.ca)],
+                                env={"XLTOOL_MAIL_PASSWORD": "wrong", "LANG": "zh_CN.UTF-8"})
+    assert result.exit_code == 2 and "拒绝登录" in result.output
+    assert "Traceback" not in result.output and "wrong" not in result.output
+
+
+def test_a_server_that_is_not_there_is_a_message(store: Path) -> None:
+    from tests.mailservers import free_port
+
+    with pytest.raises(MailboxUnavailable, match="拒绝连接"):
+        fetch_mail([f"imaps://u@127.0.0.1:{free_port()}/INBOX"], store=store, password="x")
+
+
+@pytest.mark.dovecot
+def test_the_cli_fetches_over_imap_with_the_password_from_the_environment(
+        year: Year, store: Path, dovecot: Dovecot) -> None:  # noqa: F811
+    dovecot.deliver(plain_return(year, "002", sender="someone@elsewhere.cn"))
+    result = CliRunner().invoke(main, ["mail", "fetch", dovecot.url(), "--store", str(store),
+                                       "--cafile", str(dovecot.tls.ca), "--json"],
+                                env={"XLTOOL_MAIL_PASSWORD": PASSWORD})
+    assert result.exit_code == 1, result.output  # accepted, but the sender is no contact
+    data = json.loads(result.output)
+    assert data["summary"]["messages_new"] == 1
+    assert data["collect"]["files"][0]["status"] == "accepted"
+    [unknown] = data["findings"]
+    assert unknown["code"] == "mail.unknown_sender"
+    assert "someone@elsewhere.cn" in unknown["message"] and "wjw@example.gov.cn" in \
+        unknown["message"]
+    assert PASSWORD not in result.output
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+def test_maildir_mbox_and_eml_sources_and_reruns(year: Year, store: Path, tmp_path: Path) -> None:
+    maildir = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    maildir.add(gbk_named_return(year, "001"))
+    mbox = mailbox.mbox(tmp_path / "导出.mbox", create=True)
+    mbox.add(zipped_return(year, "002"))
+    mbox.close()
+    emls = tmp_path / "eml"
+    emls.mkdir()
+    (emls / "转发.eml").write_bytes(forwarded_return(year, "003"))
+    sources = [str(tmp_path / "Maildir"), str(tmp_path / "导出.mbox"), str(emls)]
+    run = fetch_mail(sources, store=store)
+    assert run.collected is not None and run.exit_code == 0
+    assert sorted(f.department for f in run.collected.files) == sorted(DEPARTMENTS)
+    assert {m.sender for m in run.messages} == {a for _, a in DEPARTMENTS.values()}
+    assert len(_rows(store, "SELECT * FROM mail_received")) == 3
+    again = fetch_mail(sources, store=store)
+    assert (again.messages_seen, again.collected) == (0, None)
+    # the same message exported again into another mbox: known by Message-ID and workbook
+    other = mailbox.mbox(tmp_path / "再次导出.mbox", create=True)
+    other.add(zipped_return(year, "002"))
+    other.close()
+    copied = fetch_mail([str(tmp_path / "再次导出.mbox")], store=store)
+    assert copied.messages_seen == 1 and copied.messages == () and copied.collected is None
+
+
+def test_since_leaves_older_messages_for_a_later_run(year: Year, store: Path,
+                                                     tmp_path: Path) -> None:
+    emls = tmp_path / "eml"
+    emls.mkdir()
+    (emls / "a.eml").write_bytes(plain_return(year, "001"))
+    (emls / "b.eml").write_bytes(plain_return(year, "003"))
+    recent = fetch_mail([str(emls)], store=store, since=date(2024, 3, 2))
+    assert [m.sender for m in recent.messages] == [DEPARTMENTS["003"][1]]
+    rest = fetch_mail([str(emls)], store=store)
+    assert [m.sender for m in rest.messages] == [DEPARTMENTS["001"][1]]
+
+
+def test_the_same_workbook_twice_is_saved_once_and_a_namesake_keeps_its_own(
+        year: Year, store: Path, tmp_path: Path) -> None:
+    emls = tmp_path / "eml"
+    emls.mkdir()
+    (emls / "1.eml").write_bytes(plain_return(year, "001"))
+    (emls / "2.eml").write_bytes(plain_return(year, "001", msgid="again"))
+    (emls / "3.eml").write_bytes(plain_return(year, "002", name=year.names["001"]))
+    run = fetch_mail([str(emls)], store=store)
+    assert len(run.files) == 2
+    [namesake] = {p.name for p in inbox_folder(store).iterdir()} - {year.names["001"]}
+    assert namesake.startswith(year.names["001"][:-5] + "-")
+
+
+def test_the_cli_over_a_maildir_in_chinese(year: Year, store: Path, tmp_path: Path) -> None:
+    maildir = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    maildir.add(plain_return(year, "001"))
+    maildir.add(forgotten_attachment())
+    result = CliRunner().invoke(main, ["mail", "fetch", str(tmp_path / "Maildir"),
+                                       "--store", str(store)], env={"LANG": "zh_CN.UTF-8"})
+    assert result.exit_code == 1, result.output  # a message without a workbook: call them
+    flat = "".join(result.output.split())
+    assert "mail.no_workbook" in flat and "新邮件2封" in flat and "已接受" in flat
+
+
+def test_a_missing_source_or_store_is_a_message(store: Path, tmp_path: Path) -> None:
+    with pytest.raises(MailboxUnavailable, match="不存在"):
+        fetch_mail([str(tmp_path / "nosuch")], store=store)
+    result = CliRunner().invoke(main, ["mail", "fetch", str(tmp_path),
+                                       "--store", str(tmp_path / "no.db")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+@pytest.fixture(autouse=True)
+def _no_password_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("XLTOOL_MAIL_PASSWORD", raising=False)
+    yield

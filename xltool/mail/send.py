@@ -1,0 +1,271 @@
+"""Where outgoing messages go: an SMTP server, or an outbox folder of .eml drafts.
+
+The server is named by a URL with the user in it: `smtps://user@host:465` (TLS from the
+first byte), `smtp://user@host:587` (STARTTLS, required: a server that does not offer it is
+refused rather than sent a password in the clear), or `smtp+plain://host:25` for a relay
+inside the office's network that offers no TLS (no password is sent over it). Certificates
+are verified, against the system's authorities or an office's own CA file.
+
+Per message the transport says what became of it — sent, with the server's response;
+drafted, with the file; failed, with the reason — and goes on: a refused address or a
+message over the server's SIZE limit stops that message, not the run. Only what stops
+every message (no connection, a refused login) is an error, naming the server.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Protocol
+from urllib.parse import unquote, urlsplit
+
+from xltool.atomic import written_whole
+from xltool.errors import XltoolError
+from xltool.store.mailsent import Outcome
+
+PASSWORD_VARIABLE = "XLTOOL_MAIL_PASSWORD"
+TIMEOUT = 60.0  # seconds a server may take to answer one command
+
+Security = Literal["ssl", "starttls", "plain"]
+_SCHEMES: dict[str, tuple[Security, int]] = {
+    "smtps": ("ssl", 465), "smtp": ("starttls", 587), "smtp+plain": ("plain", 25)}
+
+
+DRY_RUN_OUTBOX = Path("邮件草稿")
+"""Where `--dry-run` writes the messages it would send."""
+
+
+class MailError(XltoolError):
+    """Mail cannot be sent at all: the server named cannot be reached or refuses the login."""
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    user: str
+    security: Security
+
+    @property
+    def shown(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def smtp_server(url: str) -> SmtpServer:
+    """The server a `--smtp` URL names; MailError for what is not one."""
+    parts = urlsplit(url)
+    if parts.scheme not in _SCHEMES or not parts.hostname:
+        raise MailError(f"“{url}”不是发信服务器地址：应形如 smtps://用户名@smtp.example.com:465"
+                        "（SSL）或 smtp://用户名@smtp.example.com:587（STARTTLS）")
+    if parts.password is not None:
+        raise MailError("密码不能写在服务器地址里：请放在环境变量 "
+                        f"{PASSWORD_VARIABLE} 中，或运行时按提示输入")
+    security, default_port = _SCHEMES[parts.scheme]
+    user = unquote(parts.username or "")
+    if user and security == "plain":
+        raise MailError(f"{parts.hostname}: smtp+plain:// 不加密，不能在其上发送密码；"
+                        "请用 smtps:// 或 smtp://（STARTTLS）")
+    return SmtpServer(parts.hostname, parts.port or default_port, user, security)
+
+
+@dataclass(frozen=True)
+class Handed:
+    """What became of one message: its outcome, what the server (or the outbox) said, and,
+    for a refusal, which recipients it refused."""
+
+    outcome: Outcome
+    response: str
+    refused: tuple[str, ...] = ()
+    too_large: bool = False
+
+
+class Transport(Protocol):
+    """Opened (`with`) for the messages of a run, each handed to it in turn."""
+
+    def __enter__(self) -> Transport: ...
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None: ...
+
+    def hand(self, sender: str, recipients: list[str], data: bytes, name: str) -> Handed: ...
+
+    @property
+    def drafts(self) -> bool:
+        """Whether messages are written as drafts (an outbox), not sent: drafts need no
+        pace, and a message sent before is sent, not drafted."""
+        ...
+
+
+@dataclass
+class Outbox:
+    """Messages written as .eml files into FOLDER, each whole or not at all."""
+
+    folder: Path
+    drafts: bool = True
+
+    def hand(self, sender: str, recipients: list[str], data: bytes, name: str) -> Handed:
+        path = self.folder / f"{name}.eml"
+        written_whole(path, lambda draft: draft.write_bytes(data))
+        return Handed(Outcome.DRAFTED, str(path))
+
+    def __enter__(self) -> Outbox:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        return None
+
+
+@dataclass
+class Smtp:
+    """One connection to SERVER for a run, opened on the first message and again after the
+    server drops it."""
+
+    server: SmtpServer
+    password: str | None = None
+    cafile: Path | None = None
+    drafts: bool = False
+    _connection: smtplib.SMTP | None = field(default=None, init=False, repr=False)
+
+    def __enter__(self) -> Smtp:
+        self._connection = self._connect()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self._connection.close()
+            self._connection = None
+
+    def hand(self, sender: str, recipients: list[str], data: bytes, name: str) -> Handed:
+        if self._connection is None:
+            self._connection = self._connect()
+        connection = self._connection
+        try:
+            return _send(connection, sender, recipients, data)
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            connection.close()
+            self._connection = None
+            return Handed(Outcome.FAILED, f"与服务器 {self.server.shown} 的连接中断：{error}")
+
+    def _connect(self) -> smtplib.SMTP:
+        server, shown = self.server, self.server.shown
+        context = ssl.create_default_context(cafile=str(self.cafile) if self.cafile else None)
+        try:
+            if server.security == "ssl":
+                connection: smtplib.SMTP = smtplib.SMTP_SSL(server.host, server.port,
+                                                            timeout=TIMEOUT, context=context)
+            else:
+                connection = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT)
+        except (smtplib.SMTPException, OSError) as error:
+            raise _refusal(shown, error) from error
+        try:
+            self._greet(connection, context)
+        except (smtplib.SMTPException, OSError, UnicodeEncodeError, MailError) as error:
+            connection.close()
+            raise error if isinstance(error, MailError) else _refusal(shown, error) from error
+        return connection
+
+    def _greet(self, connection: smtplib.SMTP, context: ssl.SSLContext) -> None:
+        """EHLO, STARTTLS where the URL asks for it, and the login."""
+        server = self.server
+        connection.ehlo()
+        if server.security == "starttls":
+            if not connection.has_extn("starttls"):
+                raise MailError(f"发信服务器 {server.shown} 不支持 STARTTLS 加密；"
+                                "请改用 smtps://（端口 465），不会以明文发送密码")
+            connection.starttls(context=context)
+            connection.ehlo()
+        if server.user:
+            connection.login(server.user, self._password())
+
+    def _password(self) -> str:
+        password = self.password if self.password is not None else os.environ.get(
+            PASSWORD_VARIABLE)
+        if password is None:
+            raise MailError(f"发信服务器 {self.server.shown} 需要密码：请设置环境变量 "
+                            f"{PASSWORD_VARIABLE}，或在终端中运行以便输入")
+        return password
+
+
+def transport(smtp: str | None, outbox: Path | None, *, cafile: Path | None = None,
+              password: str | None = None) -> Smtp | Outbox:
+    """Where a run's messages go: OUTBOX when given, else the server SMTP names."""
+    if outbox is not None:
+        return Outbox(outbox)
+    if smtp is None:
+        raise MailError("请用 --smtp 指定发信服务器（如 smtps://用户名@smtp.example.com:465），"
+                        "或用 --outbox 把邮件写成草稿")
+    return Smtp(smtp_server(smtp), password, cafile)
+
+
+def _send(connection: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> Handed:
+    """DATA to RECIPIENTS, as `sendmail` does, keeping the server's last word."""
+    limit = int(connection.esmtp_features.get("size", "0") or 0)
+    if limit and len(data) > limit:
+        return Handed(Outcome.FAILED, f"邮件大小 {_size(len(data))}，超过服务器上限 "
+                      f"{_size(limit)}", too_large=True)
+    options = [f"SIZE={len(data)}"] if connection.has_extn("size") else []
+    try:
+        code, said = connection.mail(sender, options)
+        if code != 250:
+            return _refused(connection, code, said)
+        refused = []
+        for recipient in recipients:
+            code, said = connection.rcpt(recipient)
+            if code not in (250, 251):
+                refused.append(f"{recipient}（{code} {_text(said)}）")
+        if len(refused) == len(recipients):
+            connection.rset()
+            return Handed(Outcome.FAILED, "；".join(refused), tuple(refused))
+        code, said = connection.data(data)
+    except smtplib.SMTPResponseException as error:  # DATA itself refused
+        return _refused(connection, error.smtp_code, error.smtp_error)
+    if code != 250:
+        return _refused(connection, code, said)
+    return Handed(Outcome.SENT, f"{code} {_text(said)}", tuple(refused))
+
+
+def _refused(connection: smtplib.SMTP, code: int, said: bytes | str) -> Handed:
+    connection.rset()
+    # 552: "exceeded storage allocation", what a server says of a message over its size
+    return Handed(Outcome.FAILED, f"{code} {_text(said)}", too_large=code == 552)
+
+
+def _refusal(shown: str, error: BaseException) -> MailError:
+    """What a clerk is told when the server cannot be used at all."""
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return MailError(f"发信服务器 {shown} 拒绝登录（{_said(error)}）："
+                         "请核对用户名和密码（QQ、163 等邮箱须用授权码）")
+    if isinstance(error, UnicodeEncodeError):  # smtplib sends a user and password as ASCII
+        return MailError(f"发信服务器 {shown}：用户名或密码含有中文等非 ASCII 字符，无法登录；"
+                         "请核对（QQ、163 等邮箱的授权码只含字母和数字）")
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return MailError(f"发信服务器 {shown} 的证书无法验证（{error.verify_message}）；"
+                         "单位自建的证书请用 --cafile 指定其 CA 证书")
+    return MailError(f"无法连接发信服务器 {shown}：{_said(error)}")
+
+
+def _text(said: bytes | str) -> str:
+    return said.decode("utf-8", "replace") if isinstance(said, bytes) else said
+
+
+def _said(error: BaseException) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    if isinstance(error, socket.timeout | TimeoutError):
+        return f"{TIMEOUT:.0f} 秒内无响应"
+    return str(error) or type(error).__name__
+
+
+def _size(count: int) -> str:
+    return f"{count / 1_048_576:.1f} MB"
