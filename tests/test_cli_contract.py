@@ -20,6 +20,19 @@ from xltool.cli.i18n import CATALOG, help_texts
 CHINESE = {"LANG": "zh_CN.UTF-8", "LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None}
 ENGLISH = {"LANG": "en_US.UTF-8", "LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None}
 COMMANDS = list(main.commands)
+# A group's commands, as they are typed: `mail templates`
+SUBCOMMANDS = [[name, sub] for name, group in main.commands.items()
+               if isinstance(group, click.Group) for sub in group.commands]
+EVERY_COMMAND = [[name] for name in COMMANDS] + SUBCOMMANDS
+
+
+def command_of(words: list[str]) -> click.Command:
+    """The command WORDS name (`[]` is xltool itself)."""
+    command: click.Command = main
+    for word in words:
+        assert isinstance(command, click.Group)
+        command = command.commands[word]
+    return command
 
 
 def run(args: list[str], env: dict[str, str | None] | None = None) -> Result:
@@ -40,20 +53,19 @@ def test_the_compiled_catalog_is_the_catalog() -> None:
     assert CATALOG.with_suffix(".mo").read_bytes() == compiled(read_catalog())
 
 
-@pytest.mark.parametrize("command", [[], *([name] for name in COMMANDS)])
+@pytest.mark.parametrize("command", [[], *EVERY_COMMAND])
 def test_help_is_chinese_under_a_chinese_locale(command: list[str]) -> None:
     result = run([*command, "--help"], CHINESE)
     assert result.exit_code == 0, result.output
     assert "用法：" in result.output and "选项：" in result.output
     assert "Usage:" not in result.output and "Show this message" not in result.output
-    target = main.commands[command[0]] if command else main
-    for text in help_texts(target):
+    for text in help_texts(command_of(command)):
         for line in text.splitlines():
             if len(line) > 30 and line.isascii():
                 assert line not in result.output, f"untranslated: {line}"
 
 
-@pytest.mark.parametrize("command", [[], *([name] for name in COMMANDS)])
+@pytest.mark.parametrize("command", [[], *EVERY_COMMAND])
 def test_help_is_english_under_any_other_locale(command: list[str]) -> None:
     for env in (ENGLISH, {"LANG": "C", "LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None}):
         result = run([*command, "--help"], env)
@@ -61,9 +73,11 @@ def test_help_is_english_under_any_other_locale(command: list[str]) -> None:
         assert "Usage:" in result.output and "用法" not in result.output
 
 
-def test_the_command_list_shows_a_line_for_each_command_in_chinese() -> None:
-    listing = run(["--help"], CHINESE).output.split("命令：")[1]
-    for name in COMMANDS:
+@pytest.mark.parametrize("group", [[], *([name] for name in dict.fromkeys(
+    name for name, _ in SUBCOMMANDS))])
+def test_the_command_list_shows_a_line_for_each_command_in_chinese(group: list[str]) -> None:
+    listing = run([*group, "--help"], CHINESE).output.split("命令：")[1]
+    for name in command_of(group).commands:  # type: ignore[attr-defined]
         [line] = [row for row in listing.splitlines() if row.strip().startswith(name + " ")]
         description = line.strip()[len(name):].strip()
         assert description.endswith("。") and "..." not in description, line
@@ -130,26 +144,35 @@ def _missing_input(tmp_path: Path) -> dict[str, list[str]]:
         "collect": ["collect", nothing, *store],
         "history": ["history", "001", *store],
         "reinstate": ["reinstate", "0123456789abcdef", "--reason", "因为", *store],
+        "review": ["review", "001", "--grade", "中", "--opinion", "请修改", *store],
+        "status": ["status", *store],
         "reconcile": ["reconcile", str(write_ledger(tmp_path / "l.csv", [ledger_row("A", "甲")])),
                       *store, "-o", str(tmp_path / "r.xlsx")],
         "publish": ["publish", *store, "-o", str(tmp_path / "p.xlsx")],
         "verify": ["verify", *store],
         "profiles": ["profiles", str(tmp_path / "nosuch.toml")],
+        "rules": ["rules", "--rules", nothing],
         "demo": ["demo", str(write_ledger(tmp_path / "a-file.csv", []))],
+        "mail": ["mail", "nosuch"],
+        "mail templates": ["mail", "templates", "--from", "a@b.cn", "--dry-run", *store],
+        "mail fetch": ["mail", "fetch", str(tmp_path), *store],
+        "mail feedback": ["mail", "feedback", "--from", "a@b.cn", "--smtp", "smtps://h", *store],
+        "mail remind": ["mail", "remind", "--from", "a@b.cn", "--outbox", "o", *store],
     }
 
 
 def test_every_command_exits_2_when_it_cannot_run_as_asked(tmp_path: Path) -> None:
     cases = _missing_input(tmp_path)
-    assert set(cases) == set(COMMANDS), "a command without an exit-code case"
+    assert set(cases) == {" ".join(words) for words in EVERY_COMMAND}, \
+        "a command without an exit-code case"
     for name, args in cases.items():
         result = run(args)
         assert result.exit_code == 2, (name, result.output)
         assert not isinstance(result.exception, Exception | type(None)) or \
             isinstance(result.exception, SystemExit), (name, result.exception)
         assert "Traceback" not in result.output
-    for name in COMMANDS:
-        assert run([name, "--nosuch-option"]).exit_code == 2, name
+    for words in EVERY_COMMAND:
+        assert run([*words, "--nosuch-option"]).exit_code == 2, words
 
 
 def test_exit_codes_0_and_1_are_results(tmp_path: Path) -> None:
@@ -222,7 +245,7 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
 HEAVY = ("pandas", "numpy", "openpyxl", "xlsxwriter", "rich", "python_calamine", "sqlite3")
 
 
-@pytest.mark.parametrize("args", [["--help"], *([name, "--help"] for name in COMMANDS),
+@pytest.mark.parametrize("args", [["--help"], *([*words, "--help"] for words in EVERY_COMMAND),
                                   ["template"], ["nosuch"]])
 def test_help_and_usage_errors_load_no_library(args: list[str]) -> None:
     """What `benchmarks/bench_startup.py` times: help and usage errors need click alone."""

@@ -28,7 +28,9 @@ To add a code:
 
 1. declare its entry below, in its group's tuple (the order of a group is the
    order of its README table; the order of `KINDS` is the order of the report's
-   sheets); `section` says which README table lists a problem;
+   sheets); `section` says which README table lists a problem, `reader` who acts
+   on it (`Reader`: the department, by default, or the office — an office
+   finding of a return reaches the 收取情况汇总, never the department's 反馈表);
 2. report it through the constant (`PROBLEM.finding(facts, sheet=…, cell=…)`,
    or `ctx.finding(PROBLEM, …)` in the ledger reader);
 3. regenerate the README's tables: `cog -r README.md` (cog is in the `test`
@@ -43,6 +45,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TypedDict, Unpack
 
+from xltool import states
 from xltool.findings import Finding, Severity
 
 NO_FACTS: Mapping[str, object] = MappingProxyType({})
@@ -58,6 +61,17 @@ class Section(StrEnum):
     RECONCILE = "reconcile"
     PUBLISH = "publish"
     SKIPPED = "skipped"
+    CRITERIA = "criteria"
+    MAIL = "mail"
+
+
+class Reader(StrEnum):
+    """Who acts on a finding: the department that sent the file (its 反馈表 lists it), or the
+    office itself (its 收取情况汇总 lists it, the department never sees it). An office
+    finding says what the file is or where it came from, not what to change in it."""
+
+    DEPARTMENT = "department"
+    OFFICE = "office"
 
 
 class Where(TypedDict, total=False):
@@ -83,6 +97,7 @@ class Problem:
     fix: str
     meaning: str
     section: Section
+    reader: Reader = Reader.DEPARTMENT
 
     def text(self, facts: Mapping[str, object] = NO_FACTS) -> tuple[str, str]:
         """The message and the fix, each template filled from FACTS."""
@@ -131,6 +146,7 @@ class Skip:
 
 
 _E, _W = Severity.ERROR, Severity.WARNING
+_OFFICE = Reader.OFFICE
 _LEDGER, _COLLECT, _LIMITS, _PREFILL = (Section.LEDGER, Section.COLLECT, Section.LIMITS,
                                         Section.PREFILL)
 
@@ -139,108 +155,108 @@ _LEDGER, _COLLECT, _LIMITS, _PREFILL = (Section.LEDGER, Section.COLLECT, Section
 # ---------------------------------------------------------------------------
 
 LEDGER_MISSING_COLUMN = Problem(
-    code="ledger.missing_column", severity=_E, section=_LEDGER,
+    code="ledger.missing_column", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="缺少必填列“{column}”（表头可写作：{spellings}）",
     fix="在表头行加上“{column}”列，并为每个项目填写",
     meaning="a required column is not in the header")
 LEDGER_DUPLICATE_COLUMN = Problem(
-    code="ledger.duplicate_column", severity=_W, section=_LEDGER,
+    code="ledger.duplicate_column", severity=_W, section=_LEDGER, reader=_OFFICE,
     message="“{column}”列出现了两次（{first}列和{again}列），只读取了{first}列",
     fix="删除多余的一列，或把它改成别的列名",
     meaning="a column twice in the header: the first one is read")
 LEDGER_AMOUNT_UNIT = Problem(
-    code="ledger.amount_unit", severity=_E, section=_LEDGER,
+    code="ledger.amount_unit", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="表头写明单位是{stated}，但金额按{unit}读取，金额会差一万倍",
     fix="金额以元为单位时按元读取（命令行加 --yuan），否则改正表头中的单位",
     meaning="a header states 元 or 万元, and the amounts are read in the other unit")
 LEDGER_EMPTY = Problem(
-    code="ledger.empty", severity=_E, section=_LEDGER,
+    code="ledger.empty", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="总账里没有任何项目",
     fix="在表头下面每行填写一个项目；确认选对了文件",
     meaning="no project in the ledger")
 LEDGER_EMPTY_CODE = Problem(
-    code="ledger.empty_code", severity=_E, section=_LEDGER,
+    code="ledger.empty_code", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="项目“{project}”没有填项目编码",
     fix="填上该项目的项目编码",
     meaning="a project without a project code")
 LEDGER_EMPTY_NAME = Problem(
-    code="ledger.empty_name", severity=_E, section=_LEDGER,
+    code="ledger.empty_name", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="项目编码“{project}”没有填项目名称",
     fix="填上该项目的名称",
     meaning="a project without a name")
 LEDGER_EMPTY_DEPARTMENT_CODE = Problem(
-    code="ledger.empty_department_code", severity=_E, section=_LEDGER,
+    code="ledger.empty_department_code", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="项目“{project}”没有填主管部门编码",
     fix="填上主管部门编码（设为文本格式，保留开头的 0）",
     meaning="a project without a department code")
 LEDGER_EMPTY_DEPARTMENT = Problem(
-    code="ledger.empty_department", severity=_E, section=_LEDGER,
+    code="ledger.empty_department", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="项目“{project}”没有填主管部门名称",
     fix="填上主管部门名称",
     meaning="a project without a department name")
 LEDGER_CODE_AS_NUMBER = Problem(
-    code="ledger.code_as_number", severity=_E, section=_LEDGER,
+    code="ledger.code_as_number", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="“{column}”“{value}”是按数字保存的，Excel 只保留 15 位有效数字，编码可能已经被改动",
     fix="把该列设为文本格式，再按原始编码重新录入",
     meaning="a code saved as a number: Excel keeps 15 digits, so it may be damaged already")
 LEDGER_MISSING_AMOUNT = Problem(
-    code="ledger.missing_amount", severity=_E, section=_LEDGER,
+    code="ledger.missing_amount", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="“{column}”没有填",
     fix="填上金额（单位：{unit}），没有资金的填 0；若该格是公式，在 Excel 中打开并保存一次",
     meaning="no 年度资金总额 or 财政拨款")
 LEDGER_BAD_AMOUNT = Problem(
-    code="ledger.bad_amount", severity=_E, section=_LEDGER,
+    code="ledger.bad_amount", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="“{column}”填的是“{value}”，不是数字",
     fix="只填数字（单位：{unit}），不要带单位、文字或公式错误",
     meaning="an amount that is not a number")
 LEDGER_NEGATIVE_AMOUNT = Problem(
-    code="ledger.negative_amount", severity=_E, section=_LEDGER,
+    code="ledger.negative_amount", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="“{column}”是负数：{value}",
     fix="核对金额，资金不能为负数",
     meaning="a negative amount")
 LEDGER_TOTAL_MISMATCH = Problem(
-    code="ledger.total_mismatch", severity=_E, section=_LEDGER,
+    code="ledger.total_mismatch", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="年度资金总额 {total} 万元，不等于 财政拨款 {fiscal} + 其他资金 {other} + "
             "结余结转 {carryover} = {parts} 万元（相差 {difference} 万元）",
     fix="核对各项金额，使年度资金总额等于三项之和",
     meaning="年度资金总额 is not 财政拨款 + 其他资金 + 结余结转")
 LEDGER_MISSING_YEAR = Problem(
-    code="ledger.missing_year", severity=_E, section=_LEDGER,
+    code="ledger.missing_year", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="没有填年度",
     fix="填上预算年度，如 2024",
     meaning="a project without a year")
 LEDGER_BAD_YEAR = Problem(
-    code="ledger.bad_year", severity=_E, section=_LEDGER,
+    code="ledger.bad_year", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="年度填的是“{value}”，不是有效的四位年份",
     fix="填四位数字的年份，如 2024",
     meaning="a year that is not a four-digit year")
 LEDGER_MIXED_YEARS = Problem(
-    code="ledger.mixed_years", severity=_W, section=_LEDGER,
+    code="ledger.mixed_years", severity=_W, section=_LEDGER, reader=_OFFICE,
     message="本行年度是 {year}，而总账中大多数项目是 {main} 年度",
     fix="一份总账只放一个年度的项目：核对年度，或把其他年度的项目移到另一个文件",
     meaning="a project of another year than most of the ledger")
 LEDGER_DUPLICATE_CODE = Problem(
-    code="ledger.duplicate_code", severity=_E, section=_LEDGER,
+    code="ledger.duplicate_code", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="项目编码“{value}”重复，第{first}行已有这个编码",
     fix="每个项目只占一行：核对编码，删除或合并重复的行",
     meaning="a project code on two rows")
 LEDGER_DEPARTMENT_NAME_CONFLICT = Problem(
-    code="ledger.department_name_conflict", severity=_E, section=_LEDGER,
+    code="ledger.department_name_conflict", severity=_E, section=_LEDGER, reader=_OFFICE,
     message="主管部门编码“{code}”在第{first}行是“{first_name}”，本行却是“{name}”",
     fix="同一编码的部门名称要一致：统一名称，或改正编码",
     meaning="one department code with two names")
 LEDGER_DEPARTMENT_CODE_CONFLICT = Problem(
-    code="ledger.department_code_conflict", severity=_W, section=_LEDGER,
+    code="ledger.department_code_conflict", severity=_W, section=_LEDGER, reader=_OFFICE,
     message="主管部门“{name}”在第{first}行的编码是“{first_code}”，本行却是“{code}”",
     fix="核对该部门的编码，同一部门应只用一个编码",
     meaning="one department name with two codes")
 LEDGER_ROW_WITHOUT_PROJECT = Problem(
-    code="ledger.row_without_project", severity=_W, section=_LEDGER,
+    code="ledger.row_without_project", severity=_W, section=_LEDGER, reader=_OFFICE,
     message="本行填了金额，但没有项目编码和项目名称，没有读入",
     fix="补上项目编码和名称；若是合计行，在项目名称列写“合计”",
     meaning="amounts on a row with neither project code nor name: not read")
 LEDGER_BAD_EMAIL = Problem(
-    code="ledger.bad_email", severity=_W, section=_LEDGER,
+    code="ledger.bad_email", severity=_W, section=_LEDGER, reader=_OFFICE,
     message="联系邮箱“{value}”格式不对",
     fix="填写形如 name@example.gov.cn 的地址，多个地址用分号隔开",
     meaning="a contact e-mail address that is no address")
@@ -310,11 +326,18 @@ FILE_MACROS = Problem(
     message="文件含有宏，宏已忽略，未被运行", fix="今后请保存为不含宏的 .xlsx",
     meaning="an .xlsm: macros ignored, never run")
 FILE_UNCHANGED_TEMPLATE = Problem(
-    code="file.unchanged_template", severity=_E, section=_COLLECT,
+    code="file.unchanged_template", severity=_E, section=_COLLECT, reader=_OFFICE,
     message="文件与下发的模板完全相同，未经任何修改，不予采用（是否误把下发的模板当作报送文件收取？）",
     fix="如是误收下发的模板，无需处理；如确为部门报送，请部门填写后重新报送",
     meaning="the very file that was sent out (any issued copy): recorded and kept, never "
             "accepted; addressed to the office, left out of the department's feedback")
+FILE_DUPLICATE = Problem(
+    code="file.duplicate", severity=_W, section=_COLLECT, reader=_OFFICE,
+    message="与 {first_received} 收到的“{first}”内容完全相同，是重复收到的文件，按其结果"
+            "（{result}）处理",
+    fix="无需处理；部门如以为已经修改，请提醒其修改后重新报送",
+    meaning="bytes received before, in this run or an earlier one: listed in the office's "
+            "summary only, the department's feedback already said what the first copy needs")
 FILE_STALE_TEMPLATE = Problem(
     code="file.stale_template", severity=_E, section=_COLLECT,
     message=("本文件所用模板（编号 {claimed}）已于 {reissued} 重新下发，"
@@ -354,9 +377,9 @@ FILE_NOT_TEMPLATE = Problem(
     fix="请使用下发的模板填写后报送，不要新建或复制到新工作簿",
     meaning="a workbook without a template number: not one of this office's templates")
 FILE_UNKNOWN_TEMPLATE = Problem(
-    code="file.unknown_template", severity=_E, section=_COLLECT,
+    code="file.unknown_template", severity=_E, section=_COLLECT, reader=_OFFICE,
     message="模板编号“{claimed}”不是本存储下发的模板",
-    fix="请确认报送对象，或使用财政部门下发的模板",
+    fix="核对文件从何而来、是否误收；如确为部门报送，请其改用本次下发的模板填写后重新报送",
     meaning="a template number this store never issued")
 FILE_OTHER_YEAR = Problem(
     code="file.other_year", severity=_E, section=_COLLECT,
@@ -384,14 +407,14 @@ FILE_TOO_MANY_STRINGS = Problem(
     fix=_REFILL_CLEAN,
     meaning="over `strings`, refused before reading")
 FILE_UNREADABLE = Problem(
-    code="file.unreadable", severity=_E, section=_LIMITS,
+    code="file.unreadable", severity=_E, section=_LIMITS, reader=_OFFICE,
     message="无法打开文件（{reason}）", fix="关闭正在使用该文件的程序，或检查文件权限后重新收取",
     meaning="the file could not be opened (in use, no permission): not recorded, the next run "
             "tries again")
 
 FILE_PROBLEMS: tuple[Problem, ...] = (
     FILE_EMPTY, FILE_NOT_WORKBOOK, FILE_CORRUPT, FILE_ENCRYPTED, FILE_XLS, FILE_XLSB, FILE_ODS,
-    FILE_MACROS, FILE_UNCHANGED_TEMPLATE, FILE_STALE_TEMPLATE, FILE_TOO_LARGE,
+    FILE_MACROS, FILE_UNCHANGED_TEMPLATE, FILE_DUPLICATE, FILE_STALE_TEMPLATE, FILE_TOO_LARGE,
     FILE_TOO_MANY_PARTS, FILE_ZIP_BOMB, FILE_XML_DTD, FILE_BAD_ENTRY_NAME, FILE_NOT_TEMPLATE,
     FILE_UNKNOWN_TEMPLATE, FILE_OTHER_YEAR,
     FILE_PROFILE_VERSION, FILE_IDENTITY_MISMATCH, FILE_TOO_MANY_CELLS, FILE_TOO_MANY_STRINGS,
@@ -557,6 +580,11 @@ RULE_BAD_WEIGHT = Problem(
     code="rule.bad_weight", severity=_E, section=_COLLECT,
     message="{label}“{text}”不是数字", fix="{label}填写 {span} 之间的数字",
     meaning="weighted profiles: a weight that is no number, or outside 0 to the total")
+RULE_REQUIRED_EMPTY_FEW = RULE_REQUIRED_EMPTY.worded(
+    "必填的“{category}”只填写了 {found} 条指标，本局审核口径要求至少 {minimum} 条",
+    "再补充{category}，至少 {minimum} 条，例如 {examples}")
+RULE_SATISFACTION_RANGE_FLOOR = RULE_SATISFACTION_RANGE.worded(
+    "满意度“{text}”低于本局审核口径要求的 {floor}%", "满意度目标不低于 {floor}%，如 ≥{floor}%")
 RULE_BAD_WEIGHT_RANGE = RULE_BAD_WEIGHT.worded("{label} {weight} 不在 {span} 之间")
 RULE_WEIGHT_MISSING = Problem(
     code="rule.weight_missing", severity=_E, section=_COLLECT,
@@ -571,28 +599,86 @@ RULE_PROBLEMS: tuple[Problem, ...] = (
 )
 
 # ---------------------------------------------------------------------------
+# review.*: the review criteria of practice (审核口径), each for the office to switch on
+# (`xltool.officerules`), and last year's targets against this year's (`xltool.previous`)
+# ---------------------------------------------------------------------------
+
+_CRITERIA = Section.CRITERIA
+
+REVIEW_TOO_FEW_INDICATORS = Problem(
+    code="review.too_few_indicators", severity=_W, section=_CRITERIA,
+    message="本项目只填写了 {found} 条三级指标，本局审核口径要求至少 {minimum} 条",
+    fix="补充能反映项目产出和效益的三级指标，至少 {minimum} 条",
+    meaning="fewer 三级 indicators in a project than the rules file's `min_indicators` (off "
+            "while it is 0, the default)")
+REVIEW_INPUT_AS_OUTPUT = Problem(
+    code="review.input_as_output", severity=_W, section=_CRITERIA,
+    message="“{category}”的指标“{text}”描述的是资金、人员或设备等投入，不是产出或效益",
+    fix="财力、人力和物力等投入不能作为绩效目标：改写为投入带来的产出或效果，如完成数量、"
+        "完成率、受益人数；金额写在成本指标中",
+    meaning="an 产出/效益 indicator (not 成本) naming inputs — funds, staff, equipment "
+            "bought — or valued in money; a result about them (`资金到位率`, `经费支出合规性`) "
+            "is not one. Off by default")
+REVIEW_NO_COMPARATOR = Problem(
+    code="review.no_comparator", severity=_W, section=_CRITERIA,
+    message="指标值“{text}”没有比较符号，看不出是下限还是上限",
+    fix="写成 比较符号+数字+单位，如 ≥{text}、≤{text} 或 ={text}",
+    meaning="a number without a comparator in a quantitative category other than 成本 (`95%` "
+            "where `≥95%` is meant; forms with a value column). Off by default")
+REVIEW_DATE_OUTSIDE_YEAR = Problem(
+    code="review.date_outside_year", severity=_W, section=_CRITERIA,
+    message="时效指标“{text}”写的是 {found} 年，不在预算年度 {year} 年内",
+    fix="时效指标的完成时间应在预算年度内，如“{year}年12月底前完成”",
+    meaning="a 时效 indicator naming a year other than the template's budget year. Off by "
+            "default")
+REVIEW_TARGET_LOWERED = Problem(
+    code="review.target_lowered", severity=_W, section=_CRITERIA,
+    message="“{name}”的目标由上年的“{before}”降为“{now}”",
+    fix="绩效目标原则上不低于上年；确需降低的，请在年度总体目标或说明中写明原因",
+    meaning="`--previous`: an indicator of the same project, 二级 category and name whose "
+            "target is lower than last year's (`≥98%` → `≥90%`, `≤5%` → `≤8%`: same comparator "
+            "direction and unit)")
+REVIEW_INDICATOR_DROPPED = Problem(
+    code="review.indicator_dropped", severity=_W, section=_CRITERIA,
+    message="上年的“{category}”指标“{name}”（{before}）今年没有填写",
+    fix="核对是否漏填；确已不适用的，请在说明中写明原因",
+    meaning="`--previous`: an indicator of last year's targets for the project that this "
+            "year's return no longer has (by 二级 category and name)")
+
+REVIEW_PROBLEMS: tuple[Problem, ...] = (
+    REVIEW_TOO_FEW_INDICATORS, REVIEW_INPUT_AS_OUTPUT, REVIEW_NO_COMPARATOR,
+    REVIEW_DATE_OUTSIDE_YEAR, REVIEW_TARGET_LOWERED, REVIEW_INDICATOR_DROPPED,
+)
+
+OFF_BY_DEFAULT: frozenset[str] = frozenset({
+    REVIEW_INPUT_AS_OUTPUT.code, REVIEW_NO_COMPARATOR.code, REVIEW_DATE_OUTSIDE_YEAR.code,
+})
+"""The practice's criteria an office switches on in its rules file (a severity): without
+one, they are not checked."""
+
+# ---------------------------------------------------------------------------
 # targets.* and prefill.*: a targets workbook prefilling templates (`template --prefill`)
 # ---------------------------------------------------------------------------
 
 TARGETS_MISSING_CODE = Problem(
-    code="targets.missing_code", severity=_E, section=_PREFILL,
+    code="targets.missing_code", severity=_E, section=_PREFILL, reader=_OFFICE,
     message="缺少项目编码，该行无法使用", fix="补填项目编码",
     meaning="a row without a project code: not used")
 TARGETS_DUPLICATE_GOAL = Problem(
-    code="targets.duplicate_goal", severity=_E, section=_PREFILL,
+    code="targets.duplicate_goal", severity=_E, section=_PREFILL, reader=_OFFICE,
     message="同一项目的年度总体目标出现多次，只采用第一条", fix="删除重复的行",
     meaning="a project's goal on several rows: the first one is used")
 TARGETS_BAD_WEIGHT = Problem(
-    code="targets.bad_weight", severity=_E, section=_PREFILL,
+    code="targets.bad_weight", severity=_E, section=_PREFILL, reader=_OFFICE,
     message="权重不是数字，已按空白处理", fix="权重填写0–100之间的数字",
     meaning="a 权重 that is not a number: read as empty")
 PREFILL_UNKNOWN_PROJECT = Problem(
-    code="prefill.unknown_project", severity=_E, section=_PREFILL,
+    code="prefill.unknown_project", severity=_E, section=_PREFILL, reader=_OFFICE,
     message="项目编码“{code}”不在本次下发的预算台账中，其目标“{what}”未能预填",
     fix="核对项目编码；项目已撤销的可忽略此条",
     meaning="a goal or an indicator of a project not in the ledger: not prefilled")
 PREFILL_UNKNOWN_CATEGORY = Problem(
-    code="prefill.unknown_category", severity=_E, section=_PREFILL,
+    code="prefill.unknown_category", severity=_E, section=_PREFILL, reader=_OFFICE,
     message="表式“{profile}”没有二级指标“{level2}”，该指标“{name}”未能预填",
     fix="把该指标改到表式中已有的二级指标下，或改用相应的表式",
     meaning="an indicator under a 二级指标 the profile does not have: not prefilled")
@@ -646,14 +732,14 @@ KINDS: Mapping[str, Kind] = MappingProxyType({kind.code: kind for kind in (
 # Publish reasons (`xltool publish`): why an issued project is not published
 # ---------------------------------------------------------------------------
 
-PUBLISH_NOT_RETURNED = Reason(code="not_returned", label="未报送",
+PUBLISH_NOT_RETURNED = Reason(code="not_returned", label=states.NOT_RETURNED,
                               meaning="issued, but no accepted return")
-PUBLISH_REJECTED = Reason(code="rejected", label="退回修改（有错误）",
+PUBLISH_REJECTED = Reason(code="rejected", label=states.TO_FIX,
                           meaning="the department's last file of the year has errors")
 PUBLISH_STALE = Reason(code="stale", label="用旧模板报送",
                        meaning="the department's last file of the year answered a template "
                                "issued again since (`stale`)")
-PUBLISH_NOT_ISSUED = Reason(code="not_issued", label="未下发",
+PUBLISH_NOT_ISSUED = Reason(code="not_issued", label=states.NOT_ISSUED,
                             meaning="a department asked for (`--department`) with no template "
                                     "issued that year")
 PUBLISH_WITHDRAWN = Reason(code="withdrawn", label="已撤销",
@@ -669,10 +755,18 @@ PUBLISH_BUDGET_CHANGED = Reason(code="budget_changed", label="预算已调整",
                                         "issue, so its targets were set against another amount "
                                         "(`--allow-stale` publishes it with the ledger's amounts, "
                                         "and says so under its table)")
+PUBLISH_REVIEW_RETURNED = Reason(code="review_returned", label="审核退回修改",
+                                 meaning="the office's latest review of the project graded it "
+                                         "中 or 差 (`xltool review`): returned for revision")
+PUBLISH_NOT_REVIEWED = Reason(code="not_reviewed", label="尚未审核通过",
+                              meaning="once the office reviews any return of the year, only "
+                                      "approved projects (优, 良) are published: accepted, but "
+                                      "not yet approved")
 
 REASONS: Mapping[str, Reason] = MappingProxyType({reason.code: reason for reason in (
     PUBLISH_NOT_RETURNED, PUBLISH_REJECTED, PUBLISH_STALE, PUBLISH_NOT_ISSUED, PUBLISH_WITHDRAWN,
-    PUBLISH_MOVED, PUBLISH_CODE_CHANGED, PUBLISH_BUDGET_CHANGED,
+    PUBLISH_MOVED, PUBLISH_CODE_CHANGED, PUBLISH_BUDGET_CHANGED, PUBLISH_REVIEW_RETURNED,
+    PUBLISH_NOT_REVIEWED,
 )})
 
 # ---------------------------------------------------------------------------
@@ -732,6 +826,87 @@ EXAMINED_AGAIN: frozenset[str] = frozenset({
 again when it is collected again under other limits or by another release of xltool."""
 
 # ---------------------------------------------------------------------------
+# mail.*: mail sent (`xltool mail templates`, `feedback`, `remind`); the office acts on them
+# ---------------------------------------------------------------------------
+
+_MAIL = Section.MAIL
+
+MAIL_NO_ADDRESS = Problem(
+    code="mail.no_address", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="{department}没有联系邮箱，未发送",
+    fix="在预算台账“联系邮箱”列填上地址后用 xltool template 重新下发，或手工发送",
+    meaning="a department with no 联系邮箱 recorded when its template was issued: not mailed")
+MAIL_TEMPLATE_MISSING = Problem(
+    code="mail.template_missing", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="{department}：找不到下发的模板“{value}”（或文件已不是下发时的内容），未发送",
+    fix="用 --templates 指定 xltool template 写出模板的文件夹",
+    meaning="the issued template's file is not in the templates folder with the bytes the "
+            "store recorded: not mailed")
+MAIL_TOO_LARGE = Problem(
+    code="mail.too_large", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="{department}：邮件超过邮件服务器的大小上限，未发送（{response}）",
+    fix="请该部门另行传送，或请邮件管理员放宽上限后重新运行",
+    meaning="the message is larger than the SIZE the server announces: not sent")
+MAIL_REFUSED = Problem(
+    code="mail.refused", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="{department}：邮件服务器没有接收这封邮件：{response}",
+    fix="核对联系邮箱和服务器的说明后重新运行（只发送尚未发出的邮件）",
+    meaning="the server refused every recipient or the message, or the connection broke: "
+            "recorded as failed, sent again by the next run")
+MAIL_PARTLY_REFUSED = Problem(
+    code="mail.partly_refused", severity=_W, section=_MAIL, reader=_OFFICE,
+    message="{department}：邮件已发出，但服务器拒收部分收件人：{refused}",
+    fix="核对这些地址；改正后可用 --resend 重发",
+    meaning="sent, but the server refused some of the recipients")
+MAIL_UNDATED_DEADLINE = Problem(
+    code="mail.undated_deadline", severity=_W, section=_MAIL, reader=_OFFICE,
+    message="{department}：报送截止“{value}”不是可识别的日期，--before 无从比较，照常提醒",
+    fix="下发模板时 --deadline 写成“2025年3月31日”或“2025-03-31”",
+    meaning="`mail remind --before`: the recorded deadline is no date; reminded anyway")
+
+MAIL_SENDING_PROBLEMS: tuple[Problem, ...] = (
+    MAIL_NO_ADDRESS, MAIL_TEMPLATE_MISSING, MAIL_TOO_LARGE, MAIL_REFUSED, MAIL_PARTLY_REFUSED,
+    MAIL_UNDATED_DEADLINE,
+)
+
+# mail.*: mail fetched (`xltool mail fetch`): what stands between a message and its return
+
+_SEND_THE_WORKBOOK = "请该部门直接把填好的工作簿（.xlsx）作为附件发来，或只用 .zip 压缩一层"
+
+MAIL_NO_WORKBOOK = Problem(
+    code="mail.no_workbook", severity=_W, section=_MAIL, reader=_OFFICE,
+    message="{sender} 于 {date} 发来的邮件“{subject}”没有附带工作簿",
+    fix="请联系发件人补发附件（正文写“见附件”却忘了附件的，时有发生）",
+    meaning="`mail fetch`: a message carrying no workbook at any depth: listed with its sender, "
+            "subject and date, so the clerk can call")
+MAIL_UNKNOWN_SENDER = Problem(
+    code="mail.unknown_sender", severity=_W, section=_MAIL, reader=_OFFICE,
+    message="“{file}”由 {sender} 发来，不是{department}登记的联系邮箱（{addresses}）",
+    fix="核实是否确为该部门报送：是，则照常处理（可在预算台账中补上该邮箱）；否，则不予采用",
+    meaning="`mail fetch`: a return whose sender is none of its department's 联系邮箱 as "
+            "recorded at issue: collected as usual, the office decides")
+MAIL_NESTED_ZIP = Problem(
+    code="mail.nested_zip", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="压缩包“{name}”中还有压缩包“{member}”，未再解开",
+    fix=_SEND_THE_WORKBOOK,
+    meaning="`mail fetch`: an archive inside a zip attachment: not opened")
+MAIL_ARCHIVE_FORMAT = Problem(
+    code="mail.archive_format", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="附件“{name}”是 RAR 或 7z 压缩包，无法打开",
+    fix=_SEND_THE_WORKBOOK,
+    meaning="`mail fetch`: a `.rar` or `.7z` attachment: asks for the workbook itself")
+MAIL_BAD_ZIP = Problem(
+    code="mail.bad_zip", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="压缩包“{name}”未能打开：{reason}",
+    fix=_SEND_THE_WORKBOOK,
+    meaning="`mail fetch`: a zip attachment that is damaged or over the limits a workbook is "
+            "read within: nothing taken from it")
+
+MAIL_FETCHING_PROBLEMS: tuple[Problem, ...] = (
+    MAIL_NO_WORKBOOK, MAIL_UNKNOWN_SENDER, MAIL_NESTED_ZIP, MAIL_ARCHIVE_FORMAT, MAIL_BAD_ZIP,
+)
+
+# ---------------------------------------------------------------------------
 # The whole catalogue, and its documentation
 # ---------------------------------------------------------------------------
 
@@ -746,8 +921,16 @@ def _by_code(problems: Iterable[Problem]) -> Mapping[str, Problem]:
 
 PROBLEMS: Mapping[str, Problem] = _by_code((
     *LEDGER_PROBLEMS, *FILE_PROBLEMS, *FORM_PROBLEMS, *CELL_PROBLEMS, *RULE_PROBLEMS,
-    *PREFILL_PROBLEMS,
+    *PREFILL_PROBLEMS, *REVIEW_PROBLEMS, *MAIL_SENDING_PROBLEMS,
+    *MAIL_FETCHING_PROBLEMS,
 ))
+
+
+def reader_of(finding: Finding) -> Reader:
+    """Who acts on FINDING: its code's `reader` (a code no longer declared: the department,
+    who would otherwise never hear of it)."""
+    problem = PROBLEMS.get(finding.code)
+    return problem.reader if problem is not None else Reader.DEPARTMENT
 
 
 def markdown(section: Section | str) -> str:
@@ -762,8 +945,8 @@ def markdown(section: Section | str) -> str:
     if section is Section.SKIPPED:
         return _table(("reason", "listed as", "meaning"),
                       [(f"`{s.code}`", s.label, s.meaning) for s in SKIPS.values()])
-    return _table(("code", "severity", "meaning"),
-                  [(f"`{p.code}`", p.severity.value, p.meaning)
+    return _table(("code", "severity", "reader", "meaning"),
+                  [(f"`{p.code}`", p.severity.value, p.reader.value, p.meaning)
                    for p in PROBLEMS.values() if p.section is section])
 
 

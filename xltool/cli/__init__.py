@@ -155,16 +155,22 @@ def _register() -> None:
     from xltool.cli.demo import demo_command
     from xltool.cli.history import history_command
     from xltool.cli.ledger import ledger_command
+    from xltool.cli.mail import mail_command
     from xltool.cli.profiles import profiles_command
     from xltool.cli.publish import publish_command
     from xltool.cli.reconcile import reconcile_command
     from xltool.cli.reinstate import reinstate_command
+    from xltool.cli.review import review_command
+    from xltool.cli.rules import rules_command
+    from xltool.cli.status import status_command
     from xltool.cli.template import template_command
     from xltool.cli.verify import verify_command
 
-    for command in (ledger_command, template_command, collect_command, history_command,
-                    reinstate_command, reconcile_command, publish_command, verify_command,
-                    profiles_command, demo_command):
+    for command in (ledger_command, template_command, mail_command, collect_command,
+                    history_command,
+                    reinstate_command, review_command, status_command, reconcile_command,
+                    publish_command, verify_command,
+                    profiles_command, rules_command, demo_command):
         main.add_command(command)
 
 

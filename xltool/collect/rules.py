@@ -4,6 +4,11 @@ Each rule is a small function over one project's returned form that yields
 findings with a stable code; `check_return` runs them all and never stops at
 the first (a department gets every problem in one round trip).
 
+The office's review criteria (`xltool.officerules.Criteria`) tune them: which categories
+must hold a number, how many indicators, the satisfaction floor, the practice's rules it
+switched on (`review.*`), and each code's severity (applied once, to every finding, in
+`check_return`).
+
 The rules read a form as a clerk sees it (`as_seen`): a cell whose text draws nothing
 — white space, zero-width and format characters, fillers — is empty for every one of
 them. Control characters are a finding of their own, read from the text as written.
@@ -12,6 +17,7 @@ them. Control characters are a finding of their own, read from the text as writt
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -22,6 +28,10 @@ from typing import NamedTuple
 from xltool.codes import (
     CELL_CONTROL_CHAR,
     FORM_NOT_FILLED,
+    REVIEW_DATE_OUTSIDE_YEAR,
+    REVIEW_INPUT_AS_OUTPUT,
+    REVIEW_NO_COMPARATOR,
+    REVIEW_TOO_FEW_INDICATORS,
     RULE_BAD_WEIGHT,
     RULE_BAD_WEIGHT_RANGE,
     RULE_COST_BELOW_TOTAL,
@@ -34,7 +44,9 @@ from xltool.codes import (
     RULE_NOT_QUANTITATIVE,
     RULE_PLACEHOLDER,
     RULE_REQUIRED_EMPTY,
+    RULE_REQUIRED_EMPTY_FEW,
     RULE_SATISFACTION_RANGE,
+    RULE_SATISFACTION_RANGE_FLOOR,
     RULE_SATISFACTION_UNIT,
     RULE_VALUE_MISSING,
     RULE_VALUE_UNPARSED,
@@ -52,7 +64,10 @@ from xltool.collect.returns import (
 )
 from xltool.findings import Finding
 from xltool.money import TOLERANCE, Cost, cost_in_wan, shown_wan
+from xltool.officerules import DEFAULT_CRITERIA, Criteria
+from xltool.previous import compare_with_previous, indicator_key
 from xltool.profile import FormProfile
+from xltool.targets import Indicator, Targets
 from xltool.text import normalise_text
 from xltool.values import is_label_placeholder
 from xltool.visible import (
@@ -114,17 +129,20 @@ class Sorted:
     """One project's indicators sorted once for every rule: placeholders, and the real
     ones (neither a placeholder nor marked not applicable); and the department whose
     return it is, that every finding carries. PROJECT is the form as a clerk sees it
-    (`as_seen`), WRITTEN as the department wrote it."""
+    (`as_seen`), WRITTEN as the department wrote it; CRITERIA the office's review criteria
+    for its profile, YEAR the budget year of its template."""
 
     project: ReturnedProject
     placeholders: tuple[ReturnedIndicator, ...]
     real: tuple[ReturnedIndicator, ...]
     written: ReturnedProject
     department: str = ""
+    criteria: Criteria = DEFAULT_CRITERIA
+    year: int | None = None
 
     @classmethod
-    def of(cls, written: ReturnedProject, profile: FormProfile, department: str = ""
-           ) -> Sorted:
+    def of(cls, written: ReturnedProject, profile: FormProfile, department: str = "",
+           criteria: Criteria = DEFAULT_CRITERIA, year: int | None = None) -> Sorted:
         project = as_seen(written)
         marker = _marker(profile)
         placeholders, real = [], []
@@ -134,7 +152,8 @@ class Sorted:
                 placeholders.append(i)
             elif name != marker and normalised(i.value) != marker:
                 real.append(i)
-        return cls(project, tuple(placeholders), tuple(real), written, department)
+        return cls(project, tuple(placeholders), tuple(real), written, department, criteria,
+                   year)
 
 
 Rule = Callable[[Sorted, FormProfile], Iterable[Finding]]
@@ -195,12 +214,16 @@ def goal_filled(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
 
 
 def required_categories(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
-    project = form.project
-    real = {i.category.level2 for i in form.real}
+    """Every required category filled, with as many indicators as the office asks for
+    (`min_per_category`, one by default)."""
+    project, minimum = form.project, form.criteria.min_per_category
+    counted = Counter(i.category.level2 for i in form.real)
     for category in profile.categories:
-        if category.required and category.level2 not in real:
-            cell = project.first_cells.get(category.level2, "")
-            yield _finding(RULE_REQUIRED_EMPTY, form, cell, "", category=category.level2,
+        found = counted[category.level2]
+        if category.required and found < minimum:
+            problem = RULE_REQUIRED_EMPTY_FEW if found else RULE_REQUIRED_EMPTY
+            yield _finding(problem, form, project.first_cells.get(category.level2, ""), "",
+                           category=category.level2, found=found, minimum=minimum,
                            examples="、".join(category.examples[:2]))
 
 
@@ -225,7 +248,7 @@ def placeholders(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
 def quantitative_values(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
     value_field = profile.value_field
     for i in form.real:
-        if not i.category.quantitative:
+        if not form.criteria.is_quantitative(i.category):
             continue
         text, cell = (i.value, i.value_cell) if value_field else (i.name, i.name_cell)
         if not text:
@@ -238,6 +261,8 @@ def quantitative_values(form: Sorted, profile: FormProfile) -> Iterator[Finding]
 
 
 def satisfaction_range(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    """Satisfaction a percentage from 0 to 100, and not under the office's floor."""
+    floor = form.criteria.satisfaction_floor
     for i in form.real:
         if i.category.role != "satisfaction":
             continue
@@ -248,6 +273,9 @@ def satisfaction_range(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
             yield _finding(RULE_SATISFACTION_RANGE, form, cell, text, text=text[:30])
         elif parsed and parsed.numbers and parsed.unit != "%":
             yield _finding(RULE_SATISFACTION_UNIT, form, cell, text, text=text[:30])
+        elif floor is not None and numbers and min(numbers) < floor:
+            yield _finding(RULE_SATISFACTION_RANGE_FLOOR, form, cell, text, text=text[:30],
+                           floor=f"{floor.normalize():f}")
 
 
 def _percent_numbers(text: str) -> tuple[Decimal, ...]:
@@ -366,9 +394,90 @@ def weights(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
                        found=sum(found, Decimal(0)), total=total)
 
 
+# -- the practice's review criteria, each on when the office switches it on ---------------
+
+
+def too_few_indicators(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    """Fewer named 三级 indicators in the project than the office's `min_indicators`."""
+    minimum = form.criteria.min_indicators
+    found = sum(1 for i in form.real if i.name)
+    if found < minimum:
+        yield _finding(REVIEW_TOO_FEW_INDICATORS, form, "", "", found=found, minimum=minimum)
+
+
+# Inputs — funds, staff, equipment bought — named in an indicator. A result about them
+# (`资金到位率`, `经费支出合规性`, `设备完好率`) is no input: a name with a word of a result
+# is never one. Bare `人员` and `设备` are not inputs (`工作人员24小时值班`, `设备完好`).
+INPUT_WORDS = re.compile("资金|经费|费用|投入|购置|购买|采购|工资|薪酬|聘用|聘请|人力|物力|财力|"
+                         "人员数|配备人员|人员配备")
+RESULT_WORDS = re.compile("率|度|性|及时|合规|到位|完成|执行|节约|覆盖|达标|合格|效益|效果|受益")
+MONEY_UNITS = ("万元", "元", "万")
+_MONEY_IN_TEXT = re.compile(r"[0-9]\s*(?:万元|元)")
+
+
+def input_as_output(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    """An 产出 or 效益 indicator (not a cost) that states an input instead of a result: its
+    name names one, or its target is a sum of money."""
+    if not form.criteria.is_on(REVIEW_INPUT_AS_OUTPUT.code):
+        return
+    for i in form.real:
+        category = i.category
+        if category.role == "cost" or not ("产出" in category.level1 or "效益" in category.level1):
+            continue
+        if names_an_input(i.name) or _is_money(i, profile):
+            yield _finding(REVIEW_INPUT_AS_OUTPUT, form, i.name_cell, i.name,
+                           category=category.level2, text=short(i.name, 30))
+
+
+def names_an_input(name: str) -> bool:
+    folded = normalise_text(name)
+    return bool(INPUT_WORDS.search(folded)) and not RESULT_WORDS.search(folded)
+
+
+def _is_money(indicator: ReturnedIndicator, profile: FormProfile) -> bool:
+    if not profile.value_field:
+        return bool(_MONEY_IN_TEXT.search(normalise_text(indicator.name)))
+    return parsed_value(indicator.value).unit in MONEY_UNITS
+
+
+def no_comparator(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    """A number in a quantitative category without `≥ ≤ = > <` or words for them. A cost is
+    an amount not to exceed, and needs none. Only where the value has a column of its own:
+    a target written inside the indicator's text carries its comparator in words the
+    grammar does not read (`全年督查不少于 50 次`)."""
+    if not profile.value_field or not form.criteria.is_on(REVIEW_NO_COMPARATOR.code):
+        return
+    for i in form.real:
+        if (i.value and i.category.role != "cost"
+                and form.criteria.is_quantitative(i.category)):
+            parsed = parsed_value(i.value)
+            if parsed.numbers and parsed.comparator is None:
+                yield _finding(REVIEW_NO_COMPARATOR, form, i.value_cell, i.value,
+                               text=short(i.value, 30))
+
+
+_YEAR = re.compile(r"(20[0-9]{2})\s*(?:年|[-./][0-9]{1,2})")
+
+
+def date_outside_year(form: Sorted, profile: FormProfile) -> Iterator[Finding]:
+    """A 时效 indicator naming a year other than the budget year of its template."""
+    year = form.year
+    if year is None or not form.criteria.is_on(REVIEW_DATE_OUTSIDE_YEAR.code):
+        return
+    for i in form.real:
+        if "时效" not in i.category.level2:
+            continue
+        text, cell = (i.value, i.value_cell) if i.value else (i.name, i.name_cell)
+        other = [found for found in _YEAR.findall(normalise_text(text)) if int(found) != year]
+        if other:
+            yield _finding(REVIEW_DATE_OUTSIDE_YEAR, form, cell, text, text=short(text, 30),
+                           found=other[0], year=year)
+
+
 RULES: tuple[Rule, ...] = (control_chars, goal_filled, required_categories, names_and_values,
                            placeholders, quantitative_values, satisfaction_range, cost_total,
-                           weights)
+                           weights, too_few_indicators, input_as_output, no_comparator,
+                           date_outside_year)
 
 
 def not_filled(read: ReadReturn) -> Finding | None:
@@ -386,16 +495,37 @@ def not_filled(read: ReadReturn) -> Finding | None:
                                    project=first.code, sheet=first.sheet, cell=first.goal_cell)
 
 
-def check_return(read: ReadReturn) -> list[Finding]:
-    """Every rule over every project; findings carry the department of the template. A
-    return with nothing filled in gets the one finding that says so (`not_filled`)."""
+def check_return(read: ReadReturn, criteria: Criteria = DEFAULT_CRITERIA) -> list[Finding]:
+    """Every rule over every project, with the office's severities (CRITERIA); findings
+    carry the department of the template. A return with nothing filled in gets the one
+    finding that says so (`not_filled`)."""
     empty = not_filled(read)
     if empty is not None:
         return [empty]
-    department, profile = read.template.department_code, read.profile
+    department, profile, year = read.template.department_code, read.profile, read.template.year
     findings: list[Finding] = []
     for project in read.projects:
-        form = Sorted.of(project, profile, department)
+        form = Sorted.of(project, profile, department, criteria, year)
         for rule in RULES:
             findings += rule(form, profile)
-    return findings
+    return criteria.effect(findings)
+
+
+def check_against_previous(read: ReadReturn, now: Targets, before: Targets,
+                           criteria: Criteria = DEFAULT_CRITERIA) -> list[Finding]:
+    """This return's targets (NOW, as accepted from READ) against last year's (BEFORE), with
+    the office's severities, each finding at its cell: a lowered target at its value, a
+    dropped indicator at the first cell of its category's block."""
+    profile = read.profile
+    cells = {indicator_key(p.code, i.category.level2, i.name):
+             (p.sheet, _target_text(i, profile)[1]) for p in read.projects for i in p.indicators}
+    blocks = {(p.code, level2): (p.sheet, cell) for p in read.projects
+              for level2, cell in p.first_cells.items()}
+
+    def locate(indicator: Indicator) -> tuple[str, str]:
+        key = indicator_key(indicator.project_code, indicator.level2, indicator.name)
+        return cells.get(key) or blocks.get((indicator.project_code, indicator.level2), ("", ""))
+
+    department = read.template.department_code
+    return [replace(f, department=department)
+            for f in criteria.effect(compare_with_previous(now, before, locate))]

@@ -70,13 +70,15 @@ from xltool.collect.returns import (
     identify_form,
     read_return,
 )
-from xltool.collect.rules import as_seen, check_return, is_placeholder
+from xltool.collect.rules import as_seen, check_against_previous, check_return, is_placeholder
 from xltool.collect.verify import kept_copy
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import NotOurs, Unreadable
 from xltool.findings import Finding
 from xltool.limits import DEFAULT_LIMITS, MB, Limits
 from xltool.names import OUTPUT_PROPERTY
+from xltool.officerules import DEFAULT_RULES, OfficeRules, rules_in_force
+from xltool.states import department_state
 from xltool.store import (
     IssuedFile,
     IssuedTemplate,
@@ -87,7 +89,8 @@ from xltool.store import (
     exclusive,
     open_store,
 )
-from xltool.targets import Targets, new_indicator
+from xltool.store.rules import record_rules
+from xltool.targets import Targets, new_indicator, read_targets
 from xltool.text import file_name_bytes, shown_file_name, shown_path, shown_time
 
 Progress = Callable[[int, int], None]
@@ -160,25 +163,34 @@ def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
             feedback: Path | str | None = None, jobs: int = 1, limits: Limits = DEFAULT_LIMITS,
             recheck: bool = False, received_at: Mapping[Path, datetime] | None = None,
             progress: Progress | None = None,
-            on_wait: Callable[[str], None] | None = None) -> CollectRun:
+            on_wait: Callable[[str], None] | None = None,
+            rules: OfficeRules | Path | str | None = None,
+            previous: Path | str | None = None) -> CollectRun:
     """Collect the returns among PATHS (files, folders, globs) into the store.
 
     RECHECK: then examine again every rejected file the store holds, from its kept copy,
     under LIMITS and today's rules (PATHS may then be empty). RECEIVED_AT: when the office
     received a file, by its path, where that is known (a mail's date): the submission chain
     orders returns by it (`xltool.store.chain`); other files count as received when
-    collected.
+    collected. RULES: the office's review criteria, or the rules file to read them from
+    (default: `xltool.toml` beside the store, if there is one; `xltool.officerules`), recorded
+    in the store. PREVIOUS: last year's targets workbook, each return compared with it
+    (`xltool.previous`).
     """
     store_path = Path(store)
+    office = rules if isinstance(rules, OfficeRules) else rules_in_force(store_path, rules)
     inputs = find_inputs(paths, exclude=store_path) if paths or not recheck else None
     files = inputs.files if inputs else []
     if not store_path.exists():
         raise StoreError(f"{store_path}: 没有这个存储文件（先用 xltool template 下发模板）")
     if feedback is not None:
         refuse_clobbering_inputs(Path(feedback), files, store_path)
-    context = _Context(limits, _mail_dates(received_at))
+    context = _Context(limits, _mail_dates(received_at), office,
+                       read_targets(previous) if previous is not None else None)
     with exclusive(store_path, on_wait), open_store(store_path, create=False) as opened:
         remove_stale_drafts(store_path)
+        if office.digest is not None:
+            record_rules(opened, office.digest, office.source, office.text)
         outcomes, opened_skips = _collect_files(
             opened, files, inputs.found if inputs else frozenset(), jobs, context, progress)
         if recheck:
@@ -195,16 +207,21 @@ def collect(paths: Sequence[Path | str], *, store: Path | str = DEFAULT_STORE,
 @dataclass
 class _Context:
     """What examining a file depends on beyond the file and the store: the limits, when the
-    office received each file (where known), and what the store holds that a run reads
-    once (issued copies, templates, the template in force per department)."""
+    office received each file (where known), the office's rules and last year's targets
+    (where given), and what the store holds that a run reads once (issued copies,
+    templates, the template in force per department)."""
 
     limits: Limits
     mailed: Mapping[Path, str] = field(default_factory=dict)
+    rules: OfficeRules = DEFAULT_RULES
+    previous: Targets | None = None
     cache: dict[str, Any] = field(default_factory=dict)
 
     def examined_with(self) -> str:
-        """The release and limits outcomes are found with now, and when (JSON)."""
+        """The release, limits and office rules (their digest in the store; none: the
+        defaults) outcomes are found with now, and when (JSON)."""
         return json.dumps({"xltool": _release(), "limits": asdict(self.limits),
+                           "rules": self.rules.digest,
                            "at": datetime.now(UTC).isoformat(timespec="seconds")})
 
     def issued_copy(self, store: Store, sha256: str) -> IssuedFile | None:
@@ -330,9 +347,10 @@ def _record(store: Store, processed: _Processed, seen: set[str],
 
 def _again(store: Store, processed: _Processed, context: _Context) -> FileOutcome:
     """The same bytes again. A file a limit or the reader rejected, examined before under
-    other limits or by another release, takes its new outcome (the earlier one stays in its
-    history); otherwise nothing changes, and the file reports what it was found to be (a
-    resent rejected file is still rejected)."""
+    other limits or by another release, or any rejected file examined under other office
+    rules, takes its new outcome (the earlier one stays in its history); otherwise nothing
+    changes, and the file reports what it was found to be (a resent rejected file is still
+    rejected)."""
     outcome = processed.outcome
     first = store.received(outcome.sha256)
     if first is None:
@@ -347,11 +365,17 @@ def _again(store: Store, processed: _Processed, context: _Context) -> FileOutcom
 
 def _worth_examining_again(first: ReceivedFile, findings: Sequence[Finding],
                            context: _Context) -> bool:
-    if first.status != Status.REJECTED or not any(f.code in EXAMINED_AGAIN for f in findings):
+    """A rejected file, rejected under other office rules, or by a limit or the reader under
+    other limits or another release."""
+    if first.status != Status.REJECTED:
         return False
-    if not first.examined_with:
+    used = json.loads(first.examined_with) if first.examined_with else {}
+    if used.get("rules") != context.rules.digest:
+        return True
+    if not any(f.code in EXAMINED_AGAIN for f in findings):
+        return False
+    if not used:
         return True  # examined before the release and limits were recorded
-    used = json.loads(first.examined_with)
     return bool(used.get("xltool") != _release() or used.get("limits") != asdict(context.limits))
 
 
@@ -402,7 +426,8 @@ def _in_workers(store: Store, files: list[_Input], jobs: int,
     chunks = [files[i:i + size] for i in range(0, len(files), size)]
     with ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init,
                              initargs=(str(store.path), context.limits,
-                                       dict(context.mailed))) as pool:
+                                       dict(context.mailed), context.rules,
+                                       context.previous)) as pool:
         pending: deque[Future[list[tuple[_Processed, Draft | None]]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_worker_examine, chunk))
@@ -415,10 +440,12 @@ def _in_workers(store: Store, files: list[_Input], jobs: int,
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_init(store_path: str, limits: Limits, mailed: dict[Path, str]) -> None:
+def _worker_init(store_path: str, limits: Limits, mailed: dict[Path, str], rules: OfficeRules,
+                 previous: Targets | None) -> None:
     few_collections_for_life()
     opened = open_store(store_path, create=False)
-    _WORKER.update(store=opened.__enter__(), opened=opened, context=_Context(limits, mailed))
+    _WORKER.update(store=opened.__enter__(), opened=opened,
+                   context=_Context(limits, mailed, rules, previous))
 
 
 def _worker_examine(files: list[_Input]) -> list[tuple[_Processed, Draft | None]]:
@@ -507,7 +534,11 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
     finally:
         content.close()
     template = form_map.template
-    findings = [*identity_findings, *read.findings, *check_return(read)]
+    criteria = context.rules.criteria(profile.name)
+    findings = [*identity_findings, *read.findings, *check_return(read, criteria)]
+    if context.previous is not None:
+        findings += check_against_previous(read, accepted_targets(read), context.previous,
+                                           criteria)
     if base.kind == FileKind.XLSM.value:
         findings.insert(0, FILE_MACROS.finding())
     newer = context.newer_template(store, template, received)
@@ -515,7 +546,7 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
         findings.insert(0, _stale(template, newer))
     name = shown_file_name(path.name)
     findings = [replace(f, file=name, department=template.department_code) for f in findings]
-    has_errors = any(f.is_error for f in findings)
+    has_errors = not store.errors_all_waived(template.department_code, findings)
     status = Status.STALE if newer else Status.REJECTED if has_errors else Status.ACCEPTED
     outcome = replace(base, status=status, department=template.department_code,
                       template_id=template.template_id, findings=tuple(findings))
@@ -674,13 +705,16 @@ def _kept_bytes(store_path: Path, received: ReceivedFile) -> bytes | Skip:
 
 
 def department_status(store: Store) -> pd.DataFrame:
-    """Per department issued a template: received, accepted, with errors, missing."""
+    """Per department issued a template: received, accepted, with errors, missing, and its
+    state in the words of `xltool.states`."""
     rows: dict[str, dict[str, Any]] = {}
     for template in store.templates():
         rows.setdefault(template.department_code, {
             "主管部门编码": template.department_code, "主管部门": template.department,
             "已收到": 0, "已接受": 0, "有错误": 0, "最近收到": ""})
+    statuses: dict[str, list[str]] = {code: [] for code in rows}
     for received in store.received_files():
+        statuses.get(received.department_code, []).append(received.status)
         row = rows.get(received.department_code)
         if row is None or received.status == Status.UNCHANGED:  # not a file it sent
             continue
@@ -691,4 +725,7 @@ def department_status(store: Store) -> pd.DataFrame:
     columns = ["主管部门编码", "主管部门", "已收到", "已接受", "有错误", "最近收到"]
     frame = pd.DataFrame(list(rows.values()), columns=columns)
     frame["未报送"] = frame["已收到"] == 0
+    in_force = {r.department_code for r in store.current_returns()}
+    frame["状态"] = [department_state(accepted=code in in_force, statuses=statuses[code])
+                   for code in frame["主管部门编码"]]
     return frame

@@ -42,6 +42,8 @@ from xltool.store.formmap import (
 )
 from xltool.store.issued import IssuedTemplates, in_force
 from xltool.store.lock import exclusive
+from xltool.store.mailreceived import ReceivedMail
+from xltool.store.mailsent import Mailing, SentMail
 from xltool.store.place import new_store_draft, real_path, refuse_second_names
 from xltool.store.received import ReceivedFiles
 from xltool.store.records import (
@@ -51,16 +53,17 @@ from xltool.store.records import (
     ReceivedFile,
     Status,
 )
+from xltool.store.reviews import Reviews
 from xltool.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "CellColumns", "ChainEntry", "FormMapRecord",
            "IssuedCell", "IssuedFile", "IssuedForm", "IssuedProject", "IssuedTemplate",
-           "LayoutKey", "ProfileNotKept", "ReceivedFile", "Status", "Store", "StoreError",
-           "exclusive", "form_map_record", "in_force", "layout_fingerprint", "layout_key",
-           "open_store"]
+           "LayoutKey", "Mailing", "ProfileNotKept", "ReceivedFile", "Status", "Store",
+           "StoreError", "exclusive", "form_map_record", "in_force", "layout_fingerprint",
+           "layout_key", "open_store"]
 
 
-class Store(IssuedTemplates, ReceivedFiles, Submissions):
+class Store(IssuedTemplates, ReceivedFiles, Submissions, SentMail, Reviews, ReceivedMail):
     """An open store: what was issued, what was received, and each department's chain of
     returns. Use `open_store(path)` as a context manager."""
 

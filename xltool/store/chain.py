@@ -14,6 +14,14 @@ The rules, applied here and nowhere else:
 * The office may put an earlier accepted return of the template in force back in force
   (`reinstate`): it then counts as received at that moment, so a return received later
   displaces it again, as any newer return would.
+* An approval pins (优 or 良, `xltool.store.reviews`): a project whose latest review
+  approved a return of the template in force is published from that return, whatever the
+  department sends later; the later return is collected, kept and may be in force for the
+  other projects, but replaces the approved targets only once the office reviews the
+  project again. A re-issued template ends the pin (its targets are to be set anew).
+* A rejected return whose every error the office waived is accepted (by `collect`, when it
+  examines the return: waivers stand for the department's later returns too), and takes
+  its place in the chain as any accepted return does.
 
 `settle` applies them to one department and year after anything that can change the
 answer: a return accepted, a template issued, a reinstatement. Every other accepted
@@ -37,6 +45,7 @@ from xltool.store.records import (
     Repository,
     Status,
 )
+from xltool.store.reviews import APPROVING
 
 
 def now() -> str:
@@ -54,6 +63,23 @@ def template_in_force(db: sqlite3.Connection, department_code: str,
 
 
 _UNKNOWN = ("", 0)  # when a template the store does not hold was issued: before any
+
+
+def approved_returns(db: sqlite3.Connection, department_code: str,
+                     year: int | None) -> dict[str, str]:
+    """Per project, the return an approval pins (the rule above): the return its latest
+    review approved, when that return answers the department's template in force and is
+    accepted (a rejected return approved with waivers: once collect has accepted it)."""
+    in_force = template_in_force(db, department_code, year)
+    latest: dict[str, tuple[str, str, str, bool]] = {}
+    for project, grade, sha256, template_id, accepted in db.execute(
+            "SELECT project_code, grade, sha256, template_id, "
+            "       EXISTS (SELECT 1 FROM accepted_returns a WHERE a.sha256 = r.sha256) "
+            "FROM reviews r WHERE department_code = ? AND year IS ? "
+            "ORDER BY reviewed_at, review_id", (department_code, year)):
+        latest[project] = (grade, sha256, template_id, bool(accepted))
+    return {project: sha256 for project, (grade, sha256, template_id, accepted)
+            in latest.items() if grade in APPROVING and template_id == in_force and accepted}
 
 
 def settle(db: sqlite3.Connection, department_code: str, year: int | None) -> list[str]:
@@ -137,6 +163,10 @@ class Submissions(Repository):
 
     def template_in_force(self, department_code: str, year: int | None) -> str | None:
         return template_in_force(self.connection, department_code, year)
+
+    def approved_returns(self, department_code: str, year: int | None) -> dict[str, str]:
+        """Per project, the return an approval pins (see the module's rules)."""
+        return approved_returns(self.connection, department_code, year)
 
     def chain(self, department_code: str) -> list[ChainEntry]:
         """Every file received of the department, in the order the office received them."""

@@ -23,6 +23,7 @@ from xltool.store.formmap import (
     layout_fingerprint,
     layout_key,
 )
+from xltool.store.mailsent import Mailing
 from xltool.store.records import (
     TEMPLATE_COLUMNS,
     IssuedProject,
@@ -80,12 +81,13 @@ class IssuedTemplates(Repository):
         self._profiles: dict[str, FormProfile] = {}
 
     def record_template(self, template: IssuedTemplate, projects: Iterable[IssuedProject],
-                        cells: Iterable[IssuedCell] | FormMapRecord, *, profile: str) -> None:
+                        cells: Iterable[IssuedCell] | FormMapRecord, *, profile: str,
+                        mailing: Mailing | None = None) -> None:
         """Record a template with its projects, its cells and PROFILE, the TOML text of the
-        profile it is issued with. Issued again, the template's row names its newest copy;
-        every copy stays recorded with its own hash and password (`issued_files`), and the
-        department's chain is settled (a changed template supersedes the returns of the
-        one before)."""
+        profile it is issued with, and MAILING, what mail sends it by (`xltool.mail`). Issued
+        again, the template's row names its newest copy; every copy stays recorded with its
+        own hash and password (`issued_files`), and the department's chain is settled (a
+        changed template supersedes the returns of the one before)."""
         projects = list(projects)
         form_map = cells if isinstance(cells, FormMapRecord) else form_map_record(projects, cells)
         with self.transaction() as db:
@@ -96,6 +98,10 @@ class IssuedTemplates(Repository):
                        (template.sha256, template.template_id, template.file_name,
                         template.password, template.ledger_file, template.issued_at))
             _replace_forms(db, template.template_id, projects, form_map)
+            if mailing is not None:
+                db.execute("UPDATE templates SET emails = ?, issuer = ?, deadline = ?, "
+                           "contact = ?, folder = ? WHERE template_id = ?",
+                           (*astuple(mailing), template.template_id))
             settle(db, template.department_code, template.year)
 
     def templates(self) -> list[IssuedTemplate]:

@@ -295,10 +295,123 @@ def m009_submission_chain(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX received_department ON received_files(department_code, year)")
 
 
+def m010_mail_sent(db: sqlite3.Connection) -> None:
+    """What mail sent (`xltool.store.mailsent`): every message sent or drafted, recorded as
+    `pending` with its Message-ID before it goes, then `sent` (with the server's response),
+    `drafted` (written as an .eml) or `failed`; `answers` is the received file a feedback
+    message answers. And what the template stage records for mail at issue time: the
+    department's 联系邮箱 (`;`-separated), the cover's issuer, deadline and contact, and the
+    folder the workbook was written to."""
+    db.execute("""
+        CREATE TABLE mail_sent (
+            message_id        TEXT PRIMARY KEY,
+            kind              TEXT NOT NULL,
+            department_code   TEXT NOT NULL,
+            year              INTEGER,
+            recipients        TEXT NOT NULL,
+            subject           TEXT NOT NULL,
+            attachment_sha256 TEXT,
+            attachment_name   TEXT,
+            in_reply_to       TEXT,
+            prepared_at       TEXT NOT NULL,
+            sent_at           TEXT,
+            outcome           TEXT NOT NULL,
+            response          TEXT,
+            answers           TEXT)""")
+    db.execute("CREATE INDEX mail_sent_department ON mail_sent(kind, department_code)")
+    for column in ("emails", "issuer", "deadline", "contact", "folder"):
+        db.execute(f"ALTER TABLE templates ADD COLUMN {column} TEXT")
+
+
+def m011_mail_received(db: sqlite3.Connection) -> None:
+    """What mail fetched (`xltool.store.mailreceived`): every message seen in a mailbox, by
+    its source (the mailbox as named) and its key there (IMAP `UIDVALIDITY:UID`, the Maildir
+    or mbox key, the SHA-256 of an `.eml` file), with its sender, date (UTC), Message-ID,
+    subject and References, and how many workbooks it carried; each workbook by its hash
+    and its name in the message; and per IMAP folder the UIDVALIDITY and the last UID
+    fetched, so a rerun asks the server only for what is new."""
+    db.execute("""
+        CREATE TABLE mail_received (
+            source      TEXT NOT NULL,
+            key         TEXT NOT NULL,
+            message_id  TEXT,
+            sender      TEXT,
+            mailed_at   TEXT,
+            subject     TEXT,
+            references_ TEXT,
+            fetched_at  TEXT NOT NULL,
+            workbooks   INTEGER NOT NULL,
+            note        TEXT,
+            PRIMARY KEY (source, key))""")
+    db.execute("CREATE INDEX mail_received_message ON mail_received(message_id)")
+    db.execute("""
+        CREATE TABLE mail_attachments (
+            source TEXT NOT NULL,
+            key    TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            name   TEXT NOT NULL,
+            PRIMARY KEY (source, key, sha256))""")
+    db.execute("CREATE INDEX mail_attachments_file ON mail_attachments(sha256)")
+    db.execute("""
+        CREATE TABLE mail_cursors (
+            source      TEXT PRIMARY KEY,
+            uidvalidity INTEGER,
+            last_uid    INTEGER)""")
+
+def m012_office_rules(db: sqlite3.Connection) -> None:
+    """The office's review criteria (审核口径, `xltool.officerules`) a collect ran under:
+    each rules file once, by the digest of its text, with where it was read from and when it
+    was first and last in force. A file's `examined_with` names the digest its outcome was
+    found with (none: the defaults), so a verdict can always be explained."""
+    db.execute("""
+        CREATE TABLE office_rules (
+            digest     TEXT PRIMARY KEY,
+            source     TEXT NOT NULL,
+            text       TEXT NOT NULL,
+            first_used TEXT NOT NULL,
+            last_used  TEXT NOT NULL)""")
+
+
+def m013_reviews(db: sqlite3.Connection) -> None:
+    """The office's review (审核) of the returns (`xltool.store.reviews`).
+
+    `reviews`: every decision, never replaced (a project's history): the return reviewed,
+    the project, the grade (优 良 中 差), the opinion (审核意见), who and when.
+    `waivers`: a finding the office accepts as written, by code and optionally by project,
+    sheet and cell, with the review that granted it; it stands for later returns of the
+    department until a review revokes it (`revoked_by`)."""
+    db.execute("""
+        CREATE TABLE reviews (
+            review_id       INTEGER PRIMARY KEY,
+            sha256          TEXT NOT NULL REFERENCES received_files(sha256),
+            template_id     TEXT NOT NULL,
+            department_code TEXT NOT NULL,
+            year            INTEGER,
+            project_code    TEXT NOT NULL,
+            grade           TEXT NOT NULL,
+            opinion         TEXT NOT NULL,
+            reviewer        TEXT NOT NULL,
+            reviewed_at     TEXT NOT NULL)""")
+    db.execute("CREATE INDEX reviews_department ON reviews(department_code, year, project_code)")
+    db.execute("""
+        CREATE TABLE waivers (
+            waiver_id       INTEGER PRIMARY KEY,
+            review_id       INTEGER NOT NULL REFERENCES reviews(review_id),
+            department_code TEXT NOT NULL,
+            year            INTEGER,
+            project_code    TEXT NOT NULL,
+            code            TEXT NOT NULL,
+            sheet           TEXT NOT NULL,
+            cell            TEXT NOT NULL,
+            revoked_by      INTEGER REFERENCES reviews(review_id))""")
+    db.execute("CREATE INDEX waivers_department ON waivers(department_code, year)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_issued_templates, m002_received_files, m003_form_maps_as_json, m004_layout_columns,
     m005_layouts_kept_once, m006_targets_per_project, m007_profiles_as_issued,
-    m008_original_name_bytes, m009_submission_chain)
+    m008_original_name_bytes, m009_submission_chain, m010_mail_sent, m011_mail_received,
+    m012_office_rules, m013_reviews)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

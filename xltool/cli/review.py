@@ -1,0 +1,87 @@
+"""`xltool review`: the office's 审核意见 and grade on a department's return, and waivers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from xltool.cli.output import emit_json
+from xltool.cli.params import store_option
+
+if TYPE_CHECKING:
+    from xltool.review import Review
+
+_GRADES = ("优", "良", "中", "差")
+
+
+@click.command("review")
+@click.argument("department")
+@click.option("--project", metavar="CODE", help="Review this project only (default: every "
+              "project of the return).")
+@click.option("--grade", type=click.Choice(_GRADES), required=True,
+              help="优 or 良 approve (the targets are frozen); 中 or 差 return the project for "
+                   "revision.")
+@click.option("--opinion", metavar="TEXT", required=True,
+              help="The office's opinion (审核意见): shown at the top of the department's next "
+                   "feedback, and the reason of any waiver.")
+@click.option("--waive", metavar="CODE[@CELL]", multiple=True,
+              help="Accept a finding as written, by its code and optionally its cell "
+                   "(C19 or 项目1!C19); it stands for later returns too.")
+@click.option("--revoke", metavar="CODE[@CELL]", multiple=True,
+              help="End a waiver given before (as it was given).")
+@click.option("--reviewer", metavar="NAME", help="Who reviews (default: the user logged in).")
+@store_option("The SQLite store the returns were collected into.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+def review_command(department: str, project: str | None, grade: str, opinion: str,
+                   waive: tuple[str, ...], revoke: tuple[str, ...], reviewer: str | None,
+                   store: Path, as_json: bool) -> None:
+    """Record the office's review of DEPARTMENT's return (its code or full name).
+
+    The return reviewed is the one in force, or a rejected return sent after it.
+    Every decision is kept. When the waivers cover every error of a rejected
+    return, it is examined again from its kept copy and accepted.
+    """
+    from xltool.review import review
+
+    decided = review(department, grade=grade, opinion=opinion, project=project, waive=waive,
+                     revoke=revoke, reviewer=reviewer, store=store)
+    accepted = decided.examine_again and _examine_again(store)
+    if as_json:
+        emit_json({**decided.to_dict(), "accepted_now": accepted})
+    else:
+        _print(decided, accepted)
+
+
+def _examine_again(store: Path) -> bool:
+    """Examine the store's rejected returns again (as `collect --recheck`): the waived one is
+    accepted. Whether it was."""
+    from xltool.collect import collect
+
+    run = collect([], store=store, recheck=True)
+    return any(f.status in ("accepted", "superseded") for f in run.files)
+
+
+def _print(decided: Review, accepted: bool) -> None:
+    from xltool.cli.show import DataTable, console, say
+
+    out = console()
+    table = DataTable("项目编码", "等级", "审核意见", "审核人", "时间",
+                      title=f"{decided.department}（{decided.department_code}）"
+                            f"{decided.original_name} 的审核")
+    for d in decided.decisions:
+        table.add_row(d.project_code, d.grade, d.opinion, d.reviewer, d.reviewed_at)
+    out.print(table)
+    for waiver in decided.granted:
+        say(f"已豁免：{waiver.where}")
+    for waiver in decided.revoked:
+        say(f"已撤销豁免：{waiver.where}")
+    if decided.waived:
+        say(f"该报送表有 {len(decided.waived)} 个问题已豁免（仍列出，注明已豁免）。")
+    if accepted:
+        say("该报送表的错误均已豁免：已重新检查并接受。", "bold green")
+    elif decided.approved:
+        say("已通过审核：批准的目标已冻结，以后的报送不再替代，除非再次审核。", "bold green")
+    else:
+        say("已退回修改：审核意见将写在该部门下一份反馈表的开头。", "bold yellow")

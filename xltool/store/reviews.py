@@ -1,0 +1,184 @@
+"""The office's review (审核) as the store keeps it: every decision, and the waivers.
+
+A review is the office's decision on one project of a department's return: a grade (优 and
+良 approve, 中 and 差 return the project for revision) and an opinion (审核意见), with who
+and when. Decisions are appended, never replaced: a project's latest decision is the one
+that stands, the earlier ones are its history.
+
+A waiver is the office accepting a finding as written, by its code and, optionally, its
+project, sheet and cell. It stands for every later return of the department (the same code
+at the same place stays accepted) until a review revokes it. A waiver never removes a
+finding: the finding is still recorded and listed, marked as waived (`Waiver.covers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from xltool.findings import Finding
+from xltool.store.records import Repository
+
+APPROVING = ("优", "良")
+RETURNING = ("中", "差")
+GRADES = (*APPROVING, *RETURNING)
+
+
+@dataclass(frozen=True)
+class ReviewRecord:
+    """One decision of the office on one project of a return."""
+
+    sha256: str
+    template_id: str
+    department_code: str
+    year: int | None
+    project_code: str
+    grade: str
+    opinion: str
+    reviewer: str
+    reviewed_at: str
+    review_id: int | None = None
+
+    @property
+    def approves(self) -> bool:
+        return self.grade in APPROVING
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"review_id": self.review_id, "sha256": self.sha256,
+                "template_id": self.template_id, "department_code": self.department_code,
+                "year": self.year, "project_code": self.project_code, "grade": self.grade,
+                "approved": self.approves, "opinion": self.opinion, "reviewer": self.reviewer,
+                "reviewed_at": self.reviewed_at}
+
+
+_REVIEW_COLUMNS = ("sha256", "template_id", "department_code", "year", "project_code", "grade",
+                   "opinion", "reviewer", "reviewed_at", "review_id")
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A finding the office accepts as written. Empty PROJECT_CODE, SHEET or CELL: any."""
+
+    department_code: str
+    year: int | None
+    code: str
+    project_code: str = ""
+    sheet: str = ""
+    cell: str = ""
+    opinion: str = ""
+    """Why: the opinion of the review that granted it."""
+    reviewer: str = ""
+    granted_at: str = ""
+
+    def covers(self, finding: Finding) -> bool:
+        """Whether FINDING (of this waiver's department) is one the office accepted."""
+        return (finding.code == self.code
+                and self.project_code in ("", finding.project)
+                and self.sheet in ("", finding.sheet)
+                and self.cell.upper() in ("", finding.cell.upper()))
+
+    @property
+    def where(self) -> str:
+        """`rule.not_quantitative@项目1!C19`, as the office wrote it."""
+        place = f"{self.sheet}!{self.cell}" if self.sheet else self.cell
+        return f"{self.code}@{place}" if place else self.code
+
+    @property
+    def note(self) -> str:
+        """What every reader of the finding is shown beside it."""
+        return f"已豁免（{self.reviewer} {self.granted_at[:10]}：{self.opinion}）"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"department_code": self.department_code, "year": self.year,
+                "code": self.code, "project_code": self.project_code, "sheet": self.sheet,
+                "cell": self.cell, "opinion": self.opinion, "reviewer": self.reviewer,
+                "granted_at": self.granted_at}
+
+
+def waiver_of(finding: Finding, waivers: Iterable[Waiver]) -> Waiver | None:
+    """The first of WAIVERS covering FINDING, if any."""
+    return next((w for w in waivers if w.covers(finding)), None)
+
+
+def only_waived_errors(findings: Sequence[Finding], waivers: Sequence[Waiver]) -> bool:
+    """Whether every error among FINDINGS is covered by a waiver (True with no error)."""
+    return all(waiver_of(f, waivers) is not None for f in findings if f.is_error)
+
+
+class Reviews(Repository):
+    """The office's decisions and waivers in an open store."""
+
+    def record_review(self, decisions: Sequence[ReviewRecord], granted: Sequence[Waiver],
+                      revoked: Sequence[Waiver] = ()) -> list[ReviewRecord]:
+        """Append DECISIONS; GRANTED waivers are tied to the first, REVOKED ones (matched by
+        department, code and place) end with it. All or nothing. The decisions as stored."""
+        stored = []
+        with self.transaction() as db:
+            for decision in decisions:
+                cursor = db.execute(
+                    f"INSERT INTO reviews ({', '.join(_REVIEW_COLUMNS[:-1])}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    tuple(getattr(decision, c) for c in _REVIEW_COLUMNS[:-1]))
+                stored.append(_with_id(decision, cursor.lastrowid))
+            first = stored[0].review_id
+            for waiver in revoked:
+                db.execute(
+                    "UPDATE waivers SET revoked_by = ? WHERE revoked_by IS NULL "
+                    "AND department_code = ? AND year IS ? AND code = ? AND project_code = ? "
+                    "AND sheet = ? AND cell = ?",
+                    (first, waiver.department_code, waiver.year, waiver.code,
+                     waiver.project_code, waiver.sheet, waiver.cell))
+            db.executemany(
+                "INSERT INTO waivers (review_id, department_code, year, project_code, code, "
+                "sheet, cell) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(first, w.department_code, w.year, w.project_code, w.code, w.sheet, w.cell)
+                 for w in granted])
+        return stored
+
+    def reviews(self, department_code: str | None = None) -> list[ReviewRecord]:
+        """Every decision (of one department, if named), in the order they were made."""
+        rows = self.connection.execute(
+            f"SELECT {', '.join(_REVIEW_COLUMNS)} FROM reviews "
+            "WHERE ? IS NULL OR department_code = ? ORDER BY reviewed_at, review_id",
+            (department_code, department_code)).fetchall()
+        return [ReviewRecord(*row) for row in rows]
+
+    def standing_reviews(self, year: int | None) -> dict[tuple[str, str], ReviewRecord]:
+        """Per (department, project), the decision that stands for YEAR: the latest."""
+        return {(r.department_code, r.project_code): r
+                for r in self.reviews() if r.year == year}
+
+    def has_reviews(self, year: int | None) -> bool:
+        """Whether the office has reviewed any return of YEAR."""
+        return self.connection.execute(
+            "SELECT 1 FROM reviews WHERE year IS ? LIMIT 1", (year,)).fetchone() is not None
+
+    def waivers(self, department_code: str | None = None) -> list[Waiver]:
+        """The waivers standing (not revoked), of one department if named."""
+        rows = self.connection.execute(
+            "SELECT w.department_code, w.year, w.code, w.project_code, w.sheet, w.cell, "
+            "       r.opinion, r.reviewer, r.reviewed_at "
+            "FROM waivers w JOIN reviews r USING (review_id) "
+            "WHERE w.revoked_by IS NULL AND (? IS NULL OR w.department_code = ?) "
+            "ORDER BY w.waiver_id", (department_code, department_code)).fetchall()
+        return [Waiver(*row) for row in rows]
+
+    def returned_opinions(self, department_code: str) -> tuple[str, ...]:
+        """The office's opinions that stand sending the department's projects back (中, 差),
+        a line each, as its next feedback opens with them."""
+        standing: dict[str, ReviewRecord] = {}
+        for record in self.reviews(department_code):
+            standing[record.project_code] = record
+        return tuple(f"项目 {r.project_code}（{r.grade}，{r.reviewer} {r.reviewed_at[:10]}）："
+                     f"{r.opinion}" for r in standing.values() if not r.approves)
+    def errors_all_waived(self, department_code: str, findings: Sequence[Finding]) -> bool:
+        """Whether a return of the department with FINDINGS has no error but waived ones
+        (collect accepts it then). No error: True, without reading the store."""
+        if not any(f.is_error for f in findings):
+            return True
+        return only_waived_errors(findings, self.waivers(department_code))
+
+
+def _with_id(decision: ReviewRecord, review_id: int | None) -> ReviewRecord:
+    return replace(decision, review_id=review_id)
