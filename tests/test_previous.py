@@ -147,3 +147,20 @@ _VALUES = st.builds(lambda comparator, number, unit: TargetValue(
 def test_never_lowered_both_ways_nor_against_itself(a: TargetValue, b: TargetValue) -> None:
     assert not (is_lowered(a, b) and is_lowered(b, a))
     assert not is_lowered(a, a)
+
+
+def test_the_status_board_counts_against_last_years_targets(
+        issued: list[IssuedWorkbook], tmp_path: Path, last_year: Path) -> None:
+    """Collected without --previous: `status --previous` still finds the lowered targets
+    of the return in force, and a department with nothing in force has none dropped."""
+    collect([_this_year(issued, tmp_path)], store=tmp_path / "x.db")
+    result = CliRunner().invoke(main, ["status", "--store", str(tmp_path / "x.db"),
+                                       "--previous", str(last_year), "--json"])
+    assert result.exit_code == 0, result.output
+    board = json.loads(result.output)
+    counts = {d["department_code"]: (d["target_lowered"], d["indicator_dropped"])
+              for d in board["departments"]}
+    assert counts == {"001": (2, 1), "002": (0, 0)}
+    without = json.loads(CliRunner().invoke(
+        main, ["status", "--store", str(tmp_path / "x.db"), "--json"]).output)
+    assert {d["target_lowered"] for d in without["departments"]} == {0}

@@ -21,8 +21,13 @@ _STYLE = {"已通过审核": "green", "已接受": "green", "审核退回修改"
 @store_option("The SQLite store of the year.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the status board workbook (STATUS.xlsx).")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="TARGETS.xlsx",
+              help="Last year's targets (publish --targets-out): count the targets lowered "
+                   "and the indicators dropped since.")
 @click.option("--json", "as_json", is_flag=True, help="Print the board as JSON.")
-def status_command(store: Path, output: Path | None, as_json: bool) -> None:
+def status_command(store: Path, output: Path | None, previous: Path | None,
+                   as_json: bool) -> None:
     """Show where every department stands, most urgent first.
 
     Per department: the template issued (version, date), mail sent and
@@ -35,7 +40,7 @@ def status_command(store: Path, output: Path | None, as_json: bool) -> None:
 
     if output is not None:
         refuse_clobbering(files=[(output, "报送情况表")], store=store)
-    board = status(store=store)
+    board = status(store=store, previous=previous)
     if output is not None:
         write_status(board, output)
     if as_json:

@@ -25,6 +25,8 @@ from typing import Any
 import pandas as pd
 
 from xltool.defaults import DEFAULT_STORE
+from xltool.findings import Finding
+from xltool.previous import compare_with_previous
 from xltool.review import under_review
 from xltool.states import (
     ACCEPTED,
@@ -36,6 +38,7 @@ from xltool.states import (
 )
 from xltool.store import ChainEntry, IssuedTemplate, Status, Store, in_force, open_store
 from xltool.store.reviews import RETURNING, ReviewRecord, waiver_of
+from xltool.targets import Targets, read_targets
 
 YEAR_OVER_YEAR = ("review.target_lowered", "review.indicator_dropped")
 _URGENCY = {REVIEW_RETURNED: 0, TO_FIX: 0, NOT_RETURNED: 1, ACCEPTED: 2, APPROVED: 3}
@@ -124,15 +127,20 @@ class StatusBoard:
                 "projects": [asdict(p) for p in self.projects]}
 
 
-def status(*, store: Path | str = DEFAULT_STORE, today: date | None = None) -> StatusBoard:
+def status(*, store: Path | str = DEFAULT_STORE, today: date | None = None,
+           previous: Path | str | None = None) -> StatusBoard:
     """Where every department issued a template of the latest year stands, most urgent
-    first (TODAY: the day the days to the deadline count from)."""
+    first (TODAY: the day the days to the deadline count from). PREVIOUS: last year's
+    targets workbook (`publish --targets-out`): the targets in force are compared with it
+    (`xltool.previous`), whether or not collect was given it."""
     today = today or date.today()
+    before = read_targets(previous) if previous is not None else None
     with open_store(store, create=False) as opened, opened.snapshot():
         templates = opened.templates()
         year = max((t.year for t in templates if t.year is not None), default=None)
         latest = in_force(t for t in templates if t.year == year)
-        rows = [_Department(opened, t, templates, today) for _, t in sorted(latest.items())]
+        rows = [_Department(opened, t, templates, today, before)
+                for _, t in sorted(latest.items())]
         departments = tuple(sorted((r.standing() for r in rows), key=_urgency))
         order = {d.department_code: n for n, d in enumerate(departments)}
         projects = tuple(p for r in sorted(rows, key=lambda r: order[r.template.department_code])
@@ -149,7 +157,8 @@ class _Department:
     """One department's record, read once, and what the board says of it."""
 
     def __init__(self, store: Store, template: IssuedTemplate,
-                 templates: Sequence[IssuedTemplate], today: date) -> None:
+                 templates: Sequence[IssuedTemplate], today: date,
+                 before: Targets | None = None) -> None:
         code = template.department_code
         self.store, self.template, self.today = store, template, today
         self.version = sum(t.department_code == code and t.year == template.year
@@ -161,6 +170,17 @@ class _Department:
         self.history = [r for r in store.reviews(code) if r.year == template.year]
         self.approved = store.approved_returns(code, template.year)
         self.project_list = store.template_projects(template.template_id)
+        if before is not None:
+            self.findings = [*(f for f in self.findings if f.code not in YEAR_OVER_YEAR),
+                             *self._against(before)]
+
+    def _against(self, before: Targets) -> list[Finding]:
+        """Last year's targets against the targets in force (none in force: nothing to
+        compare, rather than every indicator dropped)."""
+        current = next((e for e in self.chain if e.in_force), None)
+        if current is None:
+            return []
+        return compare_with_previous(self.store.accepted_targets(current.file.sha256), before)
 
     def standing_review(self, project_code: str) -> ReviewRecord | None:
         of = [r for r in self.history if r.project_code == project_code]
