@@ -19,7 +19,7 @@ PACKAGE = ROOT / "xltool"
 # year's source), never another stage. The demo, the command line and mail (the round trip
 # over email) drive the stages; nothing in the library imports them.
 STAGES = ("ledger", "template", "collect", "reconcile", "review", "publish")
-DRIVERS = ("demo", "cli", "__main__", "mail")
+DRIVERS = ("demo", "demo_mail", "cli", "__main__", "mail")
 SHARED = ("errors", "findings", "text", "values", "money", "profile", "names", "defaults",
           "limits", "atomic", "batch", "xlsxout", "targets", "store", "codes", "tables",
           "outputs", "visible", "matching", "numfmt", "states", "officerules", "previous")

@@ -10,6 +10,10 @@ and a targets workbook. The demo plays the year as it goes:
 3. two departments correct their forms by cell name, as recorded in
    `samples/data/corrections.csv`, the third sends the same file again (round 2);
 4. the office reconciles the returns with the ledger and publishes what was accepted.
+
+With `mail`, round 1 goes by email instead of a folder (`xltool.demo_mail`): the templates
+are drafted as messages, the departments answer by mail into a Maildir, `mail fetch`
+collects the returns, and the feedback and reminders are drafted as replies.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from pathlib import Path
 
 from xltool.collect import CollectRun, collect
 from xltool.defaults import DEFAULT_STORE
+from xltool.demo_mail import MAILBOX, OUTBOX, MailRound, play_mail_round
 from xltool.errors import NotADemoFolder, SamplesMissing
 from xltool.ledger import load_ledger
+from xltool.mail.fetch import inbox_folder
 from xltool.outputs import copies_folder, refuse_clobbering, store_files
 from xltool.publish import Publication, publish
 from xltool.reconcile import Reconciliation, reconcile
@@ -38,7 +44,8 @@ CONTACT = "预算科 0951-0000000"
 # Everything the demo writes, and so everything it may clear before running again.
 OUTPUTS = ("templates", "returns-1", "feedback-1", "returns-2", "feedback-2",
            *(str(path) for path, _ in store_files(DEFAULT_STORE)),
-           "reconcile.xlsx", "disclosure.xlsx", "targets-out.xlsx", "说明.txt")
+           "reconcile.xlsx", "disclosure.xlsx", "targets-out.xlsx", "说明.txt",
+           OUTBOX, MAILBOX, inbox_folder(Path(DEFAULT_STORE)).name)
 # Written first into the folder a demo makes its own: the demo clears and writes only an
 # empty folder or one holding this, never an office's working folder that has files of
 # the same names (an xltool.db, templates/).
@@ -57,6 +64,8 @@ class DemoResult:
     publication: Publication
     files: tuple[tuple[str, str], ...]
     """(path relative to the folder, what it is), in the order they were made."""
+    mail: MailRound | None = None
+    """Round 1 by email, when the demo was asked to play it."""
 
 
 def samples_dir() -> Path:
@@ -68,8 +77,9 @@ def samples_dir() -> Path:
     raise SamplesMissing("找不到示例数据（samples/ledger.xlsx），请重新安装 xltool")
 
 
-def run_demo(folder: Path | str = "demo", *,
+def run_demo(folder: Path | str = "demo", *, mail: bool = False,
              say: Callable[[str], None] = lambda _: None) -> DemoResult:
+    """The year in FOLDER; with MAIL, round 1 by email (drafts and a Maildir, no server)."""
     out = Path(folder)
     samples = samples_dir()
     _claim(out, samples)
@@ -80,8 +90,9 @@ def run_demo(folder: Path | str = "demo", *,
                                 prefill=samples / "targets.xlsx", issuer=ISSUER,
                                 deadline=DEADLINE, contact=CONTACT, password="demo")
     say(f"已下发 {len(templates.workbooks)} 个模板")
-    first = collect([_returned_as_issued(templates, out / "returns-1")], store=store,
-                    feedback=out / "feedback-1")
+    mailed = play_mail_round(store, out, out / "returns-1", out / "feedback-1",
+                             say=say) if mail else None
+    first = _first_round(templates, store, out, mailed)
     say(_round_line(1, first))
     corrected = _corrected(templates, samples / "data" / "corrections.csv", out / "returns-1",
                            out / "returns-2")
@@ -92,9 +103,10 @@ def run_demo(folder: Path | str = "demo", *,
     publication = publish(store=store, output=out / "disclosure.xlsx",
                           targets_out=out / "targets-out.xlsx", issuer=ISSUER)
     say(f"公开：{publication.projects} 个项目，缺 {len(publication.missing)} 个")
-    files = _describe(out, templates, first, second, reconciliation, publication)
+    files = _describe(out, templates, first, second, reconciliation, publication, mailed)
     _write_guide(out, files)
-    return DemoResult(out, templates, (first, second), reconciliation, publication, files)
+    return DemoResult(out, templates, (first, second), reconciliation, publication, files,
+                      mailed)
 
 
 def _claim(out: Path, samples: Path) -> None:
@@ -115,6 +127,17 @@ def _claim(out: Path, samples: Path) -> None:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+
+
+def _first_round(templates: TemplateRun, store: Path, out: Path,
+                 mailed: MailRound | None) -> CollectRun:
+    """Round 1's collect run: the one `mail fetch` made, or one over the returns' folder."""
+    if mailed is None:
+        return collect([_returned_as_issued(templates, out / "returns-1")], store=store,
+                       feedback=out / "feedback-1")
+    if mailed.fetched.collected is None:  # every department answers: not reached
+        raise RuntimeError("the demo's mailbox gave no return")
+    return mailed.fetched.collected
 
 
 def _returned_as_issued(templates: TemplateRun, folder: Path) -> Path:
@@ -150,16 +173,21 @@ def _round_line(number: int, run: CollectRun) -> str:
 
 
 def _describe(out: Path, templates: TemplateRun, first: CollectRun, second: CollectRun,
-              reconciliation: Reconciliation,
-              publication: Publication) -> tuple[tuple[str, str], ...]:
+              reconciliation: Reconciliation, publication: Publication,
+              mailed: MailRound | None) -> tuple[tuple[str, str], ...]:
     files = [(f"templates/{w.path.name}",
               f"下发给{w.department}的模板（{w.projects} 个项目，已预填）")
              for w in templates.workbooks]
-    files.append((DEFAULT_STORE, "存储：下发记录、收到的文件、检查结果和已接受的目标"))
+    files.append((DEFAULT_STORE, "存储：下发记录、收到的文件、检查结果和已接受的目标，"
+                  "以及收发的每封邮件" if mailed else
+                  "存储：下发记录、收到的文件、检查结果和已接受的目标"))
     files.append((f"{copies_folder(Path(DEFAULT_STORE)).name}/",
                   "存储保存的每个收到文件的副本（按内容的哈希命名），请与存储一起保留"))
+    if mailed is not None:
+        files += _mail_files(out, mailed)
     for number, run in ((1, first), (2, second)):
-        files.append((f"returns-{number}/", f"第{number}轮各部门报送的文件"))
+        files.append((f"returns-{number}/", "第1轮各部门从模板邮件中取出、原样发回的文件"
+                      if mailed and number == 1 else f"第{number}轮各部门报送的文件"))
         files += [(f"feedback-{number}/{p.name}",
                    "反馈表" if "反馈表" in p.name else "收取情况汇总") for p in run.feedback]
     differences = len(reconciliation.differences)
@@ -170,6 +198,32 @@ def _describe(out: Path, templates: TemplateRun, first: CollectRun, second: Coll
     files.append((MARKER, "标记本文件夹为示例输出：再次运行 xltool demo 只替换这里的示例文件"))
     files.append(("说明.txt", "本说明"))
     return tuple(files)
+
+
+_DRAFTS = {"template": "发给{}的模板邮件草稿（附模板）",
+           "feedback": "给{}的反馈邮件草稿：回复其报送邮件，附反馈表",
+           "reminder": "给{}的催报邮件草稿：尚无被接受的报送"}
+
+
+def _mail_files(out: Path, mailed: MailRound) -> list[tuple[str, str]]:
+    """Round 1's mail: the drafts, the departments' answers, the workbooks taken out."""
+    files = [(f"{OUTBOX}/", "草稿箱：财政部门要发出的邮件（.eml，可用邮件客户端打开后发送）")]
+    for run in (mailed.templates, mailed.feedback, mailed.reminders):
+        files += [(_relative(out, Path(d.response)), _DRAFTS[run.kind].format(d.department))
+                  for d in run.deliveries if d.outcome == "drafted"]
+    files.append((f"{MAILBOX}/", "演示用的收件箱（Maildir：new/ 中每个文件是一封邮件），"
+                  "xltool mail fetch 从这里收取"))
+    files += [(_relative(out, a.path), f"{a.department}的回复邮件（{a.client}）")
+              for a in mailed.answers]
+    inbox = inbox_folder(out / DEFAULT_STORE)
+    files.append((f"{inbox.name}/", "mail fetch 从邮件中取出的报送文件"))
+    files += [(_relative(out, f.path), f"从 {f.message.sender} 的邮件中取出的报送文件"
+               + (f"（在{f.within}中）" if f.within else "")) for f in mailed.fetched.files]
+    return files
+
+
+def _relative(out: Path, path: Path) -> str:
+    return path.relative_to(out).as_posix()
 
 
 # What SQLite and the store's lock leave beside the store, said for a clerk who finds them.
@@ -190,5 +244,8 @@ def _store_leftovers(out: Path) -> list[tuple[str, str]]:
 
 def _write_guide(out: Path, files: tuple[tuple[str, str], ...]) -> None:
     lines = ["xltool 示例：用三份公开的绩效目标表走完一年的流程。", ""]
+    if any(path.startswith(f"{OUTBOX}/") for path, _ in files):
+        lines[1:1] = ["第1轮通过邮件往来：不连接邮件服务器，发出的邮件存为草稿（outbox/），"
+                      "各部门的回复投递到演示用的收件箱（mailbox/）。"]
     lines += [f"{path}\t{what}" for path, what in files]
     (out / "说明.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
