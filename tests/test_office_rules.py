@@ -73,6 +73,12 @@ def _codes(findings: object) -> set[str]:
      "\"off\""),
     ("[all]\nsatisfaction_floor = \"≤85%\"\n", "all.satisfaction_floor", "百分比"),
     ("[all]\nsatisfaction_floor = 120\n", "all.satisfaction_floor", "百分比"),
+    ("[all]\nsatisfaction_floor = nan\n", "all.satisfaction_floor", "百分比"),
+    ("[all]\nsatisfaction_floor = inf\n", "all.satisfaction_floor", "百分比"),
+    ("[all]\nsatisfaction_floor = \"nan\"\n", "all.satisfaction_floor", "百分比"),
+    # a share written as a fraction would be a floor of 0.85 %: told how to write 85 %
+    ("[all]\nsatisfaction_floor = 0.85\n", "all.satisfaction_floor", '请写 85 或 "≥85%"'),
+    ("[all]\nsatisfaction_floor = \"0.9\"\n", "all.satisfaction_floor", '请写 90 或 "≥90%"'),
     ("[all]\nquantitative = [\"数量指标\", \"产量指标\"]\n", "all.quantitative", "产量指标"),
     ("[profile.\"ningxia-2099\"]\nmin_indicators = 3\n", 'profile."ningxia-2099"', "没有这个表式"),
     ("[profile.\"national-2021\"]\nquantitative = [\"成本指标\"]\n",

@@ -248,8 +248,12 @@ def _satisfaction_floor(path: Path, key: str, value: Any, _categories: frozenset
         number = Decimal(str(value))
     else:
         number = None
-    if number is None or not 0 <= number <= 100:
+    if number is None or not number.is_finite() or not 0 <= number <= 100:
         raise OfficeRulesError(path, key, "应为 0–100 的百分比，如 \"≥85%\" 或 85")
+    if 0 < number < 1:  # a share written as a fraction: 0.85 would be a floor of 0.85 %
+        meant = f"{(number * 100).normalize():f}"
+        raise OfficeRulesError(path, key, f"{number} 会被当作 {number}%；满意度不低于 {meant}% "
+                                          f"请写 {meant} 或 \"≥{meant}%\"")
 
 
 def _calculation_method(path: Path, key: str, value: Any, _categories: frozenset[str]) -> None:

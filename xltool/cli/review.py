@@ -11,6 +11,7 @@ from xltool.cli.output import emit_json
 from xltool.cli.params import store_option
 
 if TYPE_CHECKING:
+    from xltool.officerules import OfficeRules
     from xltool.review import Review
 
 _GRADES = ("优", "良", "中", "差")
@@ -28,39 +29,46 @@ _GRADES = ("优", "良", "中", "差")
                    "feedback, and the reason of any waiver.")
 @click.option("--waive", metavar="CODE[@CELL]", multiple=True,
               help="Accept a finding as written, by its code and optionally its cell "
-                   "(C19 or 项目1!C19); it stands for later returns too.")
+                   "(项目1!C19; C19: of --project, or where the return has it); it stands for "
+                   "the year's later returns too.")
 @click.option("--revoke", metavar="CODE[@CELL]", multiple=True,
-              help="End a waiver given before (as it was given).")
+              help="End the year's waivers of CODE (at CELL, of --project, where given).")
 @click.option("--reviewer", metavar="NAME", help="Who reviews (default: the user logged in).")
 @store_option("The SQLite store the returns were collected into.")
+@click.option("--rules", "rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The office's review criteria a return whose errors are all waived is "
+                   "examined again under (a TOML rules file; default: xltool.toml beside the "
+                   "store, if there is one).")
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
 def review_command(department: str, project: str | None, grade: str, opinion: str,
                    waive: tuple[str, ...], revoke: tuple[str, ...], reviewer: str | None,
-                   store: Path, as_json: bool) -> None:
+                   store: Path, rules: Path | None, as_json: bool) -> None:
     """Record the office's review of DEPARTMENT's return (its code or full name).
 
     The return reviewed is the one in force, or a rejected return sent after it.
     Every decision is kept. When the waivers cover every error of a rejected
     return, it is examined again from its kept copy and accepted.
     """
+    from xltool.officerules import rules_in_force
     from xltool.review import review
 
+    office = rules_in_force(store, rules)  # a rules file that cannot be read: nothing recorded
     decided = review(department, grade=grade, opinion=opinion, project=project, waive=waive,
                      revoke=revoke, reviewer=reviewer, store=store)
-    accepted = decided.examine_again and _examine_again(store)
+    accepted = decided.examine_again and _examine_again(store, decided.sha256, office)
     if as_json:
         emit_json({**decided.to_dict(), "accepted_now": accepted})
     else:
         _print(decided, accepted)
 
 
-def _examine_again(store: Path) -> bool:
-    """Examine the store's rejected returns again (as `collect --recheck`): the waived one is
-    accepted. Whether it was."""
-    from xltool.collect import collect
+def _examine_again(store: Path, sha256: str, rules: OfficeRules) -> bool:
+    """Examine the reviewed return again, from its kept copy (no other return): whether it
+    is accepted now."""
+    from xltool.collect import examine_again
 
-    run = collect([], store=store, recheck=True)
-    return any(f.status in ("accepted", "superseded") for f in run.files)
+    run = examine_again([sha256], store=store, rules=rules)
+    return any(f.sha256 == sha256 and f.status in ("accepted", "superseded") for f in run.files)
 
 
 def _print(decided: Review, accepted: bool) -> None:
@@ -81,6 +89,9 @@ def _print(decided: Review, accepted: bool) -> None:
         say(f"该报送表有 {len(decided.waived)} 个问题已豁免（仍列出，注明已豁免）。")
     if accepted:
         say("该报送表的错误均已豁免：已重新检查并接受。", "bold green")
+    elif decided.examine_again:
+        say("该报送表的错误均已豁免，但重新检查后仍未接受（存档副本缺失，或按现行审核口径"
+            "另有错误）：见 xltool history。", "bold yellow")
     elif decided.approved:
         say("已通过审核：批准的目标已冻结，以后的报送不再替代，除非再次审核。", "bold green")
     else:

@@ -1,6 +1,7 @@
 """The collect stage: every return read back, checked, kept, and each department told.
 
 - `run`: the orchestrator, `collect()`: files in, outcomes and the store's records out;
+  `examine_again()`: a few rejected files examined again from their kept copies;
 - `inputs`: what the paths given yield: files named, and the spreadsheets in folders (the
   rest listed with its reason);
 - `outcome`: what became of one file (`FileOutcome`, `Status`);
@@ -18,8 +19,8 @@
 """
 
 from xltool.collect.outcome import FileOutcome
-from xltool.collect.run import CollectRun, collect
+from xltool.collect.run import CollectRun, collect, examine_again
 from xltool.errors import NoInput
 from xltool.store import Status
 
-__all__ = ["CollectRun", "FileOutcome", "NoInput", "Status", "collect"]
+__all__ = ["CollectRun", "FileOutcome", "NoInput", "Status", "collect", "examine_again"]

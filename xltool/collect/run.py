@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -546,7 +546,7 @@ def _process_workbook(store: Store, path: Path, data: bytes, entries: list[ZipIn
         findings.insert(0, _stale(template, newer))
     name = shown_file_name(path.name)
     findings = [replace(f, file=name, department=template.department_code) for f in findings]
-    has_errors = not store.errors_all_waived(template.department_code, findings)
+    has_errors = not store.errors_all_waived(template.department_code, template.year, findings)
     status = Status.STALE if newer else Status.REJECTED if has_errors else Status.ACCEPTED
     outcome = replace(base, status=status, department=template.department_code,
                       template_id=template.template_id, findings=tuple(findings))
@@ -663,14 +663,34 @@ def _received(store: Store, path: Path, data: bytes, outcome: FileOutcome,
 # -- the store's rejected files, examined again ------------------------------------------
 
 
-def _recheck(store: Store, context: _Context, progress: Progress | None
+def examine_again(sha256s: Collection[str], *, store: Path | str = DEFAULT_STORE,
+                  limits: Limits = DEFAULT_LIMITS,
+                  rules: OfficeRules | Path | str | None = None) -> CollectRun:
+    """`collect --recheck` for the rejected files SHA256S only (the others given are left as
+    they are): what a review runs once its waivers cover every error of the return it
+    reviewed, so that no other return, of any department or year, is examined meanwhile.
+    RULES as `collect`'s (default: `xltool.toml` beside the store, if there is one)."""
+    store_path = Path(store)
+    office = rules if isinstance(rules, OfficeRules) else rules_in_force(store_path, rules)
+    context = _Context(limits, rules=office)
+    with exclusive(store_path), open_store(store_path, create=False) as opened:
+        if office.digest is not None:
+            record_rules(opened, office.digest, office.source, office.text)
+        outcomes, unchecked = _recheck(opened, context, None, frozenset(sha256s))
+        departments = department_status(opened)
+    return CollectRun(tuple(outcomes), departments, store_path, skipped=unchecked)
+
+
+def _recheck(store: Store, context: _Context, progress: Progress | None,
+             only: frozenset[str] | None = None
              ) -> tuple[list[FileOutcome], dict[Path, Skip]]:
-    """Every rejected file the store holds, examined again from its kept copy: its newest
-    outcome is recorded, the earlier one kept in its history. A copy that is gone or no
-    longer the file received is left, and listed."""
+    """Every rejected file the store holds (of ONLY, if given), examined again from its kept
+    copy: its newest outcome is recorded, the earlier one kept in its history. A copy that
+    is gone or no longer the file received is left, and listed."""
     # a file never kept (over file-mb) was never read: collected again, it is read anew
     rejected = [r for r in store.received_files()
-                if r.status == Status.REJECTED and r.stored_path not in ("", ".")]
+                if r.status == Status.REJECTED and r.stored_path not in ("", ".")
+                and (only is None or r.sha256 in only)]
     outcomes: list[FileOutcome] = []
     unchecked: dict[Path, Skip] = {}
     for done, received in enumerate(rejected, start=1):

@@ -258,7 +258,7 @@ def accepted_as_written(store: Store, sha256: str, cells: Iterable[IssuedCell]
     if not any(f.is_error for f in findings):
         return {}
     received = store.received(sha256)
-    waivers = store.waivers(received.department_code if received else None)
+    waivers = store.waivers(received.department_code, received.year) if received else []
     category = {(c.sheet, c.cell): c.category for c in cells}
     found: dict[str, list[tuple[str, str, str]]] = {}
     for finding in findings:

@@ -6,12 +6,20 @@ revision: 财预〔2015〕88号), with an opinion, a reviewer and a time; every 
 (`xltool.store.reviews`). What the decisions change is the submission chain's business
 (`xltool.store.chain`: an approval pins the approved targets for publishing).
 
-The return under review is the department's return in force; or, when the department sent
-a return after it that was rejected, that one (its latest word). A waiver (`--waive
-CODE[@CELL]`) accepts a finding as written: when the waivers standing then cover every
-error of a rejected return, it is to be examined again (`examine_again`: the command line
-runs `collect --recheck`, which reads the kept copy and, finding only waived errors,
-accepts it). Reading a return is collect's work; this stage only reads and writes the store.
+The department's template reviewed is its template in force for the latest year it was
+issued one (`xltool.store.chain`); the return under review is its return in force; or, when
+the department sent a return after it that was rejected, that one (its latest word).
+
+A waiver (`--waive CODE[@CELL]`) accepts a finding as written, for the department and that
+year: a code alone covers the code in all its returns (of `--project` only, if given); a
+cell covers that cell of one project sheet — the sheet named (`CODE@项目1!C19`), or that of
+`--project`, or else each sheet where the return under review has the finding at that
+cell. `--revoke` ends every standing waiver of the year it names (the code; the place and
+project, where given), and is refused when it names none. When the waivers standing then
+cover every error of a rejected return, it is to be examined again (`examine_again`: the
+command line runs `xltool.collect.examine_again` on that return alone, which reads the kept
+copy and, finding only waived errors, accepts it). Reading a return is collect's work; this
+stage only reads and writes the store.
 """
 
 from __future__ import annotations
@@ -94,10 +102,14 @@ def review(department: str, *, grade: str, opinion: str, project: str | None = N
         template = _department(opened, department)
         entry = _under_review(opened, template)
         codes = _projects(opened, template, project)
-        granted = tuple(_waiver(w, template, project, opened) for w in waive)
-        revoked = tuple(_waiver(w, template, project, opened) for w in revoke)
         findings = opened.findings(entry.file.sha256)
-        standing = [*_without(opened.waivers(template.department_code), revoked), *granted]
+        before = opened.waivers(template.department_code, template.year)
+        sheets = {p.sheet: p.project_code for p in opened.template_projects(template.template_id)}
+        granted = tuple(w for text in waive
+                        for w in _granting(_asked(text, sheets, project), template, findings))
+        revoked = tuple(w for text in revoke
+                        for w in _revoking(_asked(text, sheets, project), template, before))
+        standing = [*_without(before, revoked), *granted]
         covered = only_waived_errors(findings, standing)
         if grade in APPROVING and entry.file.status == Status.REJECTED and not covered:
             raise CannotReview(
@@ -115,13 +127,16 @@ def review(department: str, *, grade: str, opinion: str, project: str | None = N
 
 
 def _department(store: Store, wanted: str) -> IssuedTemplate:
-    """The department's template issued last, found by code or by name."""
+    """The department's template in force for the latest year it was issued one, found by
+    code or by name (as the submission chain decides it: on a tie, the one recorded last)."""
     wanted, key = wanted.strip(), normalise_key(wanted)
     templates = store.templates()
     for matches in ([t for t in templates if t.department_code == wanted],
                     [t for t in templates if normalise_key(t.department) == key]):
         if matches:
-            return max(matches, key=lambda t: t.issued_at)
+            latest = max(matches, key=lambda t: (t.year is not None, t.year or 0))
+            chosen = store.template_in_force(latest.department_code, latest.year)
+            return next(t for t in matches if t.template_id == chosen)
     raise UnknownDepartment(f"存储中没有向“{wanted}”下发过模板（请用主管部门编码或全称）")
 
 
@@ -153,20 +168,65 @@ def _projects(store: Store, template: IssuedTemplate, project: str | None) -> li
     return [project.strip()]
 
 
-def _waiver(text: str, template: IssuedTemplate, project: str | None, store: Store) -> Waiver:
-    """`CODE`, `CODE@C19` or `CODE@项目1!C19` as a waiver of the department's findings (of
-    PROJECT, or of the project whose sheet is named)."""
+@dataclass(frozen=True)
+class _Asked:
+    """A `--waive` or `--revoke` as written: the code, and where (empty: not said)."""
+
+    text: str
+    code: str
+    project: str
+    sheet: str
+    cell: str
+
+
+def _asked(text: str, sheets: dict[str, str], project: str | None) -> _Asked:
+    """`CODE`, `CODE@C19` or `CODE@项目1!C19`, of PROJECT or of the project whose sheet is
+    named (SHEETS: the template's sheets and their projects)."""
     code, _, place = text.strip().partition("@")
     if code not in PROBLEMS or code.startswith("file."):
         raise CannotReview(f"“{code}”不是可以豁免的问题代码（见 xltool history 列出的问题）")
     sheet, _, cell = place.rpartition("!")
-    sheet = sheet.strip("'")
-    sheets = {p.sheet: p.project_code for p in store.template_projects(template.template_id)}
+    sheet, project = sheet.strip("'"), (project or "").strip()
     if sheet and sheet not in sheets:
         raise CannotReview(f"现行模板中没有工作表“{sheet}”（有：{'、'.join(sheets)}）")
-    owner = sheets.get(sheet, "") if sheet else (project or "").strip()
-    return Waiver(template.department_code, template.year, code, owner, sheet,
+    if sheet and project and sheets[sheet] != project:
+        raise CannotReview(f"工作表“{sheet}”是项目 {sheets[sheet]} 的，不是 --project {project}")
+    if project and not sheet and cell:
+        sheet = next(s for s, owner in sheets.items() if owner == project)
+    return _Asked(text.strip(), code, sheets[sheet] if sheet else project, sheet,
                   cell.strip().upper())
+
+
+def _granting(asked: _Asked, template: IssuedTemplate,
+              findings: list[Finding]) -> list[Waiver]:
+    """The waivers ASKED grants: a cell without its sheet, one per sheet where the return
+    under review has the finding at that cell (never every project's same cell)."""
+    def waiver(project: str, sheet: str) -> Waiver:
+        return Waiver(template.department_code, template.year, asked.code, project, sheet,
+                      asked.cell)
+
+    if not asked.cell or asked.sheet:
+        return [waiver(asked.project, asked.sheet)]
+    places = sorted({(f.project, f.sheet) for f in findings
+                     if f.code == asked.code and f.cell.upper() == asked.cell and f.sheet})
+    if not places:
+        raise CannotReview(f"审核的报送表在 {asked.cell} 没有“{asked.code}”问题：请写明工作表，"
+                           f"如 {asked.code}@项目工作表名!{asked.cell}，或用 --project 指明项目")
+    return [waiver(project, sheet) for project, sheet in places]
+
+
+def _revoking(asked: _Asked, template: IssuedTemplate, standing: list[Waiver]) -> list[Waiver]:
+    """The standing waivers of the year ASKED names: of its code, and of its project, sheet
+    and cell where it says them."""
+    ended = [w for w in standing if w.code == asked.code
+             and asked.project in ("", w.project_code) and asked.sheet in ("", w.sheet)
+             and asked.cell in ("", w.cell.upper())]
+    if not ended:
+        year = f"{template.year}年" if template.year is not None else "本年度"
+        now_standing = "、".join(w.where for w in standing) or "无"
+        raise CannotReview(f"没有可以撤销的豁免“{asked.text}”：{template.department}{year}"
+                           f"现有的豁免：{now_standing}")
+    return ended
 
 
 def _granted(waiver: Waiver, opinion: str, reviewer: str, at: str) -> Waiver:
@@ -175,8 +235,8 @@ def _granted(waiver: Waiver, opinion: str, reviewer: str, at: str) -> Waiver:
 
 
 def _without(waivers: list[Waiver], revoked: tuple[Waiver, ...]) -> list[Waiver]:
-    gone = {(w.code, w.project_code, w.sheet, w.cell) for w in revoked}
-    return [w for w in waivers if (w.code, w.project_code, w.sheet, w.cell) not in gone]
+    gone = {w.waiver_id for w in revoked}
+    return [w for w in waivers if w.waiver_id not in gone]
 
 
 def _os_user() -> str:

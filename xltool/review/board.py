@@ -2,8 +2,10 @@
 
 Sheet `部门`: a department a row, most urgent first, the late in red; rows are one line
 each (the full opinion is on the projects sheet), so that 40 departments print on one A4
-landscape page, the header row repeated on each. Sheet `项目`: a project a row, with the
-office's latest opinion in full.
+landscape page, the header row repeated on each: a long department name shrinks to its
+cell rather than being cut, and the return in force is named by what its file name adds to
+the template's (`绩效目标表.xlsx`, not the year, code and department again). Sheet `项目`:
+a project a row, with the office's latest opinion in full.
 """
 
 from __future__ import annotations
@@ -25,11 +27,11 @@ PER_PAGE = 40
 DEPARTMENT_SHEET, PROJECT_SHEET = "部门", "项目"
 
 _DEPARTMENT_COLUMNS = (
-    Column("主管部门编码", 10), Column("主管部门", 12), Column("状态", 11),
-    Column("剩余天数", 8), Column("下发日期（版次）", 14), Column("邮件发送", 10),
+    Column("主管部门编码", 12), Column("主管部门", 16, "shrunk"), Column("状态", 10),
+    Column("剩余天数", 8), Column("下发日期（版次）", 17), Column("邮件发送", 10),
     Column("催报\n次数", 4, "count"), Column("收到\n份数", 4, "count"),
-    Column("修改\n轮次", 4, "count"), Column("有效报送表", 16), Column("审核\n等级", 4),
-    Column("审核意见", 18), Column("审核后又报送", 12), Column("豁免\n问题", 4, "count"),
+    Column("修改\n轮次", 4, "count"), Column("有效报送表", 14, "shrunk"), Column("审核\n等级", 4),
+    Column("审核意见", 11), Column("审核后又报送", 12), Column("豁免\n问题", 4, "count"),
     Column("未改\n错误", 4, "count"), Column("目标\n下调", 4, "count"),
     Column("指标\n删除", 4, "count"))
 ROW_POINTS = 13.0
@@ -49,6 +51,7 @@ _STYLES: dict[str, dict[str, Any]] = {
                "align": "center", "valign": "vcenter", "font_size": 10},
     "text": {"border": 1, "valign": "vcenter", "font_size": 9},
     "wrapped": {"border": 1, "valign": "vcenter", "text_wrap": True, "font_size": 9},
+    "shrunk": {"border": 1, "valign": "vcenter", "shrink": True, "font_size": 9},
     # a zero is left blank: the counts that matter stand out
     "count": {"border": 1, "valign": "vcenter", "num_format": "0;-0;;@", "font_size": 9},
     "late": {"font_color": "#9C0006", "bg_color": "#FFC7CE", "bold": True},
@@ -102,8 +105,15 @@ def _departments(sheet: Any, formats: dict[str, Any], board: StatusBoard) -> Non
 def _department_row(d: DepartmentStanding) -> Sequence[Value]:
     return (d.department_code, d.department, d.state, _days(d),
             f"{d.issued_at[:10]}（第{d.version}版）", d.sent_at[:10], d.reminders, d.returns,
-            d.rounds, d.in_force, d.grade, d.opinion, d.received_after_approval, d.waived,
+            d.rounds, _return_shown(d), d.grade, d.opinion, d.received_after_approval, d.waived,
             d.errors, d.target_lowered, d.indicator_dropped)
+
+
+def _return_shown(d: DepartmentStanding) -> str:
+    """The return in force by what its name adds to the department's code and name, which
+    a template's file name (and so a return's, mostly) holds after its year."""
+    _, found, rest = d.in_force.partition(f"{d.department_code}_{d.department}_")
+    return rest if found and rest else d.in_force
 
 
 def _days(d: DepartmentStanding) -> str:

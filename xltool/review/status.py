@@ -2,7 +2,8 @@
 
 One row per department issued a template of the year (the latest year issued), and one per
 project: the template in force (its version: how many times the department's template was
-issued, and when), the mail sent and the reminders (`mail_sent`), the returns received and
+issued, and when), the mail sent and the reminders of the year (`mail_sent`: sent by the
+server, not a draft written to an outbox, which is shown apart), the returns received and
 the return in force, the state (`xltool.states`, one vocabulary with feedback and the
 reconcile report), the office's latest 审核意见 and grade, the waived findings, a return
 received after the approval (kept, not published: `xltool.store.chain`), the
@@ -37,6 +38,7 @@ from xltool.states import (
     department_state,
 )
 from xltool.store import ChainEntry, IssuedTemplate, Status, Store, in_force, open_store
+from xltool.store.mailsent import Outcome, SentMessage
 from xltool.store.reviews import RETURNING, ReviewRecord, waiver_of
 from xltool.targets import Targets, read_targets
 
@@ -76,6 +78,9 @@ class DepartmentStanding:
     issued_at: str
     sent_at: str
     """When the template was last mailed (empty: not mailed, or no mail kept)."""
+    drafted_at: str
+    """When the template was last written to an outbox as a draft, for the office to send
+    itself (empty: never): not counted as sent."""
     reminders: int
     reminded_at: str
     returns: int
@@ -166,7 +171,7 @@ class _Department:
         self.chain = [e for e in store.chain(code) if e.file.year == template.year]
         self.reviewing = under_review(self.chain, template.template_id)
         self.findings = store.findings(self.reviewing.file.sha256) if self.reviewing else []
-        self.waivers = store.waivers(code)
+        self.waivers = store.waivers(code, template.year)
         self.history = [r for r in store.reviews(code) if r.year == template.year]
         self.approved = store.approved_returns(code, template.year)
         self.project_list = store.template_projects(template.template_id)
@@ -240,10 +245,17 @@ class _Department:
                 return state
         return APPROVED if states else NOT_RETURNED
 
+    def mailed(self, kind: str, outcome: Outcome) -> list[SentMessage]:
+        """The department's mail of KIND for the board's year with that OUTCOME, oldest
+        first."""
+        return [m for m in self.store.sent_mail(kind, self.template.department_code)
+                if m.outcome == outcome and m.year == self.template.year]
+
     def standing(self) -> DepartmentStanding:
         t, code = self.template, self.template.department_code
-        sent = [m for m in self.store.sent_mail("template", code) if m.sent_at]
-        reminders = [m for m in self.store.sent_mail("reminder", code) if m.sent_at]
+        sent = self.mailed("template", Outcome.SENT)
+        drafted = self.mailed("template", Outcome.DRAFTED)
+        reminders = self.mailed("reminder", Outcome.SENT)
         returns = [e for e in self.chain if e.file.status != Status.UNCHANGED]
         current = next((e for e in self.chain if e.in_force), None)
         last = self.history[-1] if self.history else None
@@ -252,7 +264,8 @@ class _Department:
                      "")
         return DepartmentStanding(
             code, t.department, t.template_id, self.version, t.issued_at,
-            sent[-1].sent_at or "" if sent else "", len(reminders),
+            sent[-1].sent_at or "" if sent else "",
+            drafted[-1].sent_at or "" if drafted else "", len(reminders),
             reminders[-1].sent_at or "" if reminders else "", len(returns),
             max(len(returns) - 1, 0), _name(current), self.state(),
             last.grade if last else "", last.opinion if last else "",

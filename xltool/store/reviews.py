@@ -6,9 +6,12 @@ and when. Decisions are appended, never replaced: a project's latest decision is
 that stands, the earlier ones are its history.
 
 A waiver is the office accepting a finding as written, by its code and, optionally, its
-project, sheet and cell. It stands for every later return of the department (the same code
-at the same place stays accepted) until a review revokes it. A waiver never removes a
-finding: the finding is still recorded and listed, marked as waived (`Waiver.covers`).
+project, sheet and cell. It stands for every later return of the department of the same
+year (the same code at the same place stays accepted) until a review revokes it; a year's
+waivers and opinions never reach another year's returns. A cell is always kept with its
+sheet: the project sheets share one layout, so a cell alone would name the same place in
+every project. A waiver never removes a finding: the finding is still recorded and listed,
+marked as waived (`Waiver.covers`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from xltool.errors import StoreError
 from xltool.findings import Finding
 from xltool.store.records import Repository
 
@@ -70,6 +74,8 @@ class Waiver:
     """Why: the opinion of the review that granted it."""
     reviewer: str = ""
     granted_at: str = ""
+    waiver_id: int | None = None
+    """Its row in the store (None: not stored yet)."""
 
     def covers(self, finding: Finding) -> bool:
         """Whether FINDING (of this waiver's department) is one the office accepted."""
@@ -93,7 +99,7 @@ class Waiver:
         return {"department_code": self.department_code, "year": self.year,
                 "code": self.code, "project_code": self.project_code, "sheet": self.sheet,
                 "cell": self.cell, "opinion": self.opinion, "reviewer": self.reviewer,
-                "granted_at": self.granted_at}
+                "granted_at": self.granted_at, "waiver_id": self.waiver_id}
 
 
 def waiver_of(finding: Finding, waivers: Iterable[Waiver]) -> Waiver | None:
@@ -111,8 +117,12 @@ class Reviews(Repository):
 
     def record_review(self, decisions: Sequence[ReviewRecord], granted: Sequence[Waiver],
                       revoked: Sequence[Waiver] = ()) -> list[ReviewRecord]:
-        """Append DECISIONS; GRANTED waivers are tied to the first, REVOKED ones (matched by
-        department, code and place) end with it. All or nothing. The decisions as stored."""
+        """Append DECISIONS; GRANTED waivers are tied to the first, REVOKED ones (standing
+        waivers, by their row) end with it. All or nothing: a revoked waiver no longer
+        standing, or a cell granted without its sheet, records nothing. The decisions as
+        stored."""
+        if any(w.cell and not w.sheet for w in granted):
+            raise StoreError("豁免单元格时必须写明工作表（各项目工作表的格式相同）")
         stored = []
         with self.transaction() as db:
             for decision in decisions:
@@ -123,12 +133,11 @@ class Reviews(Repository):
                 stored.append(_with_id(decision, cursor.lastrowid))
             first = stored[0].review_id
             for waiver in revoked:
-                db.execute(
+                ended = db.execute(
                     "UPDATE waivers SET revoked_by = ? WHERE revoked_by IS NULL "
-                    "AND department_code = ? AND year IS ? AND code = ? AND project_code = ? "
-                    "AND sheet = ? AND cell = ?",
-                    (first, waiver.department_code, waiver.year, waiver.code,
-                     waiver.project_code, waiver.sheet, waiver.cell))
+                    "AND waiver_id = ?", (first, waiver.waiver_id)).rowcount
+                if ended != 1:
+                    raise StoreError(f"豁免 {waiver.where} 已不存在或已撤销：本次审核未记录")
             db.executemany(
                 "INSERT INTO waivers (review_id, department_code, year, project_code, code, "
                 "sheet, cell) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -154,30 +163,34 @@ class Reviews(Repository):
         return self.connection.execute(
             "SELECT 1 FROM reviews WHERE year IS ? LIMIT 1", (year,)).fetchone() is not None
 
-    def waivers(self, department_code: str | None = None) -> list[Waiver]:
-        """The waivers standing (not revoked), of one department if named."""
+    def waivers(self, department_code: str | None, year: int | None) -> list[Waiver]:
+        """The waivers of YEAR standing (not revoked), of one department if named."""
         rows = self.connection.execute(
             "SELECT w.department_code, w.year, w.code, w.project_code, w.sheet, w.cell, "
-            "       r.opinion, r.reviewer, r.reviewed_at "
+            "       r.opinion, r.reviewer, r.reviewed_at, w.waiver_id "
             "FROM waivers w JOIN reviews r USING (review_id) "
-            "WHERE w.revoked_by IS NULL AND (? IS NULL OR w.department_code = ?) "
-            "ORDER BY w.waiver_id", (department_code, department_code)).fetchall()
+            "WHERE w.revoked_by IS NULL AND (?1 IS NULL OR w.department_code = ?1) "
+            "AND w.year IS ?2 ORDER BY w.waiver_id", (department_code, year)).fetchall()
         return [Waiver(*row) for row in rows]
 
-    def returned_opinions(self, department_code: str) -> tuple[str, ...]:
-        """The office's opinions that stand sending the department's projects back (中, 差),
-        a line each, as its next feedback opens with them."""
+    def returned_opinions(self, department_code: str, year: int | None) -> tuple[str, ...]:
+        """The office's opinions of YEAR that stand sending the department's projects back
+        (中, 差), a line each, as its next feedback opens with them."""
         standing: dict[str, ReviewRecord] = {}
         for record in self.reviews(department_code):
-            standing[record.project_code] = record
+            if record.year == year:
+                standing[record.project_code] = record
         return tuple(f"项目 {r.project_code}（{r.grade}，{r.reviewer} {r.reviewed_at[:10]}）："
                      f"{r.opinion}" for r in standing.values() if not r.approves)
-    def errors_all_waived(self, department_code: str, findings: Sequence[Finding]) -> bool:
-        """Whether a return of the department with FINDINGS has no error but waived ones
-        (collect accepts it then). No error: True, without reading the store."""
+
+    def errors_all_waived(self, department_code: str, year: int | None,
+                          findings: Sequence[Finding]) -> bool:
+        """Whether a return of the department's template of YEAR with FINDINGS has no error
+        but waived ones (collect accepts it then). No error: True, without reading the
+        store."""
         if not any(f.is_error for f in findings):
             return True
-        return only_waived_errors(findings, self.waivers(department_code))
+        return only_waived_errors(findings, self.waivers(department_code, year))
 
 
 def _with_id(decision: ReviewRecord, review_id: int | None) -> ReviewRecord:
