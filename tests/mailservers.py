@@ -134,12 +134,14 @@ class Dovecot:
         client.login(USER, PASSWORD)
         return client
 
-    def deliver(self, *messages: bytes, folder: str = "INBOX") -> None:
-        """File MESSAGES into FOLDER by IMAP APPEND, unread."""
+    def deliver(self, *messages: bytes, folder: str = "INBOX",
+                at: dt.datetime | None = None) -> None:
+        """File MESSAGES into FOLDER by IMAP APPEND, unread, delivered (INTERNALDATE) AT, or
+        when each says it was sent, as a server receives a mail moments after."""
         client = self.client()
         try:
             for message in messages:
-                status, said = client.append(folder, "", None, message)
+                status, said = client.append(folder, "", at or sent_at(message), message)
                 assert status == "OK", said
         finally:
             client.logout()
@@ -161,6 +163,15 @@ class Dovecot:
             return int(data[0] or 0)
         finally:
             client.logout()
+
+
+def sent_at(message: bytes) -> dt.datetime | None:
+    """The Date header of MESSAGE, None without one."""
+    from email import message_from_bytes
+    from email.utils import parsedate_to_datetime
+
+    date = message_from_bytes(message)["Date"]
+    return parsedate_to_datetime(date) if date else None
 
 
 def _accounts() -> tuple[str, str, int, int]:
@@ -369,15 +380,16 @@ class RunningSmtp:
 @contextmanager
 def smtp_server(*, tls: TlsFiles | None = None, wrapped: bool = False, user: str | None = None,
                 password: str | None = None, size: int | None = None,
-                recorder: Recorder | None = None) -> Iterator[RunningSmtp]:
+                recorder: Recorder | None = None, utf8: bool = False) -> Iterator[RunningSmtp]:
     """An SMTP server on loopback while the block runs. With TLS, STARTTLS is required (or,
     WRAPPED, TLS from the first byte); with USER, AUTH as USER with PASSWORD (aiosmtpd
     offers it after STARTTLS only: it does not count TLS from the first byte as TLS).
-    RECORDER: the handler, when it is to do more than keep the messages (`Delivering`)."""
+    RECORDER: the handler, when it is to do more than keep the messages (`Delivering`).
+    UTF8: the server offers SMTPUTF8 (addresses with Chinese characters)."""
     from aiosmtpd.controller import Controller
 
     recorder = recorder or Recorder()
-    options: dict[str, Any] = {"data_size_limit": size or 33_554_432}
+    options: dict[str, Any] = {"data_size_limit": size or 33_554_432, "enable_SMTPUTF8": utf8}
     if tls is not None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(tls.cert, tls.key)

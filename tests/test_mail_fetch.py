@@ -5,11 +5,14 @@ nothing new."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import mailbox
+import os
 import shutil
 import sqlite3
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from tests.conftest import complete_values, ledger_row, write_ledger
-from tests.mailservers import PASSWORD, Dovecot, dovecot  # noqa: F401 — the fixture
+from tests.mailservers import PASSWORD, Dovecot, dovecot, sent_at  # noqa: F401 — the fixture
 from xltool.cli import main
 from xltool.errors import MailboxUnavailable
 from xltool.mail.fetch import fetch_mail, inbox_folder
@@ -156,6 +159,37 @@ def forgotten_attachment() -> bytes:
     message = _message("003", "见附件")
     message.set_content("绩效目标表见附件，请查收。")
     return bytes(message)
+
+
+# -- mailboxes on disk, each message delivered when it was sent ----------------------------
+
+
+def delivered_eml(path: Path, message: bytes, at: datetime | None = None) -> Path:
+    """MESSAGE as an .eml file whose time is its delivery: AT, else its Date."""
+    path.write_bytes(message)
+    stamp = (at or sent_at(message) or datetime.now(UTC)).timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def delivered_maildir(folder: Path, *messages: bytes) -> Path:
+    """A Maildir with MESSAGES, each file's time its Date (as Dovecot keeps INTERNALDATE)."""
+    box = mailbox.Maildir(folder, create=True)
+    for message in messages:
+        stamp = (sent_at(message) or datetime.now(UTC)).timestamp()
+        os.utime(folder / "new" / box.add(message), (stamp, stamp))
+    return folder
+
+
+def delivered_mbox(path: Path, *messages: bytes, at: datetime | None = None) -> Path:
+    """MESSAGES appended to mbox PATH, each `From ` line the time of its delivery (AT, else
+    its Date), as a server writes it."""
+    with path.open("ab") as file:
+        for message in messages:
+            when = (at or sent_at(message) or datetime.now(UTC)).astimezone(UTC)
+            file.write(b"From MAILER-DAEMON " + time.asctime(when.timetuple()).encode() + b"\n"
+                       + message.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n\n")
+    return path
 
 
 def _rows(store: Path, sql: str) -> list[tuple[object, ...]]:
@@ -296,14 +330,11 @@ def test_the_cli_fetches_over_imap_with_the_password_from_the_environment(
 
 
 def test_maildir_mbox_and_eml_sources_and_reruns(year: Year, store: Path, tmp_path: Path) -> None:
-    maildir = mailbox.Maildir(tmp_path / "Maildir", create=True)
-    maildir.add(gbk_named_return(year, "001"))
-    mbox = mailbox.mbox(tmp_path / "导出.mbox", create=True)
-    mbox.add(zipped_return(year, "002"))
-    mbox.close()
+    delivered_maildir(tmp_path / "Maildir", gbk_named_return(year, "001"))
+    delivered_mbox(tmp_path / "导出.mbox", zipped_return(year, "002"))
     emls = tmp_path / "eml"
     emls.mkdir()
-    (emls / "转发.eml").write_bytes(forwarded_return(year, "003"))
+    delivered_eml(emls / "转发.eml", forwarded_return(year, "003"))
     sources = [str(tmp_path / "Maildir"), str(tmp_path / "导出.mbox"), str(emls)]
     run = fetch_mail(sources, store=store)
     assert run.collected is not None and run.exit_code == 0
@@ -313,9 +344,7 @@ def test_maildir_mbox_and_eml_sources_and_reruns(year: Year, store: Path, tmp_pa
     again = fetch_mail(sources, store=store)
     assert (again.messages_seen, again.collected) == (0, None)
     # the same message exported again into another mbox: known by Message-ID and workbook
-    other = mailbox.mbox(tmp_path / "再次导出.mbox", create=True)
-    other.add(zipped_return(year, "002"))
-    other.close()
+    delivered_mbox(tmp_path / "再次导出.mbox", zipped_return(year, "002"))
     copied = fetch_mail([str(tmp_path / "再次导出.mbox")], store=store)
     assert copied.messages_seen == 1 and copied.messages == () and copied.collected is None
 
@@ -324,8 +353,8 @@ def test_since_leaves_older_messages_for_a_later_run(year: Year, store: Path,
                                                      tmp_path: Path) -> None:
     emls = tmp_path / "eml"
     emls.mkdir()
-    (emls / "a.eml").write_bytes(plain_return(year, "001"))
-    (emls / "b.eml").write_bytes(plain_return(year, "003"))
+    delivered_eml(emls / "a.eml", plain_return(year, "001"))
+    delivered_eml(emls / "b.eml", plain_return(year, "003"))
     recent = fetch_mail([str(emls)], store=store, since=date(2024, 3, 2))
     assert [m.sender for m in recent.messages] == [DEPARTMENTS["003"][1]]
     rest = fetch_mail([str(emls)], store=store)
@@ -336,9 +365,9 @@ def test_the_same_workbook_twice_is_saved_once_and_a_namesake_keeps_its_own(
         year: Year, store: Path, tmp_path: Path) -> None:
     emls = tmp_path / "eml"
     emls.mkdir()
-    (emls / "1.eml").write_bytes(plain_return(year, "001"))
-    (emls / "2.eml").write_bytes(plain_return(year, "001", msgid="again"))
-    (emls / "3.eml").write_bytes(plain_return(year, "002", name=year.names["001"]))
+    delivered_eml(emls / "1.eml", plain_return(year, "001"))
+    delivered_eml(emls / "2.eml", plain_return(year, "001", msgid="again"))
+    delivered_eml(emls / "3.eml", plain_return(year, "002", name=year.names["001"]))
     run = fetch_mail([str(emls)], store=store)
     assert len(run.files) == 2
     [namesake] = {p.name for p in inbox_folder(store).iterdir()} - {year.names["001"]}
@@ -346,9 +375,7 @@ def test_the_same_workbook_twice_is_saved_once_and_a_namesake_keeps_its_own(
 
 
 def test_the_cli_over_a_maildir_in_chinese(year: Year, store: Path, tmp_path: Path) -> None:
-    maildir = mailbox.Maildir(tmp_path / "Maildir", create=True)
-    maildir.add(plain_return(year, "001"))
-    maildir.add(forgotten_attachment())
+    delivered_maildir(tmp_path / "Maildir", plain_return(year, "001"), forgotten_attachment())
     result = CliRunner().invoke(main, ["mail", "fetch", str(tmp_path / "Maildir"),
                                        "--store", str(store)], env={"LANG": "zh_CN.UTF-8"})
     assert result.exit_code == 1, result.output  # a message without a workbook: call them
@@ -368,3 +395,188 @@ def test_a_missing_source_or_store_is_a_message(store: Path, tmp_path: Path) -> 
 def _no_password_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("XLTOOL_MAIL_PASSWORD", raising=False)
     yield
+
+
+# -- keys, times of receipt and the inbox (the reviewer's findings) --------------------------
+
+
+def test_an_mbox_compacted_after_a_deletion_loses_no_new_message(year: Year, store: Path,
+                                                                  tmp_path: Path) -> None:
+    first_return, second_return = plain_return(year, "001"), plain_return(year, "002")
+    path = delivered_mbox(tmp_path / "Inbox", forgotten_attachment(), first_return)
+    first = fetch_mail([str(path)], store=store)
+    assert len(first.messages) == 2 and len(first.files) == 1
+    box = mailbox.mbox(path)  # the clerk deletes the mail without a workbook; the client compacts
+    box.lock()
+    box.remove(0)
+    box.flush()
+    box.unlock()
+    box.close()
+    delivered_mbox(path, second_return)  # then 卫健委's return arrives
+    second = fetch_mail([str(path)], store=store)
+    assert [m.sender for m in second.messages] == [DEPARTMENTS["002"][1]]
+    assert [f.department for f in second.collected.files] == ["002"]  # type: ignore[union-attr]
+    # exported again in another order: every message known, none fetched twice
+    reordered = delivered_mbox(tmp_path / "再导出", second_return, first_return)
+    shutil.copyfile(reordered, path)
+    third = fetch_mail([str(path)], store=store)
+    assert (third.messages_seen, third.messages, third.collected) == (0, (), None)
+
+
+def test_the_same_message_twice_in_an_mbox_is_one_message(year: Year, store: Path,
+                                                          tmp_path: Path) -> None:
+    twice = plain_return(year, "001")
+    path = delivered_mbox(tmp_path / "Inbox", twice, twice)
+    run = fetch_mail([str(path)], store=store)
+    assert run.messages_seen == 1 and len(_rows(store, "SELECT * FROM mail_received")) == 1
+
+
+def _mail(path: Path, code: str, sent: datetime, msgid: str) -> bytes:
+    message = _message(code, f"报送 {msgid}")
+    del message["Date"], message["Message-ID"]
+    message["Date"], message["Message-ID"] = format_datetime(sent), f"<{msgid}@example.gov.cn>"
+    message.add_attachment(path.read_bytes(), maintype="application", subtype="octet-stream",
+                           filename=path.name)
+    return bytes(message)
+
+
+def test_a_sender_clock_in_the_future_does_not_keep_a_wrong_return_in_force(
+        year: Year, store: Path, tmp_path: Path) -> None:
+    emls = tmp_path / "eml"
+    emls.mkdir()
+    wrong, right = year.returns["001"], tmp_path / "更正.xlsx"
+    shutil.copyfile(wrong, right)
+    workbook = load_workbook(right)  # the corrected return: other bytes, still complete
+    workbook.properties.title = "更正"
+    workbook.save(right)
+    delivered_at = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    delivered_eml(emls / "1.eml", _mail(wrong, "001", datetime(2030, 3, 1, tzinfo=UTC), "a"),
+                  at=delivered_at)
+    first = fetch_mail([str(emls)], store=store)
+    [doubt] = first.findings
+    assert doubt.code == "mail.date_doubtful" and "发件电脑时钟超前" in doubt.message
+    assert "jyj@example.gov.cn" in doubt.message and "2024-03-01" in doubt.message
+    delivered_eml(emls / "2.eml", _mail(right, "001", datetime(2024, 3, 5, 9, tzinfo=UTC), "b"))
+    second = fetch_mail([str(emls)], store=store)
+    assert second.findings == () and second.exit_code == 0
+    with open_store(store) as opened:
+        [in_force] = [r for r in opened.current_returns() if r.department_code == "001"]
+        assert in_force.sha256 == hashlib.sha256(right.read_bytes()).hexdigest()
+        first_file = opened.received(hashlib.sha256(wrong.read_bytes()).hexdigest())
+        assert first_file is not None and first_file.received == delivered_at.isoformat()
+
+
+def test_a_backdated_date_is_told_to_the_office(year: Year, store: Path, tmp_path: Path) -> None:
+    sent = datetime(2024, 2, 1, 9, 0, tzinfo=UTC)
+    backdated = _mail(year.returns["002"], "002", sent, "old")
+    mbox = delivered_mbox(tmp_path / "Inbox", backdated, at=datetime(2024, 3, 5, 9, tzinfo=UTC))
+    run = fetch_mail([str(mbox)], store=store)
+    [doubt] = run.findings
+    assert doubt.code == "mail.date_doubtful" and "相差一天以上" in doubt.message
+    assert "2024-03-05" in doubt.message and run.exit_code == 1
+    # an .eml file's time is when it was saved, maybe long after: no finding from that alone
+    saved_later = delivered_eml(tmp_path / "b.eml", plain_return(year, "003"),
+                                at=datetime(2024, 6, 1, tzinfo=UTC))
+    later = fetch_mail([str(saved_later)], store=store)
+    assert later.findings == () and later.exit_code == 0
+
+
+def test_a_date_within_a_day_of_delivery_is_no_finding_and_counts(
+        year: Year, store: Path, tmp_path: Path) -> None:
+    sent = datetime(2024, 3, 5, 9, 0, tzinfo=UTC)
+    delivered = datetime(2024, 3, 5, 9, 3, tzinfo=UTC)
+    maildir = delivered_maildir(tmp_path / "Maildir")
+    key = mailbox.Maildir(maildir).add(_mail(year.returns["003"], "003", sent, "m"))
+    os.utime(maildir / "new" / key, (delivered.timestamp(), delivered.timestamp()))
+    run = fetch_mail([str(maildir)], store=store)
+    assert run.findings == ()
+    with open_store(store) as opened:
+        received = opened.received(run.files[0].sha256)
+        assert received is not None and received.received == sent.isoformat()
+
+
+@pytest.mark.dovecot
+def test_imap_internaldate_bounds_a_date_in_the_future(year: Year, store: Path,
+                                                       dovecot: Dovecot) -> None:  # noqa: F811
+    delivered = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    dovecot.deliver(_mail(year.returns["001"], "001", datetime(2031, 1, 1, tzinfo=UTC), "f"),
+                    at=delivered)
+    run = fetch_mail([dovecot.url()], store=store, cafile=dovecot.tls.ca, password=PASSWORD)
+    assert [f.code for f in run.findings] == ["mail.date_doubtful"]
+    with open_store(store) as opened:
+        received = opened.received(run.files[0].sha256)
+        assert received is not None and received.received == delivered.isoformat()
+
+
+def test_an_inbox_file_of_other_bytes_is_never_overwritten(year: Year, store: Path,
+                                                           tmp_path: Path) -> None:
+    inbox = inbox_folder(store)
+    inbox.mkdir()
+    mine = year.returns["001"].read_bytes()
+    sha = hashlib.sha256(mine).hexdigest()
+    name = year.names["001"]
+    (inbox / name).write_bytes(b"an earlier file")
+    (inbox / f"{name[:-5]}-{sha[:8]}.xlsx").write_bytes(b"another earlier file")
+    run = fetch_mail([str(delivered_eml(tmp_path / "a.eml", plain_return(year, "001")))],
+                     store=store)
+    [saved] = run.files
+    assert saved.path.read_bytes() == mine and saved.path.name == f"{name[:-5]}-{sha[:8]}-2.xlsx"
+    assert (inbox / name).read_bytes() == b"an earlier file"
+    assert (inbox / f"{name[:-5]}-{sha[:8]}.xlsx").read_bytes() == b"another earlier file"
+
+
+@pytest.mark.parametrize(("given", "saved"), [
+    ("CON.xlsx", "_CON.xlsx"), ("nul", "_nul.xlsx"), ("COM1.年报.xlsx", "_COM1.年报.xlsx"),
+    (" ../ .xlsx", "附件.xlsx"), ("..\\..\\报表.msi", "报表.xlsx"),
+    ("~$报表.xlsx", "_~$报表.xlsx")])
+def test_an_inbox_name_is_safe_and_has_the_suffix_of_the_bytes(
+        year: Year, store: Path, tmp_path: Path, given: str, saved: str) -> None:
+    eml = delivered_eml(tmp_path / "a.eml", plain_return(year, "002", name=given))
+    run = fetch_mail([str(eml)], store=store)
+    assert [f.path.name for f in run.files] == [saved]
+    assert [f.name for f in run.files] == [given.strip()]  # the name as sent is kept
+    assert [f.status for f in run.collected.files] == [Status.ACCEPTED]  # type: ignore[union-attr]
+
+
+def test_a_message_with_too_many_parts_is_told_to_the_office(year: Year, store: Path,
+                                                             tmp_path: Path) -> None:
+    from xltool.mail import attachments
+
+    message = _message("002", "很多附件")
+    for number in range(attachments._MAX_PARTS + 5):
+        message.add_attachment(b"x", maintype="text", subtype="plain", filename=f"{number}.txt")
+    run = fetch_mail([str(delivered_eml(tmp_path / "a.eml", bytes(message)))], store=store)
+    assert "mail.too_many_parts" in {f.code for f in run.findings}
+    [told] = [f for f in run.findings if f.code == "mail.too_many_parts"]
+    assert "wjw@example.gov.cn" in told.message and "很多附件" in told.message
+
+
+def test_fetch_takes_the_rules_and_previous_targets_as_collect_does(
+        year: Year, store: Path, tmp_path: Path) -> None:
+    eml = delivered_eml(tmp_path / "a.eml", plain_return(year, "001"))
+    bad_rules = tmp_path / "rules.toml"
+    bad_rules.write_text("[all]\nsatisfaction = 85\n", encoding="utf-8")
+    base = ["mail", "fetch", str(eml), "--store", str(store)]
+    result = CliRunner().invoke(main, [*base, "--rules", str(bad_rules)])
+    assert result.exit_code == 2 and "all.satisfaction：未知的设置" in result.output
+    not_targets = tmp_path / "上年.xlsx"
+    not_targets.write_bytes(b"not a workbook")
+    result = CliRunner().invoke(main, [*base, "--previous", str(not_targets)])
+    assert result.exit_code == 2 and "上年.xlsx" in result.output, result.output
+    result = CliRunner().invoke(main, [*base, "--jobs", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["collect"]["files"][0]["status"] == "accepted"
+
+
+def test_delivery_times_as_servers_and_clients_write_them() -> None:
+    from xltool.mail.sources import _from_line_date, _internaldate
+
+    assert _internaldate(b'1 (UID 7 INTERNALDATE " 6-Mar-2024 17:05:09 +0800" BODY[] {9}') == \
+        datetime(2024, 3, 6, 9, 5, 9, tzinfo=UTC)
+    assert _internaldate(b'1 (UID 7 BODY[] {9} INTERNALDATE "31-Feb-2024 00:00:00 +0000")') \
+        is None  # no such day: the fetch time bounds it instead
+    assert _from_line_date(b"From - Wed Mar 06 09:05:09 2024") == \
+        datetime(2024, 3, 6, 9, 5, 9, tzinfo=UTC)  # Thunderbird
+    assert _from_line_date(b"From MAILER-DAEMON Wed Mar  6 09:05:09 2024\r") == \
+        datetime(2024, 3, 6, 9, 5, 9, tzinfo=UTC)
+    assert _from_line_date(b"From someone@example.gov.cn") is None

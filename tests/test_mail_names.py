@@ -4,17 +4,29 @@ no input that makes either crash."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import re
+import tempfile
 import urllib.parse
 import zipfile
 from email.message import EmailMessage
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xltool.mail.attachments import contents, parse_message
-from xltool.mail.filenames import attachment_name, decode_bytes, decode_words, zip_member_name
+from tests.office_variants import compound_file, old_xls_of
+from xltool.collect.archive import OLE_MAGIC
+from xltool.collect.inputs import is_scratch_file
+from xltool.mail.attachments import Attachment, contents, parse_message
+from xltool.mail.filenames import (
+    attachment_name,
+    decode_bytes,
+    decode_words,
+    inbox_name,
+    zip_member_name,
+)
 
 NAME = "2024年项目支出绩效目标表（财政局）.xlsx"
 XLSX = b"PK\x03\x04 not really a workbook, named as one"
@@ -313,3 +325,79 @@ def test_a_word_file_is_not_opened_as_an_archive() -> None:
     docx = _zipped({"word/document.xml": b"<w/>", "[Content_Types].xml": b"<T/>"})
     found = contents(parse_message(bytes(_with_attachment(docx, "说明.docx"))))
     assert found.workbooks == [] and found.findings == []
+
+
+# -- OLE files: a workbook only with a workbook inside ---------------------------------------
+
+
+def _ole_attachments(*named: tuple[bytes, str]) -> list[tuple[str, str]]:
+    message = EmailMessage()
+    message["From"] = "dept@example.gov.cn"
+    message.set_content("见附件")
+    for data, name in named:
+        message.add_attachment(data, maintype="application", subtype="octet-stream",
+                               filename=name)
+    return [(w.name, w.suffix) for w in contents(parse_message(bytes(message))).workbooks]
+
+
+def test_a_word_97_document_or_an_installer_beside_the_return_is_not_a_workbook() -> None:
+    doc = compound_file({"WordDocument": b"\xec\xa5" + b"\x00" * 100, "1Table": b"\x00"})
+    msi = compound_file({"\u4840\u3f3f\u4577\u446c\u3e6a": b"\x00" * 10})  # an MSI's tables
+    assert _ole_attachments((doc, "情况说明.doc"), (msi, "报表.msi"), (doc, "伪装.xls")) == []
+
+
+def test_an_old_xls_and_an_encrypted_xlsx_are_workbooks_saved_as_what_they_are() -> None:
+    xls = old_xls_of({})
+    encrypted = compound_file({"EncryptionInfo": b"\x04\x00\x04\x00", "EncryptedPackage": b"x"})
+    biff5 = compound_file({"Book": b"\x09\x08"})
+    assert _ole_attachments((xls, "旧版.msi"), (encrypted, "加密.xlsx"), (biff5, "biff5")) == [
+        ("旧版.msi", ".xls"), ("加密.xlsx", ".xlsx"), ("biff5", ".xls")]
+
+
+def test_a_damaged_compound_file_is_taken_by_a_spreadsheet_name_only() -> None:
+    broken = OLE_MAGIC + b"\x00" * 600
+    assert _ole_attachments((broken, "情况说明.doc"), (broken, "报表.xls")) == [
+        ("报表.xls", ".xls")]
+
+
+# -- inbox names -------------------------------------------------------------------------------
+
+_WINDOWS_REFUSES = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_DEVICES = re.compile(r"(CON|PRN|AUX|NUL|CONIN\$|CONOUT\$|CLOCK\$|(COM|LPT)[0-9¹²³])",
+                      re.IGNORECASE)
+SUFFIXES = st.sampled_from([".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".et"])
+NAMES = st.one_of(
+    st.text(max_size=300),
+    st.builds("".join, st.lists(st.sampled_from(
+        ["CON", "nul", "Com1", "LPT9", " ", ".", "..", "/", "\\", ".xlsx", ".msi", "~$", "報",
+         ":", "\x00", "a"]), max_size=8)))
+
+
+@given(NAMES, SUFFIXES)
+@settings(max_examples=500)
+def test_any_name_becomes_a_safe_name_with_the_suffix_of_the_bytes(name: str, suffix: str) -> None:
+    saved = inbox_name(name, suffix)
+    stem = saved[:-len(suffix)]
+    assert saved.endswith(suffix) and stem and stem == stem.strip(" .")
+    assert not _WINDOWS_REFUSES.search(saved)
+    assert not _DEVICES.fullmatch(stem.split(".")[0].rstrip(" "))
+    assert not is_scratch_file(Path(saved))
+    assert len(stem) <= 121
+
+
+@given(st.lists(st.tuples(st.sampled_from(["报表.xlsx", "CON", " ../ .xlsx", "报表-1.xlsx"]),
+                          st.binary(min_size=1, max_size=4)), max_size=12))
+@settings(max_examples=100, deadline=None)
+def test_saving_never_overwrites_another_file(workbooks: list[tuple[str, bytes]]) -> None:
+    from xltool.mail.fetch import _saved
+
+    with tempfile.TemporaryDirectory() as folder:
+        inbox = Path(folder)
+        kept: dict[Path, bytes] = {}
+        for name, data in workbooks:
+            sha256 = hashlib.sha256(data).hexdigest()
+            path = _saved(inbox, Attachment(name, data, suffix=".xlsx"), sha256)
+            assert path.parent == inbox and path.suffix == ".xlsx"
+            assert kept.setdefault(path, data) == data  # a path holds one content, ever
+            for earlier, content in kept.items():
+                assert earlier.read_bytes() == content

@@ -12,7 +12,8 @@ import re
 import sqlite3
 import time
 import urllib.parse
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
@@ -26,7 +27,7 @@ from openpyxl import load_workbook
 
 from tests.conftest import complete_values, ledger_row, write_ledger
 from tests.fill import fill_with_openpyxl
-from tests.mailservers import RunningSmtp, make_tls, smtp_server
+from tests.mailservers import Recorder, RunningSmtp, make_tls, smtp_server
 from xltool.cli import main
 from xltool.collect import collect
 from xltool.mail.send import MailError
@@ -419,3 +420,218 @@ def test_a_server_that_cannot_be_reached_is_a_message_not_a_traceback(office: Of
     bad = CliRunner().invoke(main, ["mail", "templates", "--from", SENDER, "--store",
                                     str(office.store), "--smtp", "smtps://u:pw@host"])
     assert bad.exit_code == 2 and "密码不能写在服务器地址里" in bad.output
+
+
+# -- what a reviewer found ------------------------------------------------------------------
+
+
+def issue_with_addresses(folder: Path, addresses: dict[str, str]) -> Path:
+    """Departments issued their templates with the 联系邮箱 given; the store's path."""
+    rows = [ledger_row(f"{code}-01", "办公设备购置", department=(code, NAMES[code]), 联系邮箱=a)
+            for code, a in addresses.items()]
+    issue_templates(write_ledger(folder / "ledger.csv", rows), folder / "templates",
+                    store=folder / "xltool.db", deadline=DEADLINE)
+    return folder / "xltool.db"
+
+
+def test_a_chinese_address_is_refused_for_its_department_and_the_run_goes_on(
+        tmp_path: Path, server: RunningSmtp) -> None:
+    from xltool.ledger import load_ledger
+
+    addresses = {"001": "张三@jy.example.cn", "002": "b@ws.example.cn",
+                 "003": "c@jt.example.cn；李四@jt.example.cn"}
+    store = issue_with_addresses(tmp_path, addresses)
+    warned = [p for p in load_ledger(tmp_path / "ledger.csv").problems
+              if p.code == "ledger.bad_email"]
+    assert {p.value for p in warned} == {addresses["001"], addresses["003"]}
+    for attempt in range(2):  # a rerun does the same, and sends nothing twice
+        run = mail_templates(sender=SENDER, smtp=server.url, store=store, pace=0)
+        outcome = {d.department_code: d for d in run.deliveries}
+        assert outcome["001"].outcome == "failed"
+        assert "张三@jy.example.cn" in outcome["001"].response
+        assert "SMTPUTF8" in outcome["001"].response
+        assert [f.code for f in outcome["001"].findings] == ["mail.refused"]
+        assert outcome["002"].outcome == ("sent", "already")[attempt]
+        assert outcome["003"].outcome == ("sent", "already")[attempt]
+    assert [f.code for f in outcome["003"].findings] == []  # already: nothing new
+    assert [m.rcpt_tos for m in server.messages] == [("b@ws.example.cn",), ("c@jt.example.cn",)]
+    with open_store(store) as opened:
+        rows = {r.department_code: r.outcome for r in opened.sent_mail("template")}
+    assert rows == {"001": "failed", "002": "sent", "003": "sent"}
+
+
+def test_a_chinese_address_goes_by_smtputf8_when_the_server_offers_it(tmp_path: Path) -> None:
+    store = issue_with_addresses(tmp_path, {"001": "张三@jy.example.cn"})
+    with smtp_server(utf8=True) as utf8:
+        run = mail_templates(sender=SENDER, smtp=utf8.url, store=store, pace=0)
+        assert [d.outcome for d in run.deliveries] == ["sent"]
+        assert [m.rcpt_tos for m in utf8.messages] == [("张三@jy.example.cn",)]
+        assert parsed(utf8.messages[0].data)["To"].addresses[0].username == "张三"
+
+
+def test_a_review_after_feedback_is_mailed_and_reminded(office: Office,
+                                                        server: RunningSmtp) -> None:
+    from xltool.review import review
+
+    returns_collected(office)
+    mail_feedback(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+    assert len(server.messages) == 2
+    opinion = "请量化效益指标后重新报送"
+    review("001", grade="中", opinion=opinion, reviewer="张三", store=office.store)
+    run = mail_feedback(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+    assert [(d.department_code, d.outcome) for d in run.deliveries] == [
+        ("001", "sent"), ("002", "already")]
+    letter = parsed(server.messages[-1].data)
+    assert letter["In-Reply-To"] == RETURN_MESSAGE_ID
+    body = letter.get_body().get_content()  # type: ignore[union-attr]
+    assert "审核退回修改" in body and opinion in body and "已接受" not in body
+    [attached] = list(letter.iter_attachments())
+    workbook = office.folder / "反馈.xlsx"
+    workbook.write_bytes(attached.get_content())
+    top = [str(c.value) for row in load_workbook(workbook).active.iter_rows(max_row=8)
+           for c in row if c.value is not None]
+    assert any(opinion in text for text in top), top
+    assert [d.outcome for d in mail_feedback(sender=SENDER, smtp=server.url,
+                                             store=office.store, pace=0).deliveries] == [
+        "already", "already"]
+    reminded = mail_remind(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+    assert [(d.department_code, d.outcome) for d in reminded.deliveries] == [
+        ("001", "sent"), ("002", "sent"), ("003", "sent")]
+    reminder = parsed(server.messages[-3].data).get_body().get_content()  # type: ignore
+    assert "审核退回修改" in reminder and opinion in reminder
+    review("001", grade="良", opinion="已按意见修改", reviewer="张三", store=office.store)
+    approved = mail_feedback(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+    assert [d.outcome for d in approved.deliveries] == ["sent", "already"]
+    assert "已通过审核" in parsed(server.messages[-1].data).get_body().get_content()  # type: ignore
+
+
+@dataclass
+class Dropping(Recorder):
+    """Takes each message, then drops the connection before answering DATA for the
+    addresses in `drop_after_data` (once each); drops it at RCPT for `drop_at_rcpt`."""
+
+    drop_after_data: set[str] = field(default_factory=set)
+    drop_at_rcpt: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address in self.drop_at_rcpt:
+            self.drop_at_rcpt.discard(address)
+            server.transport.close()
+        return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        queued = await super().handle_DATA(server, session, envelope)
+        dropped = self.drop_after_data & set(envelope.rcpt_tos)
+        if dropped:
+            self.drop_after_data -= dropped
+            server.transport.close()
+        return queued
+
+
+def test_a_connection_lost_after_data_is_sent_again_under_the_same_message_id(
+        office: Office) -> None:
+    dropping = Dropping(drop_after_data={"b@ws.example.cn"}, drop_at_rcpt={"c@jt.example.cn"})
+    with smtp_server(recorder=dropping) as server:
+        run = office.send_templates(server)
+        outcome = {d.department_code: d for d in run.deliveries}
+        assert outcome["001"].outcome == "sent"
+        assert outcome["002"].outcome == "unconfirmed"  # the server took it: it may be there
+        assert [f.code for f in outcome["002"].findings] == ["mail.unconfirmed"]
+        assert outcome["003"].outcome == "failed"  # before DATA: it cannot be there
+        assert run.to_dict()["counts"]["unconfirmed"] == 1
+        rows = {r["department_code"]: r for r in office.rows()}
+        assert (rows["002"]["outcome"], rows["002"]["sent_at"]) == ("unconfirmed", None)
+        assert rows["003"]["outcome"] == "failed"
+        taken = parsed(server.messages[1].data)["Message-ID"]
+        assert taken == outcome["002"].message_id
+        rerun = office.send_templates(server)
+        assert [d.outcome for d in rerun.deliveries] == ["already", "sent", "sent"]
+        again = {d.department_code: d for d in rerun.deliveries}
+        assert again["002"].message_id == taken
+        assert again["003"].message_id != outcome["003"].message_id
+        assert [parsed(m.data)["Message-ID"] for m in server.messages].count(taken) == 2
+    assert {r["outcome"] for r in office.rows()} == {"sent", "failed"}
+    assert len(office.rows()) == 4  # 003's failed message, and the one sent after it
+
+
+def test_a_password_is_never_shown(office: Office, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from xltool.mail.send import Smtp
+    from xltool.mail.send import smtp_server as server_of
+
+    secret = "S3cret"
+    runner = CliRunner()
+    for url in (f"smtp+ssl://clerk:{secret}@smtp.example.cn:465", f"smtps://clerk:{secret}@",
+                f"smtps://clerk:{secret}", f"smtps://clerk:{secret}@smtp.example.cn"):
+        with pytest.raises(MailError) as raised:
+            server_of(url)
+        assert secret not in str(raised.value)
+        result = runner.invoke(main, ["mail", "templates", "--from", SENDER, "--store",
+                                      str(office.store), "--smtp", url, "--json"])
+        assert result.exit_code == 2 and secret not in result.output, result.output
+    for url in (f"imapx://clerk:{secret}@imap.example.cn/INBOX", f"imaps://clerk:{secret}",
+                f"imaps://clerk:{secret}@/INBOX"):
+        result = runner.invoke(main, ["mail", "fetch", url, "--store", str(office.store),
+                                      "--json"])
+        assert result.exit_code != 0 and secret not in result.output, result.output
+    assert secret not in repr(Smtp(server_of("smtps://clerk@smtp.example.cn"), secret))
+    tls = make_tls(tmp_path / "ca")
+    with smtp_server(tls=tls, user="ys@czj.example.gov.cn", password=secret) as secure:
+        monkeypatch.setenv("XLTOOL_MAIL_PASSWORD", secret)
+        sent = runner.invoke(main, ["mail", "templates", "--from", SENDER, "--store",
+                                    str(office.store), "--smtp", secure.url, "--cafile",
+                                    str(tls.ca), "--pace", "0", "--json"])
+        assert json.loads(sent.stdout)["counts"]["sent"] == 3 and secret not in sent.output
+        assert all(secret.encode() not in m.data for m in secure.messages)
+    drafted = runner.invoke(main, ["mail", "remind", "--from", SENDER, "--store",
+                                   str(office.store), "--outbox", str(tmp_path / "草稿"),
+                                   "--json"])
+    assert json.loads(drafted.stdout)["counts"]["drafted"] == 3
+    drafts = list((tmp_path / "草稿").glob("*.eml"))
+    assert len(drafts) == 3 and all(secret.encode() not in d.read_bytes() for d in drafts)
+    with sqlite3.connect(office.store) as db:
+        dumped = "\n".join(db.iterdump())
+    assert "@czj.example.gov.cn>" in dumped and secret not in dumped  # the messages are there
+
+
+def test_a_return_without_a_feedback_workbook_gets_no_letter_saying_one_is_attached(
+        office: Office, server: RunningSmtp) -> None:
+    returns_collected(office)
+    # 002's findings only the office reads: collect writes it no 反馈表
+    with sqlite3.connect(office.store) as db:
+        (sha,) = db.execute("SELECT sha256 FROM received_files WHERE department_code = '002' "
+                            "AND status = 'rejected'").fetchone()
+        db.execute("UPDATE findings SET code = 'mail.no_address' WHERE sha256 = ?", (sha,))
+    run = mail_feedback(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+    outcome = {d.department_code: d for d in run.deliveries}
+    assert outcome["001"].outcome == "sent"
+    assert outcome["002"].outcome == "not_sent"
+    [finding] = outcome["002"].findings
+    assert finding.code == "mail.no_feedback" and "卫健委.xlsx" in finding.message
+    assert len(server.messages) == 1
+    assert [r["department_code"] for r in office.rows("feedback")] == ["001"]
+
+
+def test_a_reminder_killed_yesterday_is_completed_under_its_message_id_today(
+        office: Office, server: RunningSmtp) -> None:
+    returns_collected(office)
+    first = mail_remind(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+    assert [d.outcome for d in first.deliveries] == ["sent", "sent"]
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    with sqlite3.connect(office.store) as db:  # as a run killed yesterday while sending 002's
+        db.execute("UPDATE mail_sent SET outcome = 'pending', response = NULL, sent_at = NULL, "
+                   "prepared_at = ? WHERE department_code = '002'", (yesterday,))
+        db.execute("UPDATE mail_sent SET prepared_at = ? WHERE department_code = '003'",
+                   (yesterday,))
+        (pending,) = db.execute("SELECT message_id FROM mail_sent WHERE department_code = '002'"
+                                ).fetchone()
+    today = mail_remind(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+    assert [(d.department_code, d.outcome) for d in today.deliveries] == [
+        ("002", "sent"), ("003", "sent")]
+    assert today.deliveries[0].message_id == pending
+    assert today.deliveries[1].message_id != first.deliveries[1].message_id
+    again = mail_remind(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+    assert [d.outcome for d in again.deliveries] == ["already", "already"]
+    rows = office.rows("reminder")
+    assert len(rows) == 3 and {r["outcome"] for r in rows} == {"sent"}

@@ -824,7 +824,7 @@ def email_addresses(text: str) -> list[str]:
 
 def _check_email(row: _Row, ctx: _Context) -> Iterator[Finding]:
     addresses = email_addresses(row.project.email)
-    if any(not _EMAIL.fullmatch(a) for a in addresses):
+    if any(not (_EMAIL.fullmatch(a) and a.isascii()) for a in addresses):
         yield ctx.finding(LEDGER_BAD_EMAIL, row=row.project.row, key="email",
                           value=row.project.email, project=row.project)
 

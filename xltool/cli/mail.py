@@ -165,7 +165,8 @@ def _password(smtp: str | None) -> str | None:
 
 
 _OUTCOMES = {"sent": ("已发送", "green"), "drafted": ("已存为草稿", "green"),
-             "failed": ("发送失败", "red"), "already": ("此前已发送", ""),
+             "failed": ("发送失败", "red"), "unconfirmed": ("未确认送达", "yellow"),
+             "already": ("此前已发送", ""),
              "not_sent": ("未发送", "red")}
 
 

@@ -37,19 +37,29 @@ if TYPE_CHECKING:
                    "is opened read-only and nothing on the server changes).")
 @click.option("--cafile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CA certificate file for a server with the office's own certificate.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes reading files in parallel.")
+@click.option("--rules", "rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The office's review criteria (a TOML rules file; default: xltool.toml "
+                   "beside the store, if there is one).")
+@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Last year's targets workbook (written by publish --targets-out): report "
+                   "targets lowered and indicators dropped since.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the messages, files, collect outcome and findings as JSON.")
 def fetch_command(sources: tuple[str, ...], store: Path, feedback: Path | None,
-                  since: datetime | None, mark_seen: bool, cafile: Path | None,
-                  as_json: bool) -> None:
+                  since: datetime | None, mark_seen: bool, cafile: Path | None, jobs: int,
+                  rules: Path | None, previous: Path | None, as_json: bool) -> None:
     """Fetch returns from mailboxes and collect them.
 
     SOURCE is an IMAP folder (imaps://user@host/INBOX, or imap://user@host/INBOX
     with STARTTLS), a Maildir, an mbox file, or .eml files or folders. Every
     workbook attached, forwarded or zipped is saved beside the store and collected
-    with its message's date as the time received. A rerun fetches only new
-    messages. Exit code 1 when a file is not accepted or a message needs the
-    office's attention (no workbook, an unknown sender).
+    as collect does, received at the earlier of its message's date and its
+    delivery to the mailbox. A rerun fetches only new messages; the first run
+    over a mailbox reads every message in it (use --since for one that holds
+    past years). Exit code 1 when a file is not accepted or a message needs the
+    office's attention (no workbook, an unknown sender, a doubtful date).
     """
     from xltool.cli.show import progress_bar
     from xltool.mail.fetch import fetch_mail
@@ -60,7 +70,8 @@ def fetch_command(sources: tuple[str, ...], store: Path, feedback: Path | None,
     with progress_bar("收取报送文件", enabled=not as_json) as advance:
         run = fetch_mail(list(sources), store=store, feedback=feedback,
                          since=since.date() if since else None, mark_seen=mark_seen,
-                         cafile=cafile, password=password, progress=advance,
+                         cafile=cafile, password=password, jobs=jobs, rules=rules,
+                         previous=previous, progress=advance,
                          on_wait=lambda message: click.echo(message, err=True))
     if as_json:
         emit_json(run.to_dict())

@@ -120,6 +120,13 @@ def ole_properties(data: bytes) -> dict[str, str]:
     return user_defined_properties(stream) if stream is not None else {}
 
 
+def ole_stream_names(data: bytes) -> set[str]:
+    """The names of the streams and storages at the top of an OLE compound file (`Workbook`
+    for an .xls, `WordDocument` for a .doc); `BadCompound` (or `struct.error`) when the file
+    does not hold together."""
+    return {entry.name for entry in _Compound(data)._root_children()}
+
+
 class _Compound:
     """A compound file's sectors, FAT and directory, each checked against the file's size."""
 

@@ -11,7 +11,11 @@ workbook itself. Those are findings for the office (`mail.*`), never a failure.
 A part is taken as a workbook by its bytes (what `collect` would read as a spreadsheet,
 an old `.xls` and an `.ods` too: collect tells the department to save it again) or by a
 spreadsheet's name (a damaged one is then reported by collect). The name is a hint only;
-each file is identified by its bytes.
+each file is identified by its bytes. An OLE compound file is a workbook only when its
+directory holds a workbook stream (`Workbook`, `Book`) or an encrypted package (an
+encrypted .xlsx, which collect reports as encrypted): a Word 97 `.doc` or an `.msi` is OLE
+too. Each workbook carries the suffix its bytes call for (`Attachment.suffix`), whatever
+its name says.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import PurePath
 
 from xltool.codes import MAIL_ARCHIVE_FORMAT, MAIL_BAD_ZIP, MAIL_NESTED_ZIP
 from xltool.collect.archive import FileKind, checked_parts, read_part, sniff_entries
+from xltool.collect.foreign import ole_stream_names
 from xltool.collect.inputs import SPREADSHEET_SUFFIXES
 from xltool.errors import ReturnRefused
 from xltool.findings import Finding
@@ -41,6 +46,10 @@ _OTHER_ARCHIVES = {b"Rar!\x1a\x07": ".rar", b"7z\xbc\xaf\x27\x1c": ".7z"}
 _OTHER_ARCHIVE_SUFFIXES = frozenset({".rar", ".7z"})
 _MAX_DEPTH = 8  # forwards of forwards: deeper than any client nests, shallow enough for any
 _MAX_PARTS = 2_000  # parts of one message examined, however many it claims
+# What an OLE file must hold at its top to be a workbook: BIFF8, BIFF5, an encrypted OOXML.
+_WORKBOOK_STREAMS = frozenset({"Workbook", "Book", "EncryptedPackage"})
+_SUFFIX_OF_KIND = {FileKind.XLSX: ".xlsx", FileKind.XLSM: ".xlsm", FileKind.XLSB: ".xlsb",
+                   FileKind.XLS: ".xls", FileKind.ODS: ".ods", FileKind.ENCRYPTED: ".xlsx"}
 
 
 @dataclass(frozen=True)
@@ -51,14 +60,19 @@ class Attachment:
     name: str
     data: bytes
     within: str = ""
+    suffix: str = ".xlsx"
+    """The suffix of what the bytes are (of the name, for a damaged spreadsheet)."""
 
 
 @dataclass
 class Contents:
-    """What a message carries: the workbooks, and findings about what could not be taken."""
+    """What a message carries: the workbooks, and findings about what could not be taken.
+    PARTS_LEFT: the message had more parts than are examined (`_MAX_PARTS`)."""
 
     workbooks: list[Attachment] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    parts_left: bool = False
+    parts_examined: int = _MAX_PARTS
 
 
 def parse_message(data: bytes) -> EmailMessage:
@@ -72,7 +86,7 @@ def parse_message(data: bytes) -> EmailMessage:
 def contents(message: Message, limits: Limits = DEFAULT_LIMITS) -> Contents:
     """Every workbook in MESSAGE, at any depth, and findings for what stands in the way."""
     found = Contents()
-    for part, within in _leaves(message, "", 0):
+    for part, within in _leaves(message, "", 0, found):
         try:
             _take(part, within, found, limits)
         except Exception:  # a part no decoder takes is one part, not the message
@@ -80,8 +94,10 @@ def contents(message: Message, limits: Limits = DEFAULT_LIMITS) -> Contents:
     return found
 
 
-def _leaves(message: Message, within: str, depth: int) -> Iterator[tuple[Message, str]]:
-    """The leaf parts, forwarded messages opened (to _MAX_DEPTH), at most _MAX_PARTS."""
+def _leaves(message: Message, within: str, depth: int, found: Contents
+            ) -> Iterator[tuple[Message, str]]:
+    """The leaf parts, forwarded messages opened (to _MAX_DEPTH), at most _MAX_PARTS (FOUND
+    is told when parts are left)."""
     count = 0
     stack: list[tuple[Message, str, int]] = [(message, within, depth)]
     while stack and count < _MAX_PARTS:
@@ -101,6 +117,7 @@ def _leaves(message: Message, within: str, depth: int) -> Iterator[tuple[Message
                 stack.append((forwarded, "转发邮件", level + 1))
             else:
                 yield part, where
+    found.parts_left = bool(stack)
 
 
 def _attached_message(part: Message) -> Message | None:
@@ -120,13 +137,35 @@ def _take(part: Message, within: str, found: Contents, limits: Limits) -> None:
         return
     suffix = PurePath(name).suffix.lower() if name else ""
     kind, _entries = sniff_entries(data)
-    if kind in WORKBOOK_KINDS or suffix in SPREADSHEET_SUFFIXES:
-        found.workbooks.append(Attachment(name, data, within))
+    workbook = _workbook_suffix(data, kind, suffix)
+    if workbook:
+        found.workbooks.append(Attachment(name, data, within, workbook))
     elif _other_archive(data, suffix):
         found.findings.append(MAIL_ARCHIVE_FORMAT.finding({"name": name or "附件"},
                                                           file=name))
     elif kind in (FileKind.ZIP, FileKind.BROKEN_ZIP) and _is_zip(part, suffix):
         _open_zip(name or "附件.zip", data, within, found, limits)
+
+
+def _workbook_suffix(data: bytes, kind: FileKind, suffix: str) -> str:
+    """The suffix a workbook in DATA (of KIND) is saved under, "" when DATA is no workbook:
+    its kind's; else a spreadsheet SUFFIX its name gives (a damaged workbook, which collect
+    reports)."""
+    if kind in (FileKind.XLS, FileKind.ENCRYPTED):
+        streams = _ole_streams(data)
+        if streams is not None:  # a compound file that holds together says what it is
+            return _SUFFIX_OF_KIND[kind] if streams & _WORKBOOK_STREAMS else ""
+    elif kind in WORKBOOK_KINDS:
+        return _SUFFIX_OF_KIND[kind]
+    return suffix if suffix in SPREADSHEET_SUFFIXES else ""
+
+
+def _ole_streams(data: bytes) -> set[str] | None:
+    """The top entries of an OLE file; None when its directory cannot be read."""
+    try:
+        return ole_stream_names(data)
+    except Exception:  # any damage: the file's name decides, and collect reports it
+        return None
 
 
 def _other_archive(data: bytes, suffix: str) -> bool:
@@ -154,8 +193,10 @@ def _open_zip(name: str, data: bytes, within: str, found: Contents, limits: Limi
             suffix = PurePath(member).suffix.lower()
             content = read_part(data, info, limits)
             kind, _entries = sniff_entries(content)
-            if kind in WORKBOOK_KINDS or suffix in SPREADSHEET_SUFFIXES:
-                found.workbooks.append(Attachment(PurePath(member).name, content, where))
+            workbook = _workbook_suffix(content, kind, suffix)
+            if workbook:
+                found.workbooks.append(Attachment(PurePath(member).name, content, where,
+                                                  workbook))
             elif (kind in (FileKind.ZIP, FileKind.BROKEN_ZIP) and suffix == ".zip") or \
                     _other_archive(content, suffix):
                 found.findings.append(MAIL_NESTED_ZIP.finding(

@@ -2,52 +2,65 @@
 
 For each message a source has not given before: parse it, take every workbook it carries
 at any depth (`xltool.mail.attachments`), save each beside the store in the inbox folder
-(`<store>-收件/`, under its decoded name; another file of that name gets its hash in its
-name), and collect them all in one run with each file's time of receipt being its
-message's Date, as the submission chain orders returns. Then the messages are recorded
-(`xltool.store.mailreceived`) with the workbooks they carried, and each IMAP folder's
-cursor moves on: a run killed before that fetches those messages again, and collect finds
-their files already received — nothing is lost, nothing counted twice.
+(`<store>-收件/`, under its decoded name made safe, with the suffix of what its bytes are;
+another file of that name gets its hash in its name, and no file is ever overwritten), and
+collect them all in one run, as `collect` would (the same rules and previous year's
+targets), with each file's time of receipt being the earlier of its message's Date and its
+delivery to the mailbox, as the submission chain orders returns: a sender's clock set
+ahead cannot keep a wrong return in force (a backdated Date is earlier still: it is
+reported, `mail.date_doubtful`, not undone).
+Then the messages are recorded (`xltool.store.mailreceived`) with the workbooks they
+carried, and each IMAP folder's cursor moves on: a run killed before that fetches those
+messages again, and collect finds their files already received — nothing is lost, nothing
+counted twice.
 
 What concerns the office, not a department, is listed apart (`FetchRun.findings`): a
 message without any workbook (who sent it, when, its subject: the clerk calls them), an
 archive that cannot be opened, and a return whose sender is none of its department's
 联系邮箱 as recorded at issue (`mail.unknown_sender`: collected as usual — the address
-may just be new — and the office decides). These never reach a department's feedback: it
-goes back to the sender, whom the finding is about.
+may just be new — and the office decides), a Date in the future or more than a day from
+the delivery (`mail.date_doubtful`), and a message with more parts than are examined
+(`mail.too_many_parts`). These never reach a department's feedback: it goes back to the
+sender, whom the finding is about.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any
 
 from xltool.atomic import written_whole
-from xltool.codes import MAIL_NO_WORKBOOK, MAIL_UNKNOWN_SENDER
+from xltool.codes import (
+    MAIL_DATE_DOUBTFUL,
+    MAIL_NO_WORKBOOK,
+    MAIL_TOO_MANY_PARTS,
+    MAIL_UNKNOWN_SENDER,
+)
 from xltool.collect import CollectRun, collect
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import MailboxUnavailable, StoreError
 from xltool.findings import Finding
 from xltool.limits import DEFAULT_LIMITS, Limits
-from xltool.mail.attachments import Attachment, contents, parse_message
+from xltool.mail.attachments import Attachment, Contents, contents, parse_message
+from xltool.mail.filenames import inbox_name, numbered_name
 from xltool.mail.send import PASSWORD_VARIABLE
 from xltool.mail.sources import RawMessage, is_imap, opened
+from xltool.officerules import OfficeRules
 from xltool.store import Status, Store, open_store
 from xltool.store.mailreceived import Cursor, ReceivedMessage
 from xltool.text import shown_path
 
 INBOX_SUFFIX = "-收件"
 SEEN_BEFORE = "此前已收取（同一 Message-ID、同样的附件）"
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
-_LONGEST_NAME = 120  # characters of a saved name: well within every file system's limit
+# a Date this far from the delivery is no clock a little off: the office should know
+DATE_TOLERANCE = timedelta(days=1)
 
 Progress = Callable[[int, int], None]
 
@@ -114,6 +127,8 @@ class _Message:
     hashes: list[str]
     findings: list[Finding]
     date: datetime | None
+    received: datetime
+    """When the office received it: the earlier of its Date and its delivery."""
     new: bool = True
 
 
@@ -126,11 +141,13 @@ def fetch_mail(sources: Sequence[str], *, store: Path | str = DEFAULT_STORE,
                feedback: Path | str | None = None, since: date | None = None,
                mark_seen: bool = False, cafile: Path | None = None,
                password: str | None = None, limits: Limits = DEFAULT_LIMITS, jobs: int = 1,
-               progress: Progress | None = None,
+               rules: OfficeRules | Path | str | None = None,
+               previous: Path | str | None = None, progress: Progress | None = None,
                on_wait: Callable[[str], None] | None = None) -> FetchRun:
     """Fetch the new messages of SOURCES (IMAP URLs, Maildirs, mbox files, .eml files or
     folders) and collect the workbooks they carry into STORE, as `collect` does (FEEDBACK,
-    LIMITS, JOBS as there). SINCE: only messages dated that day or later. MARK_SEEN: flag
+    LIMITS, JOBS, RULES, PREVIOUS as there). SINCE: only messages dated that day or later;
+    without it, the first run over a source reads every message in it. MARK_SEEN: flag
     the new IMAP messages \\Seen. PASSWORD: for IMAP, else XLTOOL_MAIL_PASSWORD."""
     store_path = Path(store)
     if not store_path.exists():
@@ -148,7 +165,8 @@ def fetch_mail(sources: Sequence[str], *, store: Path | str = DEFAULT_STORE,
         received_at = {f.path: d for f, d in _dates(files, read).items()}
         collected = collect([f.path for f in files], store=store_path, feedback=feedback,
                             jobs=jobs, limits=limits, received_at=received_at,
-                            progress=progress, on_wait=on_wait)
+                            progress=progress, on_wait=on_wait, rules=rules,
+                            previous=previous)
     with open_store(store_path, create=False) as opened_store:
         for message in read:
             opened_store.record_message(message.record, [
@@ -169,6 +187,7 @@ def _read_sources(sources: Sequence[str], store: Path, since: date | None, mark_
     names: list[str] = []
     read: list[_Message] = []
     cursors: dict[str, Cursor] = {}
+    now = datetime.now(UTC)
     with open_store(store, create=False) as opened_store:
         for text in sources:
             with opened(text, password=password, cafile=cafile, mark_seen=mark_seen) as source:
@@ -176,7 +195,7 @@ def _read_sources(sources: Sequence[str], store: Path, since: date | None, mark_
                 known = opened_store.mail_keys(source.name)
                 after = opened_store.mail_cursor(source.name)
                 for raw in source.messages(known, since, after):
-                    message = _read(raw, source.name, limits)
+                    message = _read(raw, source.name, limits, now)
                     if since and message.date and message.date.date() < since:
                         continue  # left for a run without --since
                     if message.record.message_id and opened_store.seen_before(
@@ -190,7 +209,7 @@ def _read_sources(sources: Sequence[str], store: Path, since: date | None, mark_
     return names, read, cursors
 
 
-def _read(raw: RawMessage, source: str, limits: Limits) -> _Message:
+def _read(raw: RawMessage, source: str, limits: Limits, now: datetime) -> _Message:
     message = parse_message(raw.data)
     found = contents(message, limits)
     mailed = _date(message)
@@ -201,14 +220,43 @@ def _read(raw: RawMessage, source: str, limits: Limits) -> _Message:
         subject=_header(message, "Subject") or None,
         references=_header(message, "References") or None, workbooks=len(found.workbooks))
     told = f"发件人 {sender or '（未知）'}；主题“{record.subject or ''}”；{_shown(mailed)}"
+    facts = {"sender": sender or "（未知发件人）", "subject": record.subject or "（无主题）",
+             "date": _shown(mailed)}
     findings = [_located(f, told) for f in found.findings]
     if not found.workbooks and not findings:
-        findings.append(MAIL_NO_WORKBOOK.finding(
-            {"sender": sender or "（未知发件人）", "subject": record.subject or "（无主题）",
-             "date": _shown(mailed)}, value=told))
+        findings.append(MAIL_NO_WORKBOOK.finding(facts, value=told))
         record = _noted(record, "没有附带工作簿")
+    received, doubt = _received(mailed, raw.delivered if raw.delivery_recorded else None,
+                                raw.delivered or now, now)
+    if doubt:
+        findings.append(MAIL_DATE_DOUBTFUL.finding(
+            {**facts, "why": doubt, "received": _shown(received)}, value=told))
+    findings += _parts_left(found, facts, told)
     hashes = [hashlib.sha256(w.data).hexdigest() for w in found.workbooks]
-    return _Message(record, found.workbooks, hashes, findings, mailed)
+    return _Message(record, found.workbooks, hashes, findings, mailed, received)
+
+
+def _received(mailed: datetime | None, delivered: datetime | None, latest: datetime,
+              now: datetime) -> tuple[datetime, str]:
+    """When the office received a message: the earlier of its Date (the sender's clock) and
+    LATEST (its delivery to the mailbox, an .eml file's time, or NOW, when it is fetched);
+    and what is doubtful about the Date ("" when nothing is): later than NOW, or more than a
+    day from its recorded delivery (DELIVERED, None when the mailbox records none; a clock
+    a few minutes off is no news)."""
+    if mailed is None:
+        return latest, ""
+    doubt = ""
+    if mailed > now:
+        doubt = "晚于收取时间（发件电脑时钟超前）"
+    elif delivered is not None and abs(mailed - delivered) > DATE_TOLERANCE:
+        doubt = f"与邮件送达邮箱的时间 {_shown(delivered)} 相差一天以上"
+    return min(mailed, latest), doubt
+
+
+def _parts_left(found: Contents, facts: dict[str, str], told: str) -> list[Finding]:
+    if not found.parts_left:
+        return []
+    return [MAIL_TOO_MANY_PARTS.finding({**facts, "parts": found.parts_examined}, value=told)]
 
 
 def _located(finding: Finding, told: str) -> Finding:
@@ -272,28 +320,26 @@ def _save(inbox: Path, messages: list[_Message]) -> list[FetchedFile]:
 
 
 def _saved(inbox: Path, workbook: Attachment, sha256: str) -> Path:
-    """WORKBOOK in INBOX under its decoded name, or with its hash in the name when another
-    file has that name; an existing file of the same bytes is left as it is."""
-    name = _safe_name(workbook.name)
-    path = inbox / name
-    if path.exists() and _hash_of(path) != sha256:
-        stem, suffix = PurePath(name).stem, PurePath(name).suffix
-        path = inbox / f"{stem}-{sha256[:8]}{suffix}"
-    if not path.exists() or _hash_of(path) != sha256:
-        written_whole(path, lambda draft: draft.write_bytes(workbook.data))
-    return path
+    """WORKBOOK in INBOX under its decoded name made safe, or with its hash in the name
+    (then a number) when another file has that name: an existing file of the same bytes is
+    left as it is, one of other bytes is never overwritten."""
+    name = inbox_name(workbook.name, workbook.suffix)
+    for candidate in _candidates(name, sha256):
+        path = inbox / candidate
+        if not path.exists():
+            written_whole(path, lambda draft: draft.write_bytes(workbook.data))
+            return path
+        if path.is_file() and _hash_of(path) == sha256:
+            return path
+    raise StoreError(f"{shown_path(inbox)}: 同名文件过多，无法保存“{name}”")
 
 
-def _safe_name(name: str) -> str:
-    """NAME as a file name anywhere: no folder part, no character Windows refuses, not too
-    long; a nameless workbook is called 附件.xlsx."""
-    cleaned = _UNSAFE.sub("_", PurePath(name.replace("\\", "/")).name).strip(" .")
-    if not cleaned:
-        return "附件.xlsx"
-    stem, suffix = PurePath(cleaned).stem, PurePath(cleaned).suffix
-    if len(suffix) > 8:
-        stem, suffix = cleaned, ""
-    return stem[:_LONGEST_NAME] + suffix
+def _candidates(name: str, sha256: str) -> Iterator[str]:
+    """NAME, then NAME with the hash's first 8 digits, then numbered as well."""
+    yield name
+    yield numbered_name(name, sha256[:8])
+    for number in range(2, 1000):
+        yield numbered_name(name, f"{sha256[:8]}-{number}")
 
 
 def _hash_of(path: Path) -> str:
@@ -301,13 +347,14 @@ def _hash_of(path: Path) -> str:
 
 
 def _dates(files: list[FetchedFile], read: list[_Message]) -> dict[FetchedFile, datetime]:
-    """When the office received each file: the earliest Date of the messages carrying it."""
+    """When the office received each file: the earliest receipt of the messages carrying
+    it (each the earlier of its Date and its delivery)."""
     earliest: dict[str, datetime] = {}
     for message in read:
-        if message.new and message.date:
+        if message.new:
             for sha256 in message.hashes:
-                if sha256 not in earliest or message.date < earliest[sha256]:
-                    earliest[sha256] = message.date
+                if sha256 not in earliest or message.received < earliest[sha256]:
+                    earliest[sha256] = message.received
     return {f: earliest[f.sha256] for f in files if f.sha256 in earliest}
 
 

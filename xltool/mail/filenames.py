@@ -13,6 +13,11 @@ the format, and a zip made on a Chinese Windows writes GBK there.
 
 Nothing here raises on any input: a name that cannot be decoded at all comes back with
 replacement characters, and a part without any name gives "".
+
+A decoded name is the sender's choice, so the name a workbook is saved under in the inbox
+(`inbox_name`) is made from it: no folder part, no character or device name Windows
+refuses (`CON`, `NUL`, `COM1`…), not too long, not a name collect passes over as an
+editor's scratch file, and ending in the suffix of what the bytes are — never the name's.
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ import re
 import struct
 import zipfile
 from email.message import Message
+from pathlib import Path, PurePosixPath
+
+from xltool.collect.inputs import is_scratch_file
 
 # Labels under which Chinese clients send GBK (or GB18030) text; GB18030 decodes all of it.
 _GB_LABELS = frozenset({"gb2312", "gbk", "cp936", "x-gbk", "gb_2312-80", "euc-cn", "x-euc-cn",
@@ -37,6 +45,14 @@ _PARAMETER = re.compile(
 _CONTINUATION = re.compile(r"^(?P<name>[^*]+)(?:\*(?P<index>\d+))?(?P<encoded>\*)?$")
 _UNICODE_PATH_EXTRA = 0x7075  # Info-ZIP's UTF-8 name beside the legacy one
 _UTF8_FLAG = 0x800
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+# A name's own suffix, replaced by the suffix of what the file is.
+_NAME_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
+# Device names Windows opens instead of a file, whatever follows the first dot.
+_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$",
+                       *(f"{port}{n}" for port in ("COM", "LPT") for n in "0123456789¹²³")})
+LONGEST_STEM = 120  # characters of a saved name: well within every file system's limit
+NAMELESS = "附件"
 
 
 def attachment_name(part: Message) -> str:
@@ -229,3 +245,23 @@ def _unicode_path(extra: bytes) -> str:
                 return ""
         position += 4 + size
     return ""
+
+
+def inbox_name(name: str, suffix: str) -> str:
+    """NAME (as a message gave it) as a file name on any system, ending in SUFFIX (what the
+    file is: `.xlsx`, `.xls`…)."""
+    last = PurePosixPath(name.replace("\\", "/")).name
+    stem = _UNSAFE.sub("_", _NAME_SUFFIX.sub("", last)).strip(" .")[:LONGEST_STEM].rstrip(" .")
+    if not stem:
+        stem = NAMELESS
+    if stem.split(".")[0].rstrip(" ").upper() in _RESERVED:
+        stem = "_" + stem
+    if is_scratch_file(Path(stem + suffix)):
+        stem = "_" + stem
+    return stem + suffix
+
+
+def numbered_name(name: str, tag: str) -> str:
+    """NAME (made by `inbox_name`) with TAG before its suffix: `报表-1a2b3c4d.xlsx`."""
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}-{tag}{dot}{suffix}" if dot else f"{name}-{tag}"

@@ -1,15 +1,18 @@
 """Sending a run's letters: nothing twice, nothing lost, at a pace the server tolerates.
 
 Each letter is known again on a rerun by what makes it the same message: a template by its
-department and the issued file's hash, a feedback by the return it answers, a reminder by
-its department and the day. A letter already `sent` is not sent again (unless resent); one
-drafted into an outbox is not drafted again, but is still sent by a run that sends.
+department and the issued file's hash, a feedback by the return it answers and the office's
+latest review decision on it, a reminder by its department and the day. A letter already
+`sent` is not sent again (unless resent); one drafted into an outbox is not drafted again,
+but is still sent by a run that sends.
 
 Before a message goes it is recorded `pending` with its Message-ID, and after it its
 outcome. A letter whose last row is still `pending` was being sent when a run was killed:
 the server may have taken it or not, and nothing can tell which. It is sent again under
 the SAME Message-ID — a department is better mailed twice, as one message its mail client
-shows once, than not at all.
+shows once, than not at all. So is one `unconfirmed` (the connection broke while it was
+going). A reminder left so is completed whatever day it was begun; only then does the
+once-a-day rule apply.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from xltool.codes import MAIL_PARTLY_REFUSED, MAIL_REFUSED, MAIL_TOO_LARGE
+from xltool.codes import MAIL_PARTLY_REFUSED, MAIL_REFUSED, MAIL_TOO_LARGE, MAIL_UNCONFIRMED
 from xltool.collect.feedback import safe_name
 from xltool.findings import Finding
 from xltool.mail.compose import Attachment, Reply, compose, new_message_id, wire_bytes
@@ -37,7 +40,10 @@ ALREADY = "already"
 NOT_SENT = "not_sent"
 """A delivery's outcome when there was nothing to send it with (no address, no file)."""
 
-_COUNTED = (Outcome.SENT.value, Outcome.DRAFTED.value, Outcome.FAILED.value, ALREADY, NOT_SENT)
+_COUNTED = (Outcome.SENT.value, Outcome.DRAFTED.value, Outcome.FAILED.value,
+            Outcome.UNCONFIRMED.value, ALREADY, NOT_SENT)
+# A message that may have gone: the next run sends it again under its Message-ID.
+_UNFINISHED = (Outcome.PENDING.value, Outcome.UNCONFIRMED.value)
 _LABELS = {MailKind.TEMPLATE: "模板", MailKind.FEEDBACK: "反馈", MailKind.REMINDER: "催报"}
 
 
@@ -55,7 +61,7 @@ class Letter:
     attachment: Attachment | None = None
     reply: Reply | None = None
     answers: str | None = None
-    """A feedback's return: the hash of the received file it answers."""
+    """What a feedback answers: its return's hash and the review decision (`feedback_key`)."""
     notes: tuple[Finding, ...] = ()
     """What the office is told of the letter whatever becomes of it."""
 
@@ -69,7 +75,8 @@ class Delivery:
     recipients: tuple[str, ...]
     subject: str
     outcome: str
-    """sent, drafted, failed, already (sent before: nothing sent now) or not_sent."""
+    """sent, drafted, failed, unconfirmed (may have gone: sent again next run), already (sent
+    before: nothing sent now) or not_sent."""
     message_id: str = ""
     attachment: str = ""
     response: str = ""
@@ -143,10 +150,11 @@ def deliver(store: Store, letters: Sequence[Letter], transport: Transport, *, se
     for index, letter in enumerate(letters):
         earlier = store.sent_mail(letter.kind, letter.department_code)
         finished = [row for row in earlier if _same(row, letter) and _done(row, drafting)]
-        if finished and not resend:
+        pending = _pending(earlier, letter)
+        if finished and not resend and pending is None:
             deliveries[index] = _already(letter, finished[-1])
         else:
-            to_send.append((index, letter, _pending(earlier, letter)))
+            to_send.append((index, letter, pending))
     if to_send:
         interval = 60 / pace if pace > 0 and not drafting else 0.0
         with transport:
@@ -173,8 +181,10 @@ def _done(row: SentMessage, drafting: bool) -> bool:
 
 
 def _pending(earlier: Sequence[SentMessage], letter: Letter) -> str | None:
-    """The Message-ID a killed run was sending LETTER under, if it was."""
-    pending = [row for row in earlier if _same(row, letter) and row.outcome == Outcome.PENDING]
+    """The Message-ID LETTER may have gone under (a killed run's, a broken connection's), if
+    any. A reminder's is its department's, whatever the day: the day keys new ones only."""
+    pending = [row for row in earlier if row.outcome in _UNFINISHED
+               and (letter.kind is MailKind.REMINDER or _same(row, letter))]
     return pending[-1].message_id if pending else None
 
 
@@ -207,7 +217,7 @@ def _hand(store: Store, letter: Letter, transport: Transport, sender: str,
     handed = transport.hand(sender, list(letter.recipients), wire_bytes(message),
                             _draft_name(letter, message_id))
     store.record_outcome(message_id, handed.outcome, handed.response,
-                         now() if handed.outcome is not Outcome.FAILED else None)
+                         now() if handed.outcome in (Outcome.SENT, Outcome.DRAFTED) else None)
     return Delivery(letter.department_code, letter.department, letter.recipients,
                     letter.subject, handed.outcome.value, message_id,
                     attachment.name if attachment else "", handed.response,
@@ -225,6 +235,8 @@ def _findings(letter: Letter, handed: Handed) -> tuple[Finding, ...]:
     facts = {"response": handed.response, "refused": "、".join(handed.refused),
              "department": named(letter.department_code, letter.department)}
     department, file = letter.department_code, letter.attachment.name if letter.attachment else ""
+    if handed.outcome is Outcome.UNCONFIRMED:
+        return (MAIL_UNCONFIRMED.finding(facts, department=department, file=file),)
     if handed.outcome is Outcome.FAILED:
         problem = MAIL_TOO_LARGE if handed.too_large else MAIL_REFUSED
         return (problem.finding(facts, department=department, file=file),)

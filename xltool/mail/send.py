@@ -8,17 +8,25 @@ are verified, against the system's authorities or an office's own CA file.
 
 Per message the transport says what became of it — sent, with the server's response;
 drafted, with the file; failed, with the reason — and goes on: a refused address or a
-message over the server's SIZE limit stops that message, not the run. Only what stops
-every message (no connection, a refused login) is an error, naming the server.
+message over the server's SIZE limit stops that message, not the run. A connection lost
+before DATA is a plain failure; one lost during or after DATA is `unconfirmed`: the server
+may have taken the message, so the next run sends it again under the same Message-ID. An
+address with Chinese (non-ASCII) characters goes by SMTPUTF8 where the server offers it and
+is refused for that message, with the reason, where it does not. Only what stops every
+message (no connection, a refused login) is an error, naming the server; the password is
+never shown in one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol
@@ -60,17 +68,33 @@ def smtp_server(url: str) -> SmtpServer:
     """The server a `--smtp` URL names; MailError for what is not one."""
     parts = urlsplit(url)
     if parts.scheme not in _SCHEMES or not parts.hostname:
-        raise MailError(f"“{url}”不是发信服务器地址：应形如 smtps://用户名@smtp.example.com:465"
+        raise MailError(f"“{without_password(url)}”不是发信服务器地址：应形如 smtps://用户名@smtp.example.com:465"
                         "（SSL）或 smtp://用户名@smtp.example.com:587（STARTTLS）")
     if parts.password is not None:
         raise MailError("密码不能写在服务器地址里：请放在环境变量 "
                         f"{PASSWORD_VARIABLE} 中，或运行时按提示输入")
+    try:
+        port = parts.port
+    except ValueError:
+        raise MailError(f"“{without_password(url)}”的端口不是数字") from None
     security, default_port = _SCHEMES[parts.scheme]
     user = unquote(parts.username or "")
     if user and security == "plain":
         raise MailError(f"{parts.hostname}: smtp+plain:// 不加密，不能在其上发送密码；"
                         "请用 smtps:// 或 smtp://（STARTTLS）")
-    return SmtpServer(parts.hostname, parts.port or default_port, user, security)
+    return SmtpServer(parts.hostname, port or default_port, user, security)
+
+
+def without_password(url: str) -> str:
+    """URL (or what was meant as one) as it may be shown: a password typed into it replaced
+    by `***`, and a "port" that is no number, which is a password typed without its `@`
+    (`smtps://clerk:S3cret`)."""
+    shown = _USER_PASSWORD.sub(r"\1:***@", url)
+    return _NOT_A_PORT.sub(r"\1:***", shown) if "@" not in shown else shown
+
+
+_USER_PASSWORD = re.compile(r"(/[^/:@\s]*):[^/\s]*@")  # to the last @: a password may hold one
+_NOT_A_PORT = re.compile(r"(//[^/:@\s\[]+):(?!\d+(?:/|$))[^/]*")
 
 
 @dataclass(frozen=True)
@@ -128,7 +152,7 @@ class Smtp:
     server drops it."""
 
     server: SmtpServer
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     cafile: Path | None = None
     drafts: bool = False
     _connection: smtplib.SMTP | None = field(default=None, init=False, repr=False)
@@ -151,11 +175,25 @@ class Smtp:
             self._connection = self._connect()
         connection = self._connection
         try:
-            return _send(connection, sender, recipients, data)
-        except (smtplib.SMTPServerDisconnected, OSError) as error:
-            connection.close()
-            self._connection = None
-            return Handed(Outcome.FAILED, f"与服务器 {self.server.shown} 的连接中断：{error}")
+            envelope = _envelope(connection, sender, recipients, data)
+        except (OSError, UnicodeEncodeError) as error:  # smtplib's errors are OSErrors
+            return self._dropped(error, Outcome.FAILED)
+        if isinstance(envelope, Handed):
+            return envelope
+        try:
+            return _data(connection, data, envelope)
+        except OSError as error:  # the server may have taken the message before it went
+            return self._dropped(error, Outcome.UNCONFIRMED)
+
+    def _dropped(self, error: BaseException, outcome: Outcome) -> Handed:
+        """The connection is of no further use: closed, to be opened again for the next."""
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+        said = f"与服务器 {self.server.shown} 的连接中断：{_said(error)}"
+        if outcome is Outcome.UNCONFIRMED:
+            said += "（发生在发送邮件内容时，服务器可能已收下）"
+        return Handed(outcome, said)
 
     def _connect(self) -> smtplib.SMTP:
         server, shown = self.server, self.server.shown
@@ -208,35 +246,61 @@ def transport(smtp: str | None, outbox: Path | None, *, cafile: Path | None = No
     return Smtp(smtp_server(smtp), password, cafile)
 
 
-def _send(connection: smtplib.SMTP, sender: str, recipients: list[str], data: bytes) -> Handed:
-    """DATA to RECIPIENTS, as `sendmail` does, keeping the server's last word."""
+def _envelope(connection: smtplib.SMTP, sender: str, recipients: list[str],
+              data: bytes) -> Handed | tuple[str, ...]:
+    """MAIL FROM and RCPT TO, as `sendmail` does: the recipients refused, or the failure
+    that stops the message before any of it is sent."""
     limit = int(connection.esmtp_features.get("size", "0") or 0)
     if limit and len(data) > limit:
         return Handed(Outcome.FAILED, f"邮件大小 {_size(len(data))}，超过服务器上限 "
                       f"{_size(limit)}", too_large=True)
+    utf8 = connection.has_extn("smtputf8")
+    address = parseaddr(sender)[1] or sender  # what MAIL FROM carries: no display name
+    if not (utf8 or address.isascii()):
+        return Handed(Outcome.FAILED, f"发件地址“{address}”{_NOT_ASCII}")
     options = [f"SIZE={len(data)}"] if connection.has_extn("size") else []
+    if utf8 and not all(a.isascii() for a in (address, *recipients)):
+        options.append("SMTPUTF8")
     try:
         code, said = connection.mail(sender, options)
         if code != 250:
             return _refused(connection, code, said)
         refused = []
         for recipient in recipients:
+            if not (utf8 or recipient.isascii()):
+                refused.append(f"{recipient}（{_NOT_ASCII}）")
+                continue
             code, said = connection.rcpt(recipient)
             if code not in (250, 251):
                 refused.append(f"{recipient}（{code} {_text(said)}）")
-        if len(refused) == len(recipients):
-            connection.rset()
-            return Handed(Outcome.FAILED, "；".join(refused), tuple(refused))
+    except smtplib.SMTPResponseException as error:
+        return _refused(connection, error.smtp_code, error.smtp_error)
+    if len(refused) == len(recipients):
+        connection.rset()
+        return Handed(Outcome.FAILED, "；".join(refused), tuple(refused))
+    return tuple(refused)
+
+
+# smtplib writes commands in ASCII unless the server takes SMTPUTF8 (RFC 6531)
+_NOT_ASCII = ("含有中文等非 ASCII 字符，而发信服务器不支持 SMTPUTF8，无法投递；"
+              "请改用纯英文字母的地址")
+
+
+def _data(connection: smtplib.SMTP, data: bytes, refused: tuple[str, ...]) -> Handed:
+    """DATA, keeping the server's last word; the recipients refused before, if any."""
+    try:
         code, said = connection.data(data)
-    except smtplib.SMTPResponseException as error:  # DATA itself refused
+    except smtplib.SMTPDataError as error:  # DATA itself refused: nothing was sent
         return _refused(connection, error.smtp_code, error.smtp_error)
     if code != 250:
         return _refused(connection, code, said)
-    return Handed(Outcome.SENT, f"{code} {_text(said)}", tuple(refused))
+    return Handed(Outcome.SENT, f"{code} {_text(said)}", refused)
 
 
 def _refused(connection: smtplib.SMTP, code: int, said: bytes | str) -> Handed:
-    connection.rset()
+    # a server that hangs up after refusing has refused all the same
+    with contextlib.suppress(OSError):
+        connection.rset()
     # 552: "exceeded storage allocation", what a server says of a message over its size
     return Handed(Outcome.FAILED, f"{code} {_text(said)}", too_large=code == 552)
 

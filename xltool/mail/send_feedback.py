@@ -7,7 +7,12 @@ written afresh for that one file with collect's own `write_feedback` — the wor
 changes between runs — so what is mailed always answers the file mailed about, whatever
 folder collect wrote to. A return that came by mail is answered as a reply to its message
 (In-Reply-To, References, `回复：` and its subject); one collected from a folder gets a
-message of its own. A return answered before is not answered again (unless resent).
+message of its own. A return answered before is not answered again (unless resent) — until
+the office reviews it (`xltool review`): a letter is keyed by the return and the latest
+decision on it (`feedback_key`), so each new decision is a new letter, its opinions at the
+top of the body as they are at the top of the 反馈表. A return no 反馈表 can be written
+for is not answered by a letter that says one is attached: it is reported
+(`mail.no_feedback`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from xltool.codes import MAIL_NO_ADDRESS, PROBLEMS, Reader
+from xltool.codes import MAIL_NO_ADDRESS, MAIL_NO_FEEDBACK, PROBLEMS, Reader
 from xltool.collect.feedback import feedback_name, write_feedback
 from xltool.collect.outcome import FileOutcome
 from xltool.defaults import DEFAULT_STORE
@@ -25,8 +30,10 @@ from xltool.mail.compose import Attachment, Reply, fill, office_text
 from xltool.mail.outgoing import Delivery, Letter, MailRun, Progress, mail_run, named, not_sent
 from xltool.mail.send import transport
 from xltool.mail.send_templates import DEFAULT_PACE, facts, in_force_for
+from xltool.states import APPROVED, REVIEW_RETURNED
 from xltool.store import IssuedTemplate, ReceivedFile, Status, Store
 from xltool.store.mailsent import MailKind, Outcome
+from xltool.store.reviews import ReviewRecord
 
 SUBJECT = "{year}年项目支出预算绩效目标表审核反馈（{department}）"
 BODY = """{department}：
@@ -52,12 +59,15 @@ def mail_feedback(*, sender: str, smtp: str | None = None, store: Path | str = D
     drafting = outbox is not None
 
     def make(opened: Store) -> list[Letter | Delivery]:
-        latest = [(t, r) for t in in_force_for(opened, departments)
+        latest = [(t, r, feedback_key(r, decisions_on(opened, r)))
+                  for t in in_force_for(opened, departments)
                   if (r := latest_return(opened, t)) is not None]
         answered = _answered(opened, drafting) if not resend else set()
-        workbooks = _feedback_workbooks(opened, [r for _, r in latest if r.sha256 not in answered])
-        return [_letter(opened, template, received, workbooks.get(received.sha256), texts)
-                for template, received in latest]
+        workbooks = _feedback_workbooks(
+            opened, [(t, r) for t, r, key in latest if key not in answered])
+        return [_letter(opened, template, received, key, workbooks.get(received.sha256),
+                        texts, answered=key in answered)
+                for template, received, key in latest]
 
     return mail_run(store, MailKind.FEEDBACK, make,
                     transport(smtp, outbox, cafile=cafile, password=password), sender=sender,
@@ -72,34 +82,54 @@ def latest_return(store: Store, template: IssuedTemplate) -> ReceivedFile | None
     return returns[-1] if returns else None
 
 
+def decisions_on(store: Store, received: ReceivedFile) -> list[ReviewRecord]:
+    """The office's review decisions on RECEIVED, in the order they were made."""
+    return [r for r in store.reviews(received.department_code) if r.sha256 == received.sha256]
+
+
+def feedback_key(received: ReceivedFile, decisions: Sequence[ReviewRecord]) -> str:
+    """What a feedback letter answers: the return, and the latest decision on it if any."""
+    if not decisions:
+        return received.sha256
+    return f"{received.sha256}#review-{decisions[-1].review_id}"
+
+
+def returned_opinions(decisions: Sequence[ReviewRecord]) -> list[str]:
+    """The opinions that stand sending projects of the return back (中, 差): per project,
+    its latest decision."""
+    standing = {r.project_code: r for r in decisions}
+    return [f"项目 {r.project_code}（{r.grade}）：{r.opinion}"
+            for r in standing.values() if not r.approves]
+
+
 def _answered(store: Store, drafting: bool) -> set[str]:
     done = {Outcome.SENT.value, *([Outcome.DRAFTED.value] if drafting else [])}
     return {row.answers for row in store.sent_mail(MailKind.FEEDBACK.value)
             if row.answers and row.outcome in done}
 
 
-def _feedback_workbooks(store: Store, returns: list[ReceivedFile]) -> dict[str, Attachment]:
-    """The 反馈表 of each return, as `collect --feedback` writes it for that file alone."""
+def _feedback_workbooks(store: Store, returns: list[tuple[IssuedTemplate, ReceivedFile]]
+                        ) -> dict[str, Attachment]:
+    """The 反馈表 of each return, as `collect --feedback` writes it for that file alone:
+    named, as it names it, after the department's template in force."""
     if not returns:
         return {}
     outcomes = [FileOutcome(Path(r.original_name), r.sha256, Status(r.status), r.kind,
                             r.department_code, r.template_id, tuple(store.findings(r.sha256)))
-                for r in returns]
-    templates = {t.template_id: t for t in store.templates()}
+                for _, r in returns]
     with tempfile.TemporaryDirectory(prefix="xltool-feedback-") as folder:
         written = {path.name: path for path in write_feedback(outcomes, store, Path(folder))}
         attachments = {}
-        for received in returns:
-            template = templates.get(received.template_id)
-            name = feedback_name(received.department_code,
-                                 template.department if template else "", received.year)
+        for template, received in returns:
+            name = feedback_name(template.department_code, template.department, template.year)
             if name in written:
                 attachments[received.sha256] = Attachment(name, written[name].read_bytes())
     return attachments
 
 
-def _letter(store: Store, template: IssuedTemplate, received: ReceivedFile,
-            workbook: Attachment | None, texts: tuple[str | None, str]) -> Letter | Delivery:
+def _letter(store: Store, template: IssuedTemplate, received: ReceivedFile, key: str,
+            workbook: Attachment | None, texts: tuple[str | None, str], *,
+            answered: bool) -> Letter | Delivery:
     mailing = store.mailing(template.template_id)
     came_in = store.message_of(received.sha256)
     recipients = mailing.addresses or ([came_in.sender] if came_in and came_in.sender else [])
@@ -107,8 +137,13 @@ def _letter(store: Store, template: IssuedTemplate, received: ReceivedFile,
     whose = {"department": named(code, department)}
     if not recipients:
         return not_sent(code, department, MAIL_NO_ADDRESS.finding(whose, department=code))
-    known = {**facts(template, mailing), "summary": summary(received,
-                                                             store.findings(received.sha256)),
+    if workbook is None and not answered:
+        return not_sent(code, department, MAIL_NO_FEEDBACK.finding(
+            {**whose, "value": received.original_name}, department=code,
+            file=received.original_name), recipients)
+    known = {**facts(template, mailing),
+             "summary": summary(received, store.findings(received.sha256),
+                                decisions_on(store, received)),
              "return_name": received.original_name}
     reply = None
     subject = fill(texts[0] or SUBJECT, known)
@@ -118,14 +153,21 @@ def _letter(store: Store, template: IssuedTemplate, received: ReceivedFile,
             subject = "回复：" + came_in.subject.removeprefix("回复：")
     return Letter(MailKind.FEEDBACK, template.department_code, template.department,
                   template.year, tuple(recipients), subject, fill(texts[1], known), workbook,
-                  reply, received.sha256)
+                  reply, key)
 
 
-def summary(received: ReceivedFile, findings: Sequence[Finding]) -> str:
-    """The body's account of the return: accepted, or its errors and the first of them."""
+def summary(received: ReceivedFile, findings: Sequence[Finding],
+            decisions: Sequence[ReviewRecord] = ()) -> str:
+    """The body's account of the return: the office's review (sent back, with its opinions,
+    or approved); else accepted, or its errors and the first of them."""
     shown = [f for f in findings if _for_department(f)]
     errors = [f for f in shown if f.is_error]
     name = received.original_name
+    if opinions := returned_opinions(decisions):
+        return "\n".join([f"你单位报送的“{name}”经审核需修改（{REVIEW_RETURNED}），"
+                          "审核意见如下：", *opinions, "请按审核意见修改后，回复本邮件重新报送。"])
+    if decisions:
+        return f"你单位报送的“{name}”已通过审核（{APPROVED}）。"
     if received.status == Status.ACCEPTED or not errors:
         warnings = len(shown) - len(errors)
         note = f"另有 {warnings} 条提醒请核对。" if warnings else ""

@@ -1,11 +1,15 @@
-"""`mail_remind`: a reminder to each department with no accepted return, saying which.
+"""`mail_remind`: a reminder to each department with no accepted return, or whose return the
+office's review sent back, saying which.
 
-A department is reminded while its state (`xltool.states`) is 未报送 (nothing returned) or
-有错误待修改 (returned, nothing accepted); the letter says which, with the deadline. With
+A department is reminded while its state (`xltool.states`) is 未报送 (nothing returned),
+有错误待修改 (returned, nothing accepted) or 审核退回修改 (the latest decision of the
+office's review on its latest return is 中 or 差); the letter says which, with the deadline
+(and the review's opinions). With
 `before`, only when the deadline recorded at issue time is at most that many days away (or
 past): a reminder schedule is the office's, run daily — "the week before" is `before=7`.
 A deadline that is no date is reminded anyway, with a warning (`mail.undated_deadline`).
-At most one reminder a department a day: a rerun the same day sends nothing. Who was
+At most one reminder a department a day: a rerun the same day sends nothing (a reminder a
+killed run left pending is completed first, whatever day it was begun). Who was
 reminded when is the store's `mail_sent` (kind `reminder`).
 """
 
@@ -22,9 +26,9 @@ from xltool.findings import Finding
 from xltool.mail.compose import fill, office_text
 from xltool.mail.outgoing import Delivery, Letter, MailRun, Progress, mail_run, named, not_sent
 from xltool.mail.send import transport
-from xltool.mail.send_feedback import latest_return
+from xltool.mail.send_feedback import decisions_on, latest_return, returned_opinions
 from xltool.mail.send_templates import DEFAULT_PACE, facts, in_force_for
-from xltool.states import ACCEPTED, NOT_RETURNED, department_state
+from xltool.states import ACCEPTED, NOT_RETURNED, REVIEW_RETURNED, department_state
 from xltool.store import IssuedTemplate, Store
 from xltool.store.mailsent import MailKind
 
@@ -57,7 +61,8 @@ def mail_remind(*, sender: str, smtp: str | None = None, store: Path | str = DEF
         made: list[Letter | Delivery] = []
         accepted = {(r.department_code, r.year) for r in opened.current_returns()}
         for template in in_force_for(opened, departments):
-            if (template.department_code, template.year) in accepted:
+            if ((template.department_code, template.year) in accepted
+                    and not _sent_back(opened, template)):
                 continue
             letter = _letter(opened, template, texts, day, before)
             if letter is not None:
@@ -104,8 +109,19 @@ def _letter(store: Store, template: IssuedTemplate, texts: tuple[str, str], day:
                   fill(texts[1], known), notes=notes)
 
 
+def _sent_back(store: Store, template: IssuedTemplate) -> list[str]:
+    """The opinions of the office's review sending the department's latest return back."""
+    latest = latest_return(store, template)
+    return returned_opinions(decisions_on(store, latest)) if latest is not None else []
+
+
 def _situation(store: Store, template: IssuedTemplate) -> str:
     """What the department's state is, in the words of `xltool.states`."""
+    if opinions := _sent_back(store, template):
+        latest = latest_return(store, template)
+        name = latest.original_name if latest else ""
+        return "\n".join([f"你单位最近报送的“{name}”经审核需修改（{REVIEW_RETURNED}），"
+                          "审核意见如下：", *opinions, "请按审核意见修改后重新报送。"])
     files = [e.file for e in store.chain(template.department_code)
              if e.file.year in (template.year, None)]
     state = department_state(accepted=False, statuses=(f.status for f in files))

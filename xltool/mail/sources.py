@@ -5,8 +5,11 @@ first byte, port 993), `imap://user@host[:port]/FOLDER` (STARTTLS, required: a p
 is never sent in the clear; port 143), or a path — a Maildir (a folder with `cur/` and
 `new/`), an mbox file (what Foxmail and Thunderbird export), an `.eml` file, or a folder
 searched for `.eml` files. Each gives its messages' raw bytes under a key that stays the
-message's (`UIDVALIDITY:UID`, the Maildir or mbox key, the SHA-256 of an `.eml` file), so
-a rerun asks only for what it has not recorded.
+message's (`UIDVALIDITY:UID`, the Maildir key, the SHA-256 of an mbox message or an `.eml`
+file — an mbox's positions shift when a client deletes or compacts), so a rerun asks only
+for what it has not recorded; and, where the mailbox knows it, when the message was
+delivered there (IMAP's INTERNALDATE, a Maildir file's time, an mbox `From ` line, an
+`.eml` file's time, the latest it can have been), which the sender's clock cannot move.
 
 Nothing is deleted or changed: a mailbox is read as it is. An IMAP folder is selected
 read-only (EXAMINE) unless `mark_seen` asks for the new messages to be flagged \\Seen.
@@ -22,18 +25,20 @@ import contextlib
 import hashlib
 import imaplib
 import mailbox
+import os
 import re
 import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
 from xltool.errors import MailboxUnavailable
+from xltool.mail.send import without_password
 from xltool.store.mailreceived import Cursor
 
 if TYPE_CHECKING:  # imported when a server is asked: `--help` loads no mail library
@@ -43,12 +48,21 @@ TIMEOUT = 60.0  # seconds a server may take to answer
 FETCH_AT_ONCE = 50  # messages per FETCH: few round trips, a bounded response
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _UID = re.compile(rb"UID (\d+)")
+_INTERNALDATE = re.compile(
+    rb'INTERNALDATE "\s?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"')
+_FROM_LINE_DATE = re.compile(
+    rb"([A-Za-z]{3}) +(\d{1,2}) (\d\d):(\d\d)(?::(\d\d))? (\d{4})\s*$")
 
 
 @dataclass(frozen=True)
 class RawMessage:
     key: str
     data: bytes
+    delivered: datetime | None = None
+    """When the mailbox received it (UTC), where the mailbox records that."""
+    delivery_recorded: bool = True
+    """False when DELIVERED is only the latest it can have been (an .eml file's time: when
+    it was saved, maybe long after)."""
 
 
 class Source(Protocol):
@@ -122,7 +136,7 @@ def _imap_address(url: str) -> ImapAddress:
     except ValueError:
         port = 0
     if not parts.hostname or not parts.username or not port:
-        raise MailboxUnavailable(f"“{url}”不是收件服务器地址：应形如 imaps://用户名@imap.example.com"
+        raise MailboxUnavailable(f"“{without_password(url)}”不是收件服务器地址：应形如 imaps://用户名@imap.example.com"
                                  "/INBOX（SSL）或 imap://用户名@imap.example.com/INBOX（STARTTLS）")
     if parts.password is not None:
         raise MailboxUnavailable("密码不能写在服务器地址里：请放在环境变量 XLTOOL_MAIL_PASSWORD "
@@ -166,25 +180,31 @@ class ImapFolder:
         wanted = [uid for uid in uids if f"{self._uidvalidity}:{uid}" not in known]
         for start in range(0, len(wanted), FETCH_AT_ONCE):
             chunk = wanted[start:start + FETCH_AT_ONCE]
-            for uid, data in self._fetch(chunk):
-                yield RawMessage(f"{self._uidvalidity}:{uid}", data)
+            for uid, data, delivered in self._fetch(chunk):
+                yield RawMessage(f"{self._uidvalidity}:{uid}", data, delivered)
         if uids and since is None:  # with --since the older messages are still to come
             self._last_uid = max(self._last_uid, uids[-1])
 
-    def _fetch(self, uids: list[int]) -> list[tuple[int, bytes]]:
-        """The raw messages of UIDS: BODY.PEEK leaves \\Seen alone, BODY sets it."""
-        item = "(UID BODY[])" if self._mark_seen else "(UID BODY.PEEK[])"
+    def _fetch(self, uids: list[int]) -> list[tuple[int, bytes, datetime | None]]:
+        """The raw messages of UIDS and their INTERNALDATE: BODY.PEEK leaves \\Seen alone,
+        BODY sets it."""
+        item = "(UID INTERNALDATE BODY[])" if self._mark_seen else \
+            "(UID INTERNALDATE BODY.PEEK[])"
         with _server_errors(self.address, None):
             status, response = self._box.client.uid(
                 "FETCH", ",".join(map(str, uids)), item)
         if status != "OK":
             raise MailboxUnavailable(f"{self.address.shown} 未能取回邮件（{status}）")
-        fetched: list[tuple[int, bytes]] = []
-        for entry in response:
+        fetched: list[tuple[int, bytes, datetime | None]] = []
+        for at, entry in enumerate(response):
             if isinstance(entry, tuple) and len(entry) == 2:
                 found = _UID.search(entry[0])
                 if found:
-                    fetched.append((int(found[1]), bytes(entry[1])))
+                    # a server may answer INTERNALDATE after the body, in the closing line
+                    after = response[at + 1] if at + 1 < len(response) else b""
+                    closing = after if isinstance(after, bytes) else b""
+                    fetched.append((int(found[1]), bytes(entry[1]),
+                                    _internaldate(entry[0] + b" " + closing)))
         return fetched
 
     def cursor(self) -> Cursor | None:
@@ -264,6 +284,21 @@ def _server_errors(address: ImapAddress, cafile: Path | None) -> Iterator[None]:
         raise MailboxUnavailable(f"{shown} 的应答无法处理：{error}") from error
 
 
+def _internaldate(response: bytes) -> datetime | None:
+    """The INTERNALDATE in a FETCH response (`"06-Dec-2026 07:00:00 +0800"`), in UTC."""
+    found = _INTERNALDATE.search(response)
+    if found is None or found[2].decode().title() not in _MONTHS:
+        return None
+    day, month, year = int(found[1]), _MONTHS.index(found[2].decode().title()) + 1, int(found[3])
+    offset = (int(found[8]) * 60 + int(found[9])) * (-1 if found[7] == b"-" else 1)
+    try:
+        local = datetime(year, month, day, int(found[4]), int(found[5]), int(found[6]),
+                         tzinfo=UTC)
+    except ValueError:
+        return None
+    return local - timedelta(minutes=offset)
+
+
 def _imap_date(day: date) -> str:
     """A date as IMAP's SEARCH takes it (`1-Mar-2025`), whatever the locale."""
     return f"{day.day}-{_MONTHS[day.month - 1]}-{day.year}"
@@ -284,8 +319,9 @@ def _local(path: Path) -> Source:
         if first == b"From " and path.suffix.lower() != ".eml":
             return MboxFile(path)
         return EmlFiles(path, [path])
-    raise MailboxUnavailable(f"“{path}”不存在：应是收件服务器地址（imaps://…）、Maildir 文件夹、"
-                             "mbox 文件、.eml 文件或存放 .eml 的文件夹")
+    raise MailboxUnavailable(f"“{without_password(str(path))}”不存在：应是收件服务器地址"
+                             "（imaps://…）、Maildir 文件夹、mbox 文件、.eml 文件"
+                             "或存放 .eml 的文件夹")
 
 
 class _Local:
@@ -303,35 +339,75 @@ class _Local:
 
 
 class MaildirFolder(_Local):
-    """A Maildir, read by its keys (its file names without the flags a client adds)."""
+    """A Maildir, read by its keys (its file names without the flags a client adds); a
+    message's file time is when it was delivered (Dovecot keeps INTERNALDATE there)."""
 
     def messages(self, known: set[str], since: date | None,
                  after: Cursor | None) -> Iterator[RawMessage]:
         box = mailbox.Maildir(self.path, factory=None, create=False)
+        delivered = _file_times(self.path, box.colon)
         for key in sorted(box.iterkeys()):
             if key not in known:
                 try:
-                    yield RawMessage(key, box.get_bytes(key))
+                    yield RawMessage(key, box.get_bytes(key), delivered.get(key))
                 except (KeyError, OSError):
                     continue  # moved by a mail client meanwhile: the next run finds it
 
 
+def _file_times(path: Path, colon: str) -> dict[str, datetime]:
+    """The time of each message file in Maildir PATH, by its key."""
+    times: dict[str, datetime] = {}
+    for folder in ("new", "cur"):
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(path / folder):
+                with contextlib.suppress(OSError, ValueError, OverflowError):
+                    times[entry.name.split(colon)[0]] = _utc(entry.stat().st_mtime)
+    return times
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
 class MboxFile(_Local):
-    """An mbox file, read by its keys (the messages' order in the file)."""
+    """An mbox file, each message known by the SHA-256 of its bytes: a client that deletes
+    a message and compacts the file, or exports it in another order, moves the others to
+    new positions, so a position would skip new messages and repeat old ones."""
 
     def messages(self, known: set[str], since: date | None,
                  after: Cursor | None) -> Iterator[RawMessage]:
         box = mailbox.mbox(self.path, factory=None, create=False)
+        given = set(known)  # a message twice in the file is one message
         try:
-            for key in box.iterkeys():
-                if str(key) not in known:
-                    yield RawMessage(str(key), box.get_bytes(key))
+            for position in box.iterkeys():
+                whole = box.get_bytes(position, from_=True)
+                from_line, _, data = whole.partition(b"\n")
+                key = hashlib.sha256(data).hexdigest()
+                if key not in given:
+                    given.add(key)
+                    yield RawMessage(key, data, _from_line_date(from_line))
         finally:
             box.close()
 
 
+def _from_line_date(line: bytes) -> datetime | None:
+    """The delivery time an mbox `From ` line ends with (`Sat Dec  6 07:00:00 2026`), taken
+    as UTC as mail servers write it (a client's local time is then read as later, which the
+    earlier Date header outweighs)."""
+    found = _FROM_LINE_DATE.search(line.rstrip(b"\r"))
+    month = found[1].decode().title() if found else ""
+    if found is None or month not in _MONTHS:
+        return None
+    try:
+        return datetime(int(found[6]), _MONTHS.index(month) + 1, int(found[2]), int(found[3]),
+                        int(found[4]), int(found[5] or 0), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 class EmlFiles(_Local):
-    """`.eml` files (one named, or a folder's), each known by the SHA-256 of its bytes."""
+    """`.eml` files (one named, or a folder's), each known by the SHA-256 of its bytes; a
+    file's time is the latest it can have been received (saved from a client, or copied)."""
 
     def __init__(self, path: Path, files: list[Path]) -> None:
         super().__init__(path)
@@ -339,8 +415,10 @@ class EmlFiles(_Local):
 
     def messages(self, known: set[str], since: date | None,
                  after: Cursor | None) -> Iterator[RawMessage]:
+        given = set(known)
         for file in self.files:
             data = file.read_bytes()
             key = hashlib.sha256(data).hexdigest()
-            if key not in known:
-                yield RawMessage(key, data)
+            if key not in given:
+                given.add(key)
+                yield RawMessage(key, data, _utc(file.stat().st_mtime), delivery_recorded=False)

@@ -2,9 +2,11 @@
 
 A message is recorded `pending`, with its Message-ID, before it goes to the server; then
 `sent` (with the server's response), `failed` (with the reason) or `drafted` (written to an
-outbox as an .eml). A `pending` row that stays so is a run killed while sending: the
-message may or may not have reached the server, and the next run sends it again under the
-SAME Message-ID, so a recipient's client that got it already shows it once.
+outbox as an .eml) or `unconfirmed` (the connection broke while the message was going: the
+server may have taken it). A `pending` row that stays so is a run killed while sending:
+the message may or may not have reached the server, and the next run sends it again under
+the SAME Message-ID, as it does an `unconfirmed` one, so a recipient's client that got it
+already shows it once.
 
 The addresses and the cover's issuer, deadline and contact are recorded with each template
 when it is issued (`Mailing`): the ledger of issue time is what the office mails by.
@@ -24,6 +26,9 @@ class Outcome(StrEnum):
     SENT = "sent"
     DRAFTED = "drafted"
     FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"
+    """The connection broke during or after DATA: the server may have taken the message.
+    Sent again, like a pending one, under the same Message-ID."""
 
 
 class MailKind(StrEnum):
@@ -67,7 +72,8 @@ class SentMessage:
     outcome: str
     response: str | None
     answers: str | None = None
-    """For feedback: the hash of the received file it answers."""
+    """For feedback: what it answers — the received file's hash, and, once the office has
+    reviewed that return, `#review-` and the id of its latest decision (`feedback_key`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
