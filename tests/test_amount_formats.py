@@ -44,7 +44,9 @@ def amount_cells(sheet: Worksheet) -> Iterator[Cell]:
     among others."""
     for row in sheet.iter_rows():
         for label in row:
-            if not isinstance(label.value, str) or label.value.strip() not in AMOUNT_LABELS:
+            if not isinstance(label.value, str):
+                continue
+            if "".join(label.value.split()) not in AMOUNT_LABELS:  # a header broken into lines
                 continue
             right = [cell for cell in row[label.column:] if _is_number(cell)]
             if right:

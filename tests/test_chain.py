@@ -75,13 +75,13 @@ def test_the_templates_folder_collected_by_mistake_displaces_nothing(tmp_path: P
     # addressed to the office: no department is sent feedback about it, nor counted as its file
     assert [p.name for p in mistake.feedback] == ["收取情况汇总.xlsx"]
     sheet = load_workbook(mistake.feedback[0])["部门"]
-    header = [c.value for c in sheet[1]]
+    header = [c.value for c in sheet[2]]  # under the sheet's title
     rows = {r[0]: dict(zip(header, r, strict=True))
-            for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] in ("001", "002")}
+            for r in sheet.iter_rows(min_row=3, values_only=True) if r[0] in ("001", "002")}
     assert {code: (row["已收到文件数"], row["状态"]) for code, row in rows.items()} == {
         "001": (1, "已接受"), "002": (1, "已接受")}
     files = load_workbook(mistake.feedback[0])["文件"]
-    assert sorted(r[3] for r in files.iter_rows(min_row=2, values_only=True) if r[3]) == [
+    assert sorted(r[3] for r in files.iter_rows(min_row=3, values_only=True) if r[3]) == [
         "与下发模板相同", "与下发模板相同", "已接受", "已接受"]
     # the real returns, collected again, are what they were: duplicates of accepted files
     again = collect(returns, store=tmp_path / "x.db")

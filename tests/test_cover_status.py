@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -31,7 +32,6 @@ from xltool.visible import is_blank
 from xltool.xlsxout import is_classic
 
 GOAL_LABELS = {load_profile(name).goal_label for name in ("ningxia-2021", "weighted")}
-FIRST_PROJECT_ROW = 7  # 1-based: title, five heading lines, the list's header
 STATUS_LETTER = "ABCDE"[STATUS_COL]
 
 
@@ -43,10 +43,16 @@ def issued(tmp_path: Path) -> IssuedWorkbook:
     return workbook
 
 
+def _project_rows(sheet: Any, count: int) -> range:
+    """The cover's first COUNT project rows (1-based), under the list's header: the list
+    follows the heading, or the instructions when it is too long for the first page."""
+    header = next(row[0].row for row in sheet.iter_rows(max_col=1) if row[0].value == "序号")
+    return range(header + 1, header + 1 + count)
+
+
 def _statuses(path: Path, count: int) -> list[str]:
     sheet = load_workbook(path, data_only=True)[COVER_SHEET]
-    rows = range(FIRST_PROJECT_ROW, FIRST_PROJECT_ROW + count)
-    return [str(sheet[f"{STATUS_LETTER}{row}"].value) for row in rows]
+    return [str(sheet[f"{STATUS_LETTER}{row}"].value) for row in _project_rows(sheet, count)]
 
 
 def _codes_the_cover_names(status: str) -> set[str]:
@@ -240,9 +246,13 @@ def test_the_status_rows_hold_the_longest_status_without_overflow(
     labels = (profile.name_label, profile.value_label)
     longest = "待填：年度总体目标 " + " ".join(
         f"{c.level2}（缺{labels[0]}、{labels[1]}）" for c in profile.categories)
-    needed = lines_needed(longest, WIDTHS[STATUS_COL]) * 12.0  # a 10–11 pt line
     sheet = load_workbook(issued.path)[COVER_SHEET]
-    for row in range(FIRST_PROJECT_ROW, FIRST_PROJECT_ROW + 5):
-        assert sheet.cell(row, STATUS_COL + 1).alignment.wrap_text
+    for row in _project_rows(sheet, 5):
+        cell = sheet.cell(row, STATUS_COL + 1)
+        assert cell.alignment.wrap_text
+        size = float(cell.font.sz)  # the status may print smaller than 11-point text
+        # `lines_needed` counts a width in 11-point characters, of which SIZE fits more
+        per_line = (WIDTHS[STATUS_COL] - 2) * 11 / size
+        needed = lines_needed(longest, per_line + 2) * size * 1.4  # a line of SIZE points
         height = sheet.row_dimensions[row].height
         assert height is not None and height >= needed

@@ -22,6 +22,7 @@ from tests.conftest import SAMPLES
 from tests.fill import fill_with_openpyxl, set_cell
 from xltool.collect import CollectRun, FileOutcome, collect
 from xltool.collect.feedback import (
+    FILE_TABLE,
     FINDING_TABLE,
     NOTHING_TO_FIX,
     OFFICE_SHEET,
@@ -38,6 +39,7 @@ FIXES_012001 = {"XT_P03_C03_R01_VALUE": "≤30天",   # the one missing value
 HYPERLINK = '=HYPERLINK("http://x","y")'
 DDE = "=cmd|'/c calc'!A1"
 FINDING_HEADER = tuple(c.header for c in FINDING_TABLE)
+FILE_NUMBER = FINDING_HEADER[1]  # a finding's file: its 序号 in the files table
 LEVELS = {"error": "错误", "warning": "提醒"}
 RESULTS = {"accepted": "已接受", "rejected": "退回修改", "superseded": "已被新版替代"}
 T0 = 1_700_000_000
@@ -119,18 +121,20 @@ def heading(path: Path) -> dict[str, Any]:
     """The verdict and the files block of a 反馈表."""
     rows = sheet_rows(load_workbook(path).active)
     labels = {row[0]: row[2] for row in rows[1:4]}
-    start = next(i for i, row in enumerate(rows) if row[:3] == ("序号", "文件", "收取结果"))
+    headers = tuple(span.header for span in FILE_TABLE)
+    start = next(i for i, row in enumerate(rows)
+                 if tuple(row[span.first] for span in FILE_TABLE) == headers)
     files = []
     for row in rows[start + 1:]:
         if not isinstance(row[0], int):
             break
-        files.append({"文件": row[1], "收取结果": row[2], "错误数": row[3], "提醒数": row[4],
-                      "说明": row[5]})
+        files.append({span.header: row[span.first] for span in FILE_TABLE[1:]})
     return {**labels, "files": files, "rows": rows}
 
 
 def table(path: Path, sheet: str) -> list[dict[str, Any]]:
-    rows = sheet_rows(load_workbook(path)[sheet])
+    """A summary sheet's rows under its header, the row under the sheet's title."""
+    rows = sheet_rows(load_workbook(path)[sheet])[1:]
     return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 
@@ -143,8 +147,10 @@ def by_department(run: CollectRun) -> dict[str, list[FileOutcome]]:
 
 
 def expected_rows(outcomes: Sequence[FileOutcome]) -> Counter[tuple[str, ...]]:
-    return Counter((o.path.name, f.project, f.sheet, f.cell, f.value, f.message, f.fix,
-                    LEVELS[f.severity.value]) for o in outcomes for f in o.findings)
+    """The findings of a department's OUTCOMES, each file by its number in the files table."""
+    return Counter((str(number), f.project, f.sheet, f.cell, f.value, f.message, f.fix,
+                    LEVELS[f.severity.value])
+                   for number, o in enumerate(outcomes, start=1) for f in o.findings)
 
 
 def written_rows(rows: list[dict[str, Any]]) -> Counter[tuple[str, ...]]:
@@ -201,7 +207,7 @@ def test_findings_sorted_by_file_project_then_cell_in_natural_order(
         first_run: tuple[Office, CollectRun]) -> None:
     _, run = first_run
     rows = findings_table(run.feedback[0])
-    keys = [(r["文件"], r["项目编码"], natural(r["单元格"])) for r in rows]
+    keys = [(r[FILE_NUMBER], r["项目编码"], natural(r["单元格"])) for r in rows]
     assert keys == sorted(keys)
     project6 = [r["单元格"] for r in rows if r["项目编码"] == "01100120230006"]
     assert project6 == ["D14", "D15", "D17", "C30"]  # by row, not as text
@@ -274,13 +280,13 @@ def test_summary_projects(first_run: tuple[Office, CollectRun]) -> None:
     totals = [Decimal(str(r["年度资金总额（万元）"])) for r in rows]
     assert totals == [p.total for projects in issued.values() for p in projects]
     sheet = load_workbook(run.feedback[-1])["项目"]
-    assert sheet["E2"].number_format == "#,##0.00"
+    assert sheet["E3"].number_format == "#,##0.00"
 
 
 def test_summary_files(first_run: tuple[Office, CollectRun]) -> None:
     office, run = first_run
     sheet = load_workbook(run.feedback[-1])["文件"]
-    assert sheet_rows(sheet)[0] == tuple(c.header for c in RECEIVED_TABLE)
+    assert sheet_rows(sheet)[1] == tuple(c.header for c in RECEIVED_TABLE)
     rows = table(run.feedback[-1], "文件")
     with open_store(office.store) as store:
         received = store.received_files()
@@ -291,7 +297,7 @@ def test_summary_files(first_run: tuple[Office, CollectRun]) -> None:
         (r.original_name, r.department_code, RESULTS[r.status], errors, warnings, r.sha256[:12])
         for r, (errors, warnings) in zip(received, counts, strict=True)]
     assert [r["原文件名"] for r in rows] == ["永宁县.xlsx", "沙坡头区.xlsx", "=1+1.txt"]
-    assert sheet["B4"].data_type == "s"
+    assert sheet["B5"].data_type == "s"
     assert all(Path(r["存档位置"]).is_file() for r in rows)
 
 
@@ -320,8 +326,9 @@ def test_formula_looking_values_stay_text(office: Office) -> None:
               for row in range(top + 1, top + 1 + len(rows))}
     for text in (HYPERLINK, DDE, "=1+1"):
         assert values[text].data_type == "s"
-    assert all(sheet.cell(row, 2).value == "=SUM(1).xlsx" and sheet.cell(row, 2).data_type == "s"
-               for row in range(top + 1, top + 1 + len(rows)))
+    assert all(sheet.cell(row, 2).value == 1 for row in range(top + 1, top + 1 + len(rows)))
+    [named] = [c for row in sheet.iter_rows() for c in row if c.value == "=SUM(1).xlsx"]
+    assert named.data_type == "s"  # the file, named once in the files table
     assert not sheet._hyperlinks
     for written in run.feedback:
         assert formulas_links_or_dde(written) == []

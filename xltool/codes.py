@@ -257,9 +257,10 @@ LEDGER_ROW_WITHOUT_PROJECT = Problem(
     meaning="amounts on a row with neither project code nor name: not read")
 LEDGER_BAD_EMAIL = Problem(
     code="ledger.bad_email", severity=_W, section=_LEDGER, reader=_OFFICE,
-    message="联系邮箱“{value}”格式不对",
-    fix="填写形如 name@example.gov.cn 的地址，多个地址用分号隔开",
-    meaning="a contact e-mail address that is no address")
+    message="联系邮箱“{value}”格式不对（或含有中文等字符，多数发信服务器无法投递）",
+    fix="填写形如 name@example.gov.cn 的地址（只用英文字母、数字和符号），多个地址用分号隔开",
+    meaning="a contact e-mail address that is no address, or has non-ASCII characters "
+            "(most servers offer no SMTPUTF8)")
 
 LEDGER_PROBLEMS: tuple[Problem, ...] = (
     LEDGER_MISSING_COLUMN, LEDGER_DUPLICATE_COLUMN, LEDGER_AMOUNT_UNIT, LEDGER_EMPTY,
@@ -858,6 +859,18 @@ MAIL_PARTLY_REFUSED = Problem(
     message="{department}：邮件已发出，但服务器拒收部分收件人：{refused}",
     fix="核对这些地址；改正后可用 --resend 重发",
     meaning="sent, but the server refused some of the recipients")
+MAIL_UNCONFIRMED = Problem(
+    code="mail.unconfirmed", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="{department}：发送邮件内容时与服务器的连接中断，不能确定对方是否已收到：{response}",
+    fix="重新运行即可：以同一 Message-ID 重发，对方若已收到，邮件客户端只显示一封",
+    meaning="the connection broke during or after DATA: the server may have taken the "
+            "message; the next run sends it again under the same Message-ID")
+MAIL_NO_FEEDBACK = Problem(
+    code="mail.no_feedback", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="{department}：无法为“{value}”生成审核反馈表，未发送反馈邮件",
+    fix="用 xltool collect --feedback 查看该文件的收取结果，或另行告知该部门",
+    meaning="no 反馈表 could be written for the return: the feedback letter is not sent "
+            "(it would say the 反馈表 is attached)")
 MAIL_UNDATED_DEADLINE = Problem(
     code="mail.undated_deadline", severity=_W, section=_MAIL, reader=_OFFICE,
     message="{department}：报送截止“{value}”不是可识别的日期，--before 无从比较，照常提醒",
@@ -866,7 +879,7 @@ MAIL_UNDATED_DEADLINE = Problem(
 
 MAIL_SENDING_PROBLEMS: tuple[Problem, ...] = (
     MAIL_NO_ADDRESS, MAIL_TEMPLATE_MISSING, MAIL_TOO_LARGE, MAIL_REFUSED, MAIL_PARTLY_REFUSED,
-    MAIL_UNDATED_DEADLINE,
+    MAIL_UNCONFIRMED, MAIL_NO_FEEDBACK, MAIL_UNDATED_DEADLINE,
 )
 
 # mail.*: mail fetched (`xltool mail fetch`): what stands between a message and its return
@@ -902,8 +915,23 @@ MAIL_BAD_ZIP = Problem(
     meaning="`mail fetch`: a zip attachment that is damaged or over the limits a workbook is "
             "read within: nothing taken from it")
 
+MAIL_DATE_DOUBTFUL = Problem(
+    code="mail.date_doubtful", severity=_W, section=_MAIL, reader=_OFFICE,
+    message="{sender} 发来的邮件“{subject}”所署日期 {date} {why}；按 {received} 计为收到时间",
+    fix="核实发件电脑的时钟：该邮件所附报送表的先后次序按较早的收到时间确定",
+    meaning="`mail fetch`: a message whose Date header is in the future or more than a day "
+            "from its delivery to the mailbox (a sender's clock set wrong, or a backdated "
+            "mail): the earlier of the two counts as received")
+MAIL_TOO_MANY_PARTS = Problem(
+    code="mail.too_many_parts", severity=_E, section=_MAIL, reader=_OFFICE,
+    message="{sender} 发来的邮件“{subject}”（{date}）附件层数过多，只检查了前 {parts} 个部分",
+    fix="请发件人只附填好的工作簿（.xlsx）重新发送",
+    meaning="`mail fetch`: a message with more MIME parts than are examined: the later "
+            "parts are not looked at")
+
 MAIL_FETCHING_PROBLEMS: tuple[Problem, ...] = (
     MAIL_NO_WORKBOOK, MAIL_UNKNOWN_SENDER, MAIL_NESTED_ZIP, MAIL_ARCHIVE_FORMAT, MAIL_BAD_ZIP,
+    MAIL_DATE_DOUBTFUL, MAIL_TOO_MANY_PARTS,
 )
 
 # ---------------------------------------------------------------------------

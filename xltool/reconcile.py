@@ -109,7 +109,17 @@ from xltool.store import (
     open_store,
 )
 from xltool.store.reviews import waiver_of
-from xltool.tables import FONT, Column, Look, Page, print_page, write_table
+from xltool.tables import (
+    FONT,
+    Column,
+    Look,
+    Page,
+    lines_needed,
+    print_page,
+    report_height,
+    snug_height,
+    write_table,
+)
 from xltool.targets import Indicator
 from xltool.text import normalise_key
 from xltool.xlsxout import check, new_workbook
@@ -316,7 +326,7 @@ def _read_store(store: Store, year: int | None) -> _Held:
 def _waived(store: Store, returns: Sequence[ReceivedFile]) -> dict[str, str]:
     said = {}
     for received in returns:
-        waivers = store.waivers(received.department_code)
+        waivers = store.waivers(received.department_code, received.year)
         lines = [f"{f.where} {f.code}：{waiver.note}" for f in store.findings(received.sha256)
                  if waivers and (waiver := waiver_of(f, waivers)) is not None]
         if lines:
@@ -650,8 +660,10 @@ _SUMMARY_LAYOUT = (
     _column("ledger_total", "总账资金（万元）", 16, "amount"),
     _column("returned_total", "报送资金（万元）", 16, "amount"),
     _column("total_difference", "差额（万元）", 14, "amount"),
-    _column("differences", "差异数", 9, "count"), _column("status", "状态", 10, "center"),
-    _column("waived", "已豁免的问题（按原文接受）", 30),
+    _column("differences", "差异数", 9, "count"),
+    # as wide as the longest state: a state does not wrap, and a row is not made taller for it
+    _column("status", "状态", 14, "center"),
+    _column("waived", "已豁免的问题（按原文接受）", 26),
 )
 # Narrow enough to print one A4 landscape page wide at about 80 % in Excel (70 % in
 # LibreOffice, whose columns come out wider): long texts wrap instead.
@@ -743,8 +755,10 @@ def _write_table(sheet: Any, formats: dict[str, Any], layout: tuple[_Keyed, ...]
     row written."""
     check(sheet.write_string(_TITLE_ROW, 0, title, formats["title"]), "title")
     check(sheet.set_row(_TITLE_ROW, 28), "title height")
-    look = Look(header=formats["header"],
-                cell=lambda column, value: formats[_style_of(column, value)])
+    header_lines = max(lines_needed(column.header, column.width) for column in layout)
+    look = Look(header=formats["header"], header_height=report_height(header_lines),
+                cell=lambda column, value: formats[_style_of(column, value)],
+                height=snug_height)
     last = write_table(sheet, look, layout, ([row[c.key] for c in layout] for row in rows),
                        top=_HEADER_ROW)
     print_page(sheet, Page(title, [c.width for c in layout], landscape=True,
@@ -759,6 +773,7 @@ def _style_of(column: Column, value: object) -> str:
 
 def _write_totals(sheet: Any, formats: dict[str, Any], row: int,
                   rows: list[dict[str, Any]]) -> None:
+    check(sheet.set_row(row, snug_height(1)), "total height")
     for col, column in enumerate(_SUMMARY_LAYOUT):
         if column.style in ("count", "amount"):
             total = sum((r[column.key] for r in rows), Decimal(0))

@@ -60,6 +60,12 @@ def report_height(lines: int) -> float | None:
     return min(lines * LINE_HEIGHT, MAX_ROW_HEIGHT) if lines > 1 else None
 
 
+def snug_height(lines: int) -> float:
+    """A printed row's height for LINES of text, one line too: a row left at the default
+    height (15 points) holds an 11-point Chinese line only just, its text on the border."""
+    return min(lines * LINE_HEIGHT + 2, MAX_ROW_HEIGHT)
+
+
 def fit_row(sheet: Any, row: int, cells: Iterable[tuple[Value, float]],
             height: Callable[[int], float | None] = report_height) -> None:
     """Give ROW the height its tallest cell's text needs (cells: value and column width)."""

@@ -15,7 +15,9 @@ once: the issued template come back untouched, a template of another store, a
 file that could not be opened, and a copy of a file received before are the
 office's, and never reach a department.
 
-Both are print-ready (A4 landscape, one page wide, header row repeated). Every
+Both are print-ready (A4 landscape, one page wide, a title above each table, header
+row repeated, every row as tall as its text). A finding names its file by the number
+the 反馈表's table of files gives it: the file's long name once, not on every row. Every
 text that came from a return or the ledger is written with `write_string`, so
 a value such as `=HYPERLINK(...)` stays text. A 反馈表 holds nothing that
 changes between runs (no times, no hashes): the same returns give a
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -53,11 +55,15 @@ from xltool.store.reviews import Waiver, waiver_of
 from xltool.tables import (
     FONT,
     Column,
+    Look,
     Page,
     Value,
     fit_row,
+    lines_needed,
     print_page,
     put,
+    report_height,
+    snug_height,
     styled,
     write_table,
 )
@@ -118,12 +124,29 @@ _STYLES: dict[str, dict[str, Any]] = {
 }
 
 
+# A finding names its file by the files table's 序号: a file name repeated on every row
+# wrapped each to four lines.
 FINDING_TABLE = (
-    Column("序号", 6, "center"), Column("文件", 16), Column("项目编码", 14), Column("工作表", 14),
-    Column("单元格", 8, "center"), Column("填写内容", 22), Column("问题", 36),
-    Column("修改方法", 30), Column("级别", 6, "center"),
+    Column("序号", 6, "center"), Column("文件\n序号", 6, "center"), Column("项目编码", 18),
+    Column("工作表", 20), Column("单元格", 10, "center"), Column("填写内容", 20),
+    Column("问题", 34), Column("修改方法", 28), Column("级别", 6, "center"),
 )
-FILE_TABLE = ("序号", "文件", "收取结果", "错误数", "提醒数", "说明")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A column of the files table over the findings table's columns FIRST to LAST."""
+
+    header: str
+    first: int
+    last: int
+    style: str
+
+
+FILE_TABLE = (
+    Span("序号", 0, 0, "count"), Span("文件", 1, 3, "text"), Span("收取结果", 4, 4, "center"),
+    Span("错误数", 5, 5, "count"), Span("提醒数", 6, 6, "count"), Span("说明", 7, 8, "note"),
+)
 DEPARTMENT_TABLE = (
     Column("主管部门编码", 14), Column("主管部门", 30), Column("项目数", 8, "count"),
     Column("已收到文件数", 12, "count"), Column("已接受", 8, "count"),
@@ -131,14 +154,14 @@ DEPARTMENT_TABLE = (
     Column("最近收到时间", 18, "when"),
 )
 PROJECT_TABLE = (
-    Column("主管部门编码", 14), Column("主管部门", 28), Column("项目编码", 18),
-    Column("项目名称", 44), Column("年度资金总额（万元）", 16, "amount"),
-    Column("状态", 10, "center"),
+    Column("主管部门编码", 14), Column("主管部门", 30), Column("项目编码", 18),
+    Column("项目名称", 42), Column("年度资金总额（万元）", 16, "amount"),
+    Column("状态", 14, "center"),
 )
 RECEIVED_TABLE = (
     Column("收到时间", 18, "when"), Column("原文件名", 30), Column("主管部门编码", 14),
     Column("结果", 14, "center"), Column("错误数", 8, "count"), Column("提醒数", 8, "count"),
-    Column("SHA-256", 14), Column("存档位置", 40),
+    Column("SHA-256", 16), Column("存档位置", 40),
 )
 OFFICE_TABLE = (
     Column("收到时间", 18, "when"), Column("原文件名", 30), Column("主管部门编码", 14),
@@ -305,9 +328,9 @@ def _departments(outcomes: Sequence[FileOutcome], store: Store,
 def _department(code: str, outcomes: list[FileOutcome], store: Store,
                 template: IssuedTemplate | None) -> DepartmentReport:
     files = tuple(_file_report(outcome, store) for outcome in outcomes)
-    return DepartmentReport(code, template.department if template else "",
-                            template.year if template else None, files,
-                            store.returned_opinions(code), tuple(store.waivers(code)))
+    year = template.year if template else None
+    return DepartmentReport(code, template.department if template else "", year, files,
+                            store.returned_opinions(code, year), tuple(store.waivers(code, year)))
 
 
 def _file_report(outcome: FileOutcome, store: Store) -> FileReport:
@@ -344,8 +367,8 @@ def finding_rows(department: DepartmentReport) -> list[list[Value]]:
     entries = [(index, file.place(finding), finding)
                for index, file in enumerate(department.files) for finding in file.findings]
     entries.sort(key=lambda e: (e[0], e[1], cell_order(e[2].cell), not e[2].is_error))
-    return [[number, department.files[index].name, f.project, f.sheet, f.cell, f.value,
-             f.message, f.fix, _level(f, department.waivers)]
+    return [[number, index + 1, f.project, f.sheet, f.cell, f.value, f.message, f.fix,
+             _level(f, department.waivers)]
             for number, (index, _, f) in enumerate(entries, start=1)]
 
 
@@ -362,7 +385,7 @@ def _write_department(workbook: Any, department: DepartmentReport) -> None:
     top = _heading(sheet, formats, department)
     rows = finding_rows(department)
     if rows:
-        last = write_table(sheet, styled(formats), FINDING_TABLE, rows, top=top)
+        last = write_table(sheet, _snug(formats, FINDING_TABLE), FINDING_TABLE, rows, top=top)
         _highlight(sheet, formats, top + 1, last, _LEVEL, _LAST, {"错误": "error"})
     else:
         _merged(sheet, top, 0, _LAST, NOTHING_TO_FIX, formats["accepted"])
@@ -399,20 +422,29 @@ def _heading(sheet: Any, formats: dict[str, Any], department: DepartmentReport) 
 
 def _files_block(sheet: Any, formats: dict[str, Any], top: int,
                  files: tuple[FileReport, ...]) -> int:
-    """The files of the run, one row each; returns the row after the block."""
-    for col, header in enumerate(FILE_TABLE[:-1]):
-        put(sheet, top, col, header, formats["header"])
-    _merged(sheet, top, len(FILE_TABLE) - 1, _LAST, FILE_TABLE[-1], formats["header"])
+    """The files of the run, one row each, numbered as the findings name them; returns the
+    row after the block."""
+    for span in FILE_TABLE:
+        _spanned(sheet, top, span, span.header, formats["header"])
     for row, file in enumerate(files, start=top + 1):
         values: list[Value] = [row - top, file.name, Status(file.status).label,
-                               file.errors, file.warnings]
-        for col, (value, style) in enumerate(zip(values, ("count", "text", "center", "count",
-                                                          "count"), strict=True)):
-            put(sheet, row, col, value, formats[style])
-        _merged(sheet, row, len(values), _LAST, file.note, formats["note"])
-        note_width = sum(c.width for c in FINDING_TABLE[len(values):])
-        fit_row(sheet, row, [(file.name, FINDING_TABLE[1].width), (file.note, note_width)])
+                               file.errors, file.warnings, file.note]
+        for span, value in zip(FILE_TABLE, values, strict=True):
+            _spanned(sheet, row, span, value, formats[span.style])
+        fit_row(sheet, row, [(value, _span_width(span))
+                             for span, value in zip(FILE_TABLE, values, strict=True)])
     return top + len(files) + 1
+
+
+def _span_width(span: Span) -> float:
+    return sum(c.width for c in FINDING_TABLE[span.first:span.last + 1])
+
+
+def _spanned(sheet: Any, row: int, span: Span, value: Value, fmt: Any) -> None:
+    if span.first == span.last:
+        put(sheet, row, span.first, value, fmt)
+    else:
+        _merged(sheet, row, span.first, span.last, value, fmt)
 
 
 def _findings_line(department: DepartmentReport) -> str:
@@ -473,36 +505,72 @@ def standings(store: Store, latest: dict[str, IssuedTemplate]) -> list[Standing]
 
 def _write_summary(workbook: Any, store: Store, latest: dict[str, IssuedTemplate],
                    outcomes: Sequence[FileOutcome]) -> None:
-    formats = _formats(workbook)
+    formats = _formats(workbook, valign="vcenter")
     departments = standings(store, latest)
-    _summary_sheet(workbook, formats, DEPARTMENTS_SHEET, DEPARTMENT_TABLE,
+    year = next((d.template.year for d in departments if d.template.year is not None), None)
+    _summary_sheet(workbook, formats, SummaryTitle(year, DEPARTMENTS_SHEET), DEPARTMENT_TABLE,
                    [_department_row(d) for d in departments],
                    {TO_FIX: "error", NOT_RETURNED: "missing"}, _totals(departments))
-    _summary_sheet(workbook, formats, PROJECTS_SHEET, PROJECT_TABLE,
+    _summary_sheet(workbook, formats, SummaryTitle(year, PROJECTS_SHEET), PROJECT_TABLE,
                    [_project_row(d, p) for d in departments for p in d.projects],
                    {TO_FIX: "error", NOT_RETURNED: "missing"})
-    _summary_sheet(workbook, formats, FILES_SHEET, RECEIVED_TABLE,
+    _summary_sheet(workbook, formats, SummaryTitle(year, FILES_SHEET), RECEIVED_TABLE,
                    [_received_row(store, r) for r in store.received_files()],
                    {Status.REJECTED.label: "error", Status.STALE.label: "error",
                     Status.UNCHANGED.label: "missing"})
-    _summary_sheet(workbook, formats, OFFICE_SHEET, OFFICE_TABLE,
+    _summary_sheet(workbook, formats, SummaryTitle(year, OFFICE_SHEET), OFFICE_TABLE,
                    office_rows(store, latest, outcomes), {"错误": "error"})
 
 
-def _summary_sheet(workbook: Any, formats: dict[str, Any], name: str,
+@dataclass(frozen=True)
+class SummaryTitle:
+    """A summary sheet's title, on its first row and in its print header."""
+
+    year: int | None
+    sheet: str
+
+    def __str__(self) -> str:
+        year = f"{self.year}年" if self.year is not None else ""
+        return f"{year}项目支出预算绩效目标收取情况汇总（{self.sheet}）"
+
+
+_SUMMARY_HEADER = 1  # the title above it
+
+
+def _summary_sheet(workbook: Any, formats: dict[str, Any], title: SummaryTitle,
                    columns: tuple[Column, ...], rows: list[list[Value]], marks: dict[str, str],
                    totals: list[Value] | None = None) -> None:
-    sheet = workbook.add_worksheet(name)
+    sheet = workbook.add_worksheet(title.sheet)
     _set_widths(sheet, columns)
-    last = write_table(sheet, styled(formats), columns, rows)
+    _merged(sheet, 0, 0, len(columns) - 1, str(title), formats["title"])
+    check(sheet.set_row(0, 30), "title height")
+    last = write_table(sheet, _snug(formats, columns), columns, rows, top=_SUMMARY_HEADER)
     state = next(i for i, c in enumerate(columns) if c.header in ("状态", "结果", "级别"))
-    _highlight(sheet, formats, 1, last, state, len(columns) - 1, marks)
+    _highlight(sheet, formats, _SUMMARY_HEADER + 1, last, state, len(columns) - 1, marks)
     if totals is not None:
-        for col, (column, value) in enumerate(zip(columns, totals, strict=True)):
-            style = "total_count" if column.style == "count" else "total"
-            put(sheet, last + 1, col, value, formats[style])
-        fit_row(sheet, last + 1, zip(totals, (c.width for c in columns), strict=True))
-    print_page(sheet, Page(f"收取情况汇总：{name}", [c.width for c in columns], repeat=(0, 0)))
+        _totals_row(sheet, formats, last + 1, columns, totals)
+    print_page(sheet, Page(str(title), [c.width for c in columns],
+                           repeat=(_SUMMARY_HEADER, _SUMMARY_HEADER)))
+
+
+def _totals_row(sheet: Any, formats: dict[str, Any], row: int, columns: tuple[Column, ...],
+                totals: list[Value]) -> None:
+    """TOTALS at ROW; a text total followed by blanks spans them (the count of each state
+    takes the room of the time no total has)."""
+    widths: list[tuple[Value, float]] = []
+    col = 0
+    while col < len(columns):
+        value, end = totals[col], col
+        while isinstance(value, str) and end + 1 < len(columns) and totals[end + 1] is None:
+            end += 1
+        style = "total_count" if columns[col].style == "count" else "total"
+        if end > col:
+            _merged(sheet, row, col, end, value, formats[style])
+        else:
+            put(sheet, row, col, value, formats[style])
+        widths.append((value, sum(c.width for c in columns[col:end + 1])))
+        col = end + 1
+    fit_row(sheet, row, widths, snug_height)
 
 
 def _department_row(standing: Standing) -> list[Value]:
@@ -595,9 +663,17 @@ def _when(text: str) -> datetime | str | None:
 # -- writing cells ---------------------------------------------------------------------------
 
 
-def _formats(workbook: Any) -> dict[str, Any]:
-    return {name: workbook.add_format({"font_name": FONT, **spec})
+def _formats(workbook: Any, **overrides: Any) -> dict[str, Any]:
+    """The styles, each with OVERRIDES (`valign="vcenter"`: a table of one-line rows)."""
+    return {name: workbook.add_format({"font_name": FONT, **spec, **overrides})
             for name, spec in _STYLES.items()}
+
+
+def _snug(formats: dict[str, Any], columns: tuple[Column, ...]) -> Look:
+    """The tables' look: every row, the header too, as tall as its text wraps to."""
+    header_lines = max(lines_needed(column.header, column.width) for column in columns)
+    return replace(styled(formats), height=snug_height,
+                   header_height=report_height(header_lines))
 
 
 def _set_widths(sheet: Any, columns: tuple[Column, ...]) -> None:
