@@ -491,6 +491,8 @@ def test_a_review_after_feedback_is_mailed_and_reminded(office: Office,
     top = [str(c.value) for row in load_workbook(workbook).active.iter_rows(max_row=8)
            for c in row if c.value is not None]
     assert any(opinion in text for text in top), top
+    verdict = top[top.index("审核结论") + 1]  # the review's, though collect accepted it
+    assert verdict == "审核退回修改" and "本次报送的文件均已接受，无需修改。" not in top
     assert [d.outcome for d in mail_feedback(sender=SENDER, smtp=server.url,
                                              store=office.store, pace=0).deliveries] == [
         "already", "already"]

@@ -47,6 +47,7 @@ from xltool.states import (
     ACCEPTED,
     DEPARTMENT_STATES,
     NOT_RETURNED,
+    REVIEW_RETURNED,
     TO_FIX,
     department_state,
 )
@@ -77,7 +78,9 @@ UNKNOWN_DEPARTMENT = "（未能识别）"
 
 SEVERITY_LABELS = {Severity.ERROR: "错误", Severity.WARNING: "提醒"}
 ACCEPTED_VERDICT, REDO_VERDICT = "已接受", "需修改后重新报送"
+REVIEW_VERDICT = REVIEW_RETURNED
 NOTHING_TO_FIX = "本次报送的文件均已接受，无需修改。"
+NOTHING_FOUND = "本次报送的文件未发现问题；请按上方审核意见修改。"
 PROJECT_STATES = (ACCEPTED, TO_FIX, NOT_RETURNED)
 """A project's state: its department's, as far as the return in force covers it."""
 
@@ -85,6 +88,8 @@ _ADVICE = {
     REDO_VERDICT: "请按下方问题清单逐项修改：“错误”必须修改，“提醒”请核对。"
                   "在报送的文件中修改、保存后重新报送，不要新建或复制工作簿。",
     ACCEPTED_VERDICT: "文件已接受。下方“提醒”不影响接受，请核对；如需修改，改后可重新报送。",
+    REVIEW_VERDICT: "财政部门审核后退回修改：请按上方审核意见修改，在报送的文件中修改、保存后"
+                    "重新报送。",
 }
 _FILE_NOTES = {
     Status.ACCEPTED: "已接受",
@@ -309,11 +314,17 @@ class DepartmentReport:
     """The office's review opinions that stand sending its projects back (`xltool review`)."""
     waivers: tuple[Waiver, ...] = ()
     """The findings the office accepts as written: still listed, marked as waived."""
+    sent_back: bool = False
+    """Whether the office's review sent back the very file the department sent last (its
+    feedback is written again after the review: `mail feedback`)."""
 
     @property
     def verdict(self) -> str:
-        """The department's last file of the run decides: it is what it sent last."""
-        return REDO_VERDICT if self.files[-1].status in _REDO else ACCEPTED_VERDICT
+        """The department's last file of the run decides: it is what it sent last; an
+        accepted one the office's review sent back is to be revised all the same."""
+        if self.files[-1].status in _REDO:
+            return REDO_VERDICT
+        return REVIEW_VERDICT if self.sent_back else ACCEPTED_VERDICT
 
 
 def _departments(outcomes: Sequence[FileOutcome], store: Store,
@@ -330,7 +341,14 @@ def _department(code: str, outcomes: list[FileOutcome], store: Store,
     files = tuple(_file_report(outcome, store) for outcome in outcomes)
     year = template.year if template else None
     return DepartmentReport(code, template.department if template else "", year, files,
-                            store.returned_opinions(code, year), tuple(store.waivers(code, year)))
+                            store.returned_opinions(code, year), tuple(store.waivers(code, year)),
+                            _sent_back(store, code, year, outcomes[-1].sha256))
+
+
+def _sent_back(store: Store, code: str, year: int | None, sha256: str) -> bool:
+    """Whether a standing decision of the office (the latest per project) returns SHA256."""
+    standing = {r.project_code: r for r in store.reviews(code) if r.year == year}
+    return any(not r.approves and r.sha256 == sha256 for r in standing.values())
 
 
 def _file_report(outcome: FileOutcome, store: Store) -> FileReport:
@@ -388,7 +406,8 @@ def _write_department(workbook: Any, department: DepartmentReport) -> None:
         last = write_table(sheet, _snug(formats, FINDING_TABLE), FINDING_TABLE, rows, top=top)
         _highlight(sheet, formats, top + 1, last, _LEVEL, _LAST, {"错误": "error"})
     else:
-        _merged(sheet, top, 0, _LAST, NOTHING_TO_FIX, formats["accepted"])
+        _merged(sheet, top, 0, _LAST, NOTHING_FOUND if department.sent_back else NOTHING_TO_FIX,
+                formats["redo" if department.sent_back else "accepted"])
     print_page(sheet, Page("项目支出预算绩效目标审核反馈", [c.width for c in FINDING_TABLE],
                            department=f"{department.code} {department.name}",
                            repeat=(top, top) if rows else None))

@@ -243,7 +243,9 @@ def _goal(grid: _Grid, profile: FormProfile, goal: str, prefix: str) -> int:
     grid.put(0, profile.goal_label, "label", "label_center", to_col=1)
     grid.put(2, goal, "input", "input_text", to_col=grid.last, name=f"{prefix}GOAL",
              field="goal", validation="goal")
-    grid.heights[row] = max(96.0, min(409.0, 16.0 * (len(goal) // 40 + 2)))
+    # the goal's own lines, and one more for what the department adds
+    lines = lines_needed(goal, sum(column_widths(profile)[2:])) + 1
+    grid.heights[row] = max(96.0, min(409.0, LINE_HEIGHT * lines + 4))
     grid.row += 1
     return row
 
