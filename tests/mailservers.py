@@ -26,6 +26,7 @@ import ipaddress
 import os
 import pwd
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -278,15 +279,35 @@ def _stop(config: Path, root: Path) -> None:
     """Stop the master this test started (by its pid file) and wait until it is gone."""
     pid_file = root / "run" / "master.pid"
     pid = int(pid_file.read_text().strip()) if pid_file.exists() else None
-    subprocess.run([str(DOVECOT), "-c", str(config), "stop"], check=False,
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if pid is None:  # (`dovecot stop` finds the master as this does, and then waits seconds)
+        subprocess.run([str(DOVECOT), "-c", str(config), "stop"], check=False,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    else:  # at once: a clean shutdown waits seconds for its children, here for nothing
+        for process in (pid, *_children(pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while pid is not None and time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
+    while pid is not None and time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.02)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            if f"\nPPid:\t{pid}\n" in status.read_text():
+                found.append(int(status.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Whether PID still runs (a zombie waiting to be reaped does not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 @pytest.fixture
