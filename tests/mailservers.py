@@ -204,6 +204,7 @@ ssl = yes
 ssl_cert = <{tls.cert}
 ssl_key = <{tls.key}
 auth_mechanisms = plain login
+auth_failure_delay = 0
 mail_location = maildir:{root}/mail/%u
 passdb {{
   driver = passwd-file

@@ -729,3 +729,23 @@ def test_a_killed_publish_runs_drafts_go_with_the_next_run(tmp_path: Path,
     publish(store=samples_store, output=tmp_path / "公开.xlsx")
     assert not stale.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["公开.xlsx"]
+
+
+def test_the_office_that_issued_the_templates_signs_the_disclosure(tmp_path: Path) -> None:
+    """Without --issuer the cover names the office recorded with the year's templates; a
+    department publishing its own set still signs it itself."""
+    ledger = write_ledger(tmp_path / "ledger.csv", [
+        ledger_row("001-01", "办公经费", total="10"),
+        ledger_row("002-01", "运维经费", department=("002", "第二局"), total="30")])
+    store = tmp_path / "x.db"
+    run = issue_templates(ledger, tmp_path / "templates", store=store, issuer="示例县财政局")
+    collect([fill_with_openpyxl(w.path, complete_values(store, w.template_id),
+                                tmp_path / f"{w.department_code}.xlsx") for w in run.workbooks],
+            store=store)
+    office = publish(store=store, output=tmp_path / "all.xlsx")
+    assert office.issuer == "示例县财政局"
+    assert office.title == "示例县财政局2024年项目支出预算绩效目标"
+    cover = load_workbook(tmp_path / "all.xlsx").worksheets[0]
+    assert "示例县财政局" in [c.value for row in cover.iter_rows() for c in row]
+    own = publish(store=store, output=tmp_path / "own.xlsx", departments=["002"])
+    assert own.issuer == "第二局"

@@ -116,7 +116,7 @@ def _show_version(ctx: click.Context, _param: click.Parameter, wanted: bool) -> 
 def main() -> None:
     """xltool: the yearly round trip of budget performance-target forms (项目支出预算绩效目标表).
 
-    ledger → template → collect → reconcile → publish.
+    ledger → template → mail → collect → review → reconcile → publish.
 
     Exit codes: 0 done and all good; 1 done, and problems found (findings,
     differences, ledger errors); 2 the command could not run as asked (a usage

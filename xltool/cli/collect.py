@@ -10,7 +10,14 @@ import click
 
 from xltool.cli.i18n import _
 from xltool.cli.output import emit_json
-from xltool.cli.params import store_option
+from xltool.cli.params import (
+    PREVIOUS_HELP,
+    RULES_HELP,
+    feedback_option,
+    jobs_option,
+    path_option,
+    store_option,
+)
 from xltool.errors import BadLimit
 from xltool.limits import Limits, limit_settings, with_limits
 from xltool.text import shown_path
@@ -37,11 +44,8 @@ def _limits(_ctx: click.Context, _param: click.Parameter, settings: tuple[str, .
 @click.command("collect")
 @click.argument("paths", nargs=-1)
 @store_option("The SQLite store the templates were issued into.")
-@click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
-              help="Write a feedback workbook per department and an office-wide status "
-                   "workbook into this folder.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes reading files in parallel.")
+@feedback_option()
+@jobs_option()
 @click.option("--limit", "limits", multiple=True, metavar="KEY=VALUE",
               callback=_limits,
               help="Change a limit checked before a file is read (repeatable). Keys and "
@@ -49,12 +53,8 @@ def _limits(_ctx: click.Context, _param: click.Parameter, settings: tuple[str, .
 @click.option("--recheck", is_flag=True,
               help="Also examine again every rejected file the store holds, from its kept "
                    "copy, under today's limits and rules.")
-@click.option("--rules", "rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The office's review criteria (a TOML rules file; default: xltool.toml "
-                   "beside the store, if there is one).")
-@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Last year's targets workbook (written by publish --targets-out): report "
-                   "targets lowered and indicators dropped since.")
+@path_option("--rules", RULES_HELP)
+@path_option("--previous", PREVIOUS_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome of every file as JSON.")
 def collect_command(paths: tuple[str, ...], store: Path, feedback: Path | None, jobs: int,
                     limits: Limits, recheck: bool, rules: Path | None, previous: Path | None,

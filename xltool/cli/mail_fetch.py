@@ -17,7 +17,14 @@ import click
 
 from xltool.cli.i18n import _
 from xltool.cli.output import emit_json
-from xltool.cli.params import store_option
+from xltool.cli.params import (
+    PREVIOUS_HELP,
+    RULES_HELP,
+    feedback_option,
+    jobs_option,
+    path_option,
+    store_option,
+)
 
 if TYPE_CHECKING:
     from xltool.mail.fetch import FetchRun
@@ -27,9 +34,7 @@ if TYPE_CHECKING:
 @click.argument("sources", nargs=-1)
 @store_option("The SQLite store the templates were issued into; fetched messages are "
               "recorded there.")
-@click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
-              help="Write a feedback workbook per department and an office-wide status "
-                   "workbook into this folder.")
+@feedback_option()
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
               help="Only messages dated this day or later.")
 @click.option("--mark-seen", is_flag=True,
@@ -37,14 +42,9 @@ if TYPE_CHECKING:
                    "is opened read-only and nothing on the server changes).")
 @click.option("--cafile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CA certificate file for a server with the office's own certificate.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes reading files in parallel.")
-@click.option("--rules", "rules", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The office's review criteria (a TOML rules file; default: xltool.toml "
-                   "beside the store, if there is one).")
-@click.option("--previous", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Last year's targets workbook (written by publish --targets-out): report "
-                   "targets lowered and indicators dropped since.")
+@jobs_option()
+@path_option("--rules", RULES_HELP)
+@path_option("--previous", PREVIOUS_HELP)
 @click.option("--json", "as_json", is_flag=True,
               help="Print the messages, files, collect outcome and findings as JSON.")
 def fetch_command(sources: tuple[str, ...], store: Path, feedback: Path | None,

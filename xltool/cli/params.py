@@ -43,3 +43,27 @@ def store_option(help_text: str) -> Callable[[F], F]:
     """The `--store` option, with what the store holds for this command."""
     return click.option("--store", type=click.Path(dir_okay=False, path_type=Path),
                         default=DEFAULT_STORE, show_default=True, help=help_text)
+
+
+def path_option(name: str, help_text: str, **extra: Any) -> Callable[[F], F]:
+    """An option naming an existing file (--rules, --previous): checked before any work."""
+    return click.option(name, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                        help=help_text, **extra)
+
+
+RULES_HELP = ("The office's review criteria (a TOML rules file; default: xltool.toml beside "
+              "the store, if there is one).")
+PREVIOUS_HELP = ("Last year's targets workbook (written by publish --targets-out): report "
+                 "targets lowered and indicators dropped since.")
+FEEDBACK_HELP = ("Write a feedback workbook per department and an office-wide status workbook "
+                 "into this folder.")
+
+
+def feedback_option() -> Callable[[F], F]:
+    return click.option("--feedback", type=click.Path(file_okay=False, path_type=Path),
+                        help=FEEDBACK_HELP)
+
+
+def jobs_option() -> Callable[[F], F]:
+    return click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+                        help="Worker processes reading files in parallel.")

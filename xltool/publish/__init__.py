@@ -53,7 +53,7 @@ from xltool.publish.book import Cover, write_publication
 from xltool.publish.gather import Edition, MissingProject, StaleProject, gather
 from xltool.publish.now import as_the_ledger_has_it, stale_projects
 from xltool.publish.pdf import convert_to_pdf, require_cjk_font, require_soffice
-from xltool.store import open_store
+from xltool.store import Store, open_store
 from xltool.targets import write_targets
 
 __all__ = ["DepartmentCount", "MissingProject", "NothingToPublish", "PdfFailed",
@@ -161,6 +161,7 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
     book = _checked_ledger(ledger, amounts_in) if ledger is not None else None
     with open_store(store, create=False) as opened:
         edition = gather(opened, departments)
+        issuer = issuer if issuer is not None else _issuer_recorded(opened, edition)
     if book is not None:
         edition = _now(edition, book, allow_stale)
     cover = make_cover(edition, title=title, issuer=issuer, date=date, basis=basis)
@@ -177,6 +178,16 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
                        edition.missing, targets_path, pdf_path,
                        book.path if book is not None else None, allow_stale,
                        stale_projects(edition))
+
+
+def _issuer_recorded(store: Store, edition: Edition) -> str | None:
+    """The office that issued the year's templates (`template --issuer`), when one did: it
+    signs the whole office's disclosure (a department publishing its own set signs it)."""
+    if len(edition.departments) == 1:
+        return None
+    issuers = {store.mailing(t.template_id).issuer for t in store.templates()
+               if t.year == edition.year} - {""}
+    return issuers.pop() if len(issuers) == 1 else None
 
 
 # -- the ledger now -----------------------------------------------------------------------
