@@ -16,7 +16,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -183,10 +183,10 @@ def delivered_maildir(folder: Path, *messages: bytes) -> Path:
 
 def delivered_mbox(path: Path, *messages: bytes, at: datetime | None = None) -> Path:
     """MESSAGES appended to mbox PATH, each `From ` line the time of its delivery (AT, else
-    its Date), as a server writes it."""
+    its Date) in local time, as Thunderbird and Foxmail write it."""
     with path.open("ab") as file:
         for message in messages:
-            when = (at or sent_at(message) or datetime.now(UTC)).astimezone(UTC)
+            when = (at or sent_at(message) or datetime.now(UTC)).astimezone()
             file.write(b"From MAILER-DAEMON " + time.asctime(when.timetuple()).encode() + b"\n"
                        + message.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n\n")
     return path
@@ -492,7 +492,67 @@ def test_a_date_within_a_day_of_delivery_is_no_finding_and_counts(
     assert run.findings == ()
     with open_store(store) as opened:
         received = opened.received(run.files[0].sha256)
-        assert received is not None and received.received == sent.isoformat()
+        assert received is not None and received.received == delivered.isoformat()
+
+
+def _corrected(year: Year, code: str, folder: Path) -> Path:
+    """Another complete return of CODE: other bytes, as a department's corrected copy."""
+    right = folder / f"更正{code}.xlsx"
+    shutil.copyfile(year.returns[code], right)
+    workbook = load_workbook(right)
+    workbook.properties.title = "更正"
+    workbook.save(right)
+    return right
+
+
+def _in_force(store: Path, code: str) -> str:
+    with open_store(store) as opened:
+        [in_force] = [r for r in opened.current_returns() if r.department_code == code]
+        return in_force.sha256
+
+
+def test_a_sender_clock_behind_does_not_let_the_old_return_supersede_the_corrected_one(
+        year: Year, store: Path, tmp_path: Path) -> None:
+    old, corrected = year.returns["002"], _corrected(year, "002", tmp_path)
+    maildir = delivered_maildir(tmp_path / "Maildir")
+    box = mailbox.Maildir(maildir)
+    first, then = datetime(2024, 3, 5, 9, tzinfo=UTC), datetime(2024, 3, 5, 11, tzinfo=UTC)
+    for path, sent, delivered, msgid in (
+            (old, first, first, "old"),
+            (corrected, then - timedelta(days=3), then, "new")):  # the PC's clock 3 days behind
+        key = box.add(_mail(path, "002", sent, msgid))
+        os.utime(maildir / "new" / key, (delivered.timestamp(), delivered.timestamp()))
+    run = fetch_mail([str(maildir)], store=store)
+    assert [f.code for f in run.findings] == ["mail.date_doubtful"]
+    assert _in_force(store, "002") == hashlib.sha256(corrected.read_bytes()).hexdigest()
+    with open_store(store) as opened:
+        kept = opened.received(hashlib.sha256(corrected.read_bytes()).hexdigest())
+        assert kept is not None and kept.received == then.isoformat()
+
+
+@pytest.mark.dovecot
+def test_imap_internaldate_orders_returns_whatever_the_senders_clock(
+        year: Year, store: Path, tmp_path: Path, dovecot: Dovecot) -> None:  # noqa: F811
+    old, corrected = year.returns["003"], _corrected(year, "003", tmp_path)
+    first, then = datetime(2024, 3, 5, 9, tzinfo=UTC), datetime(2024, 3, 5, 11, tzinfo=UTC)
+    dovecot.deliver(_mail(old, "003", first, "o"), at=first)
+    dovecot.deliver(_mail(corrected, "003", then - timedelta(days=3), "c"), at=then)
+    run = fetch_mail([dovecot.url()], store=store, cafile=dovecot.tls.ca, password=PASSWORD)
+    assert [f.code for f in run.findings] == ["mail.date_doubtful"]
+    assert _in_force(store, "003") == hashlib.sha256(corrected.read_bytes()).hexdigest()
+
+
+def test_an_mbox_from_line_is_local_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xltool.mail.sources import _from_line_date
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        assert _from_line_date(b"From - Wed Mar 06 17:05:09 2024") == \
+            datetime(2024, 3, 6, 9, 5, 9, tzinfo=UTC)  # Thunderbird on a Beijing PC
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 @pytest.mark.dovecot

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import email
 import hashlib
+import io
 import json
 import re
 import sqlite3
@@ -637,3 +638,115 @@ def test_a_reminder_killed_yesterday_is_completed_under_its_message_id_today(
     assert [d.outcome for d in again.deliveries] == ["already", "already"]
     rows = office.rows("reminder")
     assert len(rows) == 3 and {r["outcome"] for r in rows} == {"sent"}
+
+
+def test_a_feedback_completed_after_an_interrupted_resend_carries_its_workbook(
+        office: Office) -> None:
+    returns_collected(office)
+    name = f"2024年_002_{NAMES['002']}_反馈表.xlsx"
+    with smtp_server(recorder=Dropping(drop_after_data={"b@ws.example.cn"})) as server:
+        first = mail_feedback(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+        assert [d.outcome for d in first.deliveries] == ["sent", "unconfirmed"]
+        resent = mail_feedback(sender=SENDER, smtp=server.url, store=office.store, pace=0,
+                               resend=True)
+        assert [d.outcome for d in resent.deliveries] == ["sent", "sent"]
+        server.recorder.drop_after_data.add("b@ws.example.cn")  # type: ignore[attr-defined]
+        broken = mail_feedback(sender=SENDER, smtp=server.url, store=office.store, pace=0,
+                               resend=True)
+        assert [d.outcome for d in broken.deliveries] == ["sent", "unconfirmed"]
+        taken = broken.deliveries[1].message_id
+        rerun = mail_feedback(sender=SENDER, smtp=server.url, store=office.store, pace=0)
+        assert [d.outcome for d in rerun.deliveries] == ["already", "sent"]
+        assert rerun.deliveries[1].message_id == taken
+        for received in server.messages:
+            letter = parsed(received.data)
+            assert [a.get_filename() for a in letter.iter_attachments()] in (
+                [f"2024年_001_{NAMES['001']}_反馈表.xlsx"], [name]), letter["Message-ID"]
+        completed = parsed(server.messages[-1].data)
+        assert completed["Message-ID"] == taken
+        [attached] = list(completed.iter_attachments())
+        sheet = load_workbook(io.BytesIO(attached.get_content())).active
+        assert any("卫健委.xlsx" in str(c.value) for row in sheet.iter_rows() for c in row)
+
+
+def test_a_feedback_letter_without_its_workbook_is_never_handed_over(office: Office,
+                                                                     server: RunningSmtp
+                                                                     ) -> None:
+    from xltool.mail.outgoing import Letter, deliver
+    from xltool.mail.send import transport
+    from xltool.store.mailsent import MailKind
+
+    sha256 = hashlib.sha256(returns_collected(office)["002"].read_bytes()).hexdigest()
+    with open_store(office.store) as opened:
+        letter = Letter(MailKind.FEEDBACK, "002", NAMES["002"], 2024, ("b@ws.example.cn",),
+                        "反馈", "审核反馈表见附件。", None, None, sha256)
+        [delivery] = deliver(opened, [letter], transport(server.url, None), sender=SENDER)
+    assert delivery.outcome == "not_sent" and server.messages == []
+    [finding] = delivery.findings
+    assert finding.code == "mail.no_feedback" and "卫健委.xlsx" in finding.message
+    assert office.rows("feedback") == []
+
+
+def test_a_draft_run_leaves_a_pending_send_to_the_next_sending_run(office: Office,
+                                                                   server: RunningSmtp) -> None:
+    first = office.send_templates(server)
+    with sqlite3.connect(office.store) as db:  # as a run killed while sending 002's
+        db.execute("UPDATE mail_sent SET outcome = 'pending', response = NULL, sent_at = NULL "
+                   "WHERE department_code = '002'")
+    pending = first.deliveries[1].message_id
+    drafted = mail_templates(sender=SENDER, store=office.store, outbox=office.folder / "草稿")
+    assert [d.outcome for d in drafted.deliveries] == ["already", "drafted", "already"]
+    assert drafted.deliveries[1].message_id != pending
+    rows = {r["message_id"]: r["outcome"] for r in office.rows()}
+    assert rows[pending] == "pending"
+    sent = office.send_templates(server)
+    assert [d.outcome for d in sent.deliveries] == ["already", "sent", "already"]
+    assert sent.deliveries[1].message_id == pending
+
+
+# (digits that could be a port, typed without `@host`, read as an intranet host and its port:
+# `smtps://clerk:12345` is indistinguishable from a host named clerk; see typed_without_host)
+HOSTILE_PASSWORDS = ("Pa/ss99", "p@ss:w0rd", "pa#ss1", "pa?ss1", "pa%2Fss1", "密码Pass1",
+                     "a:b/c@d9", "1234567", "S3cret", "/@:#?%密", "pw＠x1", "p／w1", "[pw1",
+                     "pw1]")
+
+
+@pytest.mark.parametrize("secret", HOSTILE_PASSWORDS)
+def test_no_password_of_any_characters_is_shown(office: Office, secret: str) -> None:
+    from xltool.errors import MailboxUnavailable
+    from xltool.mail.send import smtp_server as server_of
+    from xltool.mail.send import without_password
+    from xltool.mail.sources import opened
+
+    runner = CliRunner()
+    for url in (f"smtps://clerk:{secret}@smtp.x.cn:465", f"smtps://clerk:{secret}",
+                f"smtp://clerk:{secret}@smtp.x.cn/", f"smtps://clerk:{secret}@"):
+        assert secret not in without_password(url)
+        if "smtp.x.cn" in url:  # nor any of it (without a host, `@d9` may be one)
+            assert secret[-3:] not in without_password(url).replace("@smtp.x.cn", "")
+        with pytest.raises(MailError) as raised:
+            server_of(url)
+        assert secret not in str(raised.value) and secret not in repr(raised.value)
+        result = runner.invoke(main, ["mail", "templates", "--from", SENDER, "--store",
+                                      str(office.store), "--smtp", url, "--json"])
+        assert result.exit_code == 2 and secret not in result.output, result.output
+    for url in (f"imaps://clerk:{secret}@imap.x.cn/INBOX", f"imaps://clerk:{secret}",
+                f"imap://clerk:{secret}@imap.x.cn:143/收件箱"):
+        assert secret not in without_password(url)
+        with pytest.raises(MailboxUnavailable) as unavailable, opened(url, password="x"):
+            pass
+        assert secret not in str(unavailable.value) and secret not in repr(unavailable.value)
+        result = runner.invoke(main, ["mail", "fetch", url, "--store", str(office.store),
+                                      "--json"])
+        assert result.exit_code != 0 and secret not in result.output, result.output
+
+
+def test_a_password_typed_without_the_host_is_asked_about() -> None:
+    from xltool.mail.send import smtp_server as server_of
+
+    with pytest.raises(MailError) as raised:
+        server_of("smtps://clerk:12345678")
+    assert "12345678" not in str(raised.value) and "是不是写了密码" in str(raised.value)
+    for url in ("smtps://127.0.0.1:465", "smtps://smtp.x.cn:465", "smtps://localhost:1025",
+                "smtp+plain://mailrelay:25"):  # an intranet host needs no dot
+        assert server_of(url).port in (465, 1025, 25)

@@ -918,10 +918,11 @@ MAIL_BAD_ZIP = Problem(
 MAIL_DATE_DOUBTFUL = Problem(
     code="mail.date_doubtful", severity=_W, section=_MAIL, reader=_OFFICE,
     message="{sender} 发来的邮件“{subject}”所署日期 {date} {why}；按 {received} 计为收到时间",
-    fix="核实发件电脑的时钟：该邮件所附报送表的先后次序按较早的收到时间确定",
+    fix="核实发件电脑的时钟：该邮件所附报送表的先后次序按邮件送达邮箱的时间确定，不按所署日期",
     meaning="`mail fetch`: a message whose Date header is in the future or more than a day "
             "from its delivery to the mailbox (a sender's clock set wrong, or a backdated "
-            "mail): the earlier of the two counts as received")
+            "mail): the delivery counts as received (for an `.eml` file, with no recorded "
+            "delivery, the earlier of its Date and the file's time)")
 MAIL_TOO_MANY_PARTS = Problem(
     code="mail.too_many_parts", severity=_E, section=_MAIL, reader=_OFFICE,
     message="{sender} 发来的邮件“{subject}”（{date}）附件层数过多，只检查了前 {parts} 个部分",

@@ -5,10 +5,12 @@ at any depth (`xltool.mail.attachments`), save each beside the store in the inbo
 (`<store>-收件/`, under its decoded name made safe, with the suffix of what its bytes are;
 another file of that name gets its hash in its name, and no file is ever overwritten), and
 collect them all in one run, as `collect` would (the same rules and previous year's
-targets), with each file's time of receipt being the earlier of its message's Date and its
-delivery to the mailbox, as the submission chain orders returns: a sender's clock set
-ahead cannot keep a wrong return in force (a backdated Date is earlier still: it is
-reported, `mail.date_doubtful`, not undone).
+targets), with each file's time of receipt being its delivery to the mailbox where the
+mailbox records one (IMAP INTERNALDATE, a Maildir file's time, an mbox `From ` line: the
+office's own server clock), as the submission chain orders returns — a department PC's
+clock, ahead or behind, cannot decide which return is in force. Only an `.eml` file, whose
+time is merely the latest it can have arrived, is received at the earlier of its Date and
+that time. A Date far from the delivery is reported (`mail.date_doubtful`), nothing more.
 Then the messages are recorded (`xltool.store.mailreceived`) with the workbooks they
 carried, and each IMAP folder's cursor moves on: a run killed before that fetches those
 messages again, and collect finds their files already received — nothing is lost, nothing
@@ -238,19 +240,26 @@ def _read(raw: RawMessage, source: str, limits: Limits, now: datetime) -> _Messa
 
 def _received(mailed: datetime | None, delivered: datetime | None, latest: datetime,
               now: datetime) -> tuple[datetime, str]:
-    """When the office received a message: the earlier of its Date (the sender's clock) and
-    LATEST (its delivery to the mailbox, an .eml file's time, or NOW, when it is fetched);
-    and what is doubtful about the Date ("" when nothing is): later than NOW, or more than a
-    day from its recorded delivery (DELIVERED, None when the mailbox records none; a clock
-    a few minutes off is no news)."""
-    if mailed is None:
-        return latest, ""
+    """When the office received a message, and what is doubtful about its Date ("" when
+    nothing is).
+
+    Received is DELIVERED, the time the mailbox records (IMAP INTERNALDATE, a Maildir
+    file's time, an mbox `From ` line), read off the office's own server clock: the
+    sender's Date must not decide which of two returns came later, since a department PC
+    whose clock runs behind would have a corrected return superseded by the old one. Only
+    without a recorded delivery (an .eml file) is it the earlier of the Date and LATEST
+    (the file's time or NOW, which the message cannot have arrived after).
+
+    The Date is doubtful when later than NOW, or more than a day from DELIVERED (a clock a
+    few minutes off is no news)."""
     doubt = ""
-    if mailed > now:
+    if mailed is not None and mailed > now:
         doubt = "晚于收取时间（发件电脑时钟超前）"
-    elif delivered is not None and abs(mailed - delivered) > DATE_TOLERANCE:
+    elif mailed is not None and delivered is not None and abs(mailed - delivered) > DATE_TOLERANCE:
         doubt = f"与邮件送达邮箱的时间 {_shown(delivered)} 相差一天以上"
-    return min(mailed, latest), doubt
+    if delivered is not None:
+        return delivered, doubt
+    return (latest if mailed is None else min(mailed, latest)), doubt
 
 
 def _parts_left(found: Contents, facts: dict[str, str], told: str) -> list[Finding]:

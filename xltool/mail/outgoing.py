@@ -11,8 +11,11 @@ outcome. A letter whose last row is still `pending` was being sent when a run wa
 the server may have taken it or not, and nothing can tell which. It is sent again under
 the SAME Message-ID — a department is better mailed twice, as one message its mail client
 shows once, than not at all. So is one `unconfirmed` (the connection broke while it was
-going). A reminder left so is completed whatever day it was begun; only then does the
-once-a-day rule apply.
+going). Only a sending run completes it: a run drafting into an outbox
+drafts under a Message-ID of its own and leaves the pending message to the next run that
+sends. A reminder left so is completed whatever day it was begun; only then does the
+once-a-day rule apply. A feedback letter without its 反馈表 is never handed over (its body
+says the 反馈表 is attached): it is reported, `mail.no_feedback`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from xltool.codes import MAIL_PARTLY_REFUSED, MAIL_REFUSED, MAIL_TOO_LARGE, MAIL_UNCONFIRMED
+from xltool.codes import (
+    MAIL_NO_FEEDBACK,
+    MAIL_PARTLY_REFUSED,
+    MAIL_REFUSED,
+    MAIL_TOO_LARGE,
+    MAIL_UNCONFIRMED,
+)
 from xltool.collect.feedback import safe_name
 from xltool.findings import Finding
 from xltool.mail.compose import Attachment, Reply, compose, new_message_id, wire_bytes
@@ -150,9 +159,12 @@ def deliver(store: Store, letters: Sequence[Letter], transport: Transport, *, se
     for index, letter in enumerate(letters):
         earlier = store.sent_mail(letter.kind, letter.department_code)
         finished = [row for row in earlier if _same(row, letter) and _done(row, drafting)]
-        pending = _pending(earlier, letter)
+        # A draft is not the message a sending run owes: its Message-ID is left to that run.
+        pending = None if drafting else _pending(earlier, letter)
         if finished and not resend and pending is None:
             deliveries[index] = _already(letter, finished[-1])
+        elif letter.kind is MailKind.FEEDBACK and letter.attachment is None:
+            deliveries[index] = _without_feedback(store, letter)
         else:
             to_send.append((index, letter, pending))
     if to_send:
@@ -186,6 +198,18 @@ def _pending(earlier: Sequence[SentMessage], letter: Letter) -> str | None:
     pending = [row for row in earlier if row.outcome in _UNFINISHED
                and (letter.kind is MailKind.REMINDER or _same(row, letter))]
     return pending[-1].message_id if pending else None
+
+
+def _without_feedback(store: Store, letter: Letter) -> Delivery:
+    """A feedback letter that came without its 反馈表: its body says one is attached, so it
+    is not sent (nor completed under an earlier run's Message-ID)."""
+    sha256 = (letter.answers or "").split("#")[0]
+    received = store.received(sha256) if sha256 else None
+    name = received.original_name if received else sha256
+    finding = MAIL_NO_FEEDBACK.finding(
+        {"department": named(letter.department_code, letter.department), "value": name},
+        department=letter.department_code, file=name)
+    return not_sent(letter.department_code, letter.department, finding, letter.recipients)
 
 
 def _local_day(stamp: str) -> date:

@@ -30,7 +30,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from xltool.atomic import written_whole
 from xltool.errors import XltoolError
@@ -66,8 +66,10 @@ class SmtpServer:
 
 def smtp_server(url: str) -> SmtpServer:
     """The server a `--smtp` URL names; MailError for what is not one."""
-    parts = urlsplit(url)
-    if parts.scheme not in _SCHEMES or not parts.hostname:
+    parts = url_parts(url)
+    if typed_without_host(url) or (parts is not None and parts.netloc.endswith(":")):
+        raise MailError(HOST_MISSING.format(shown=without_password(url)))
+    if parts is None or parts.scheme not in _SCHEMES or not parts.hostname:
         raise MailError(f"“{without_password(url)}”不是发信服务器地址：应形如 smtps://用户名@smtp.example.com:465"
                         "（SSL）或 smtp://用户名@smtp.example.com:587（STARTTLS）")
     if parts.password is not None:
@@ -85,16 +87,55 @@ def smtp_server(url: str) -> SmtpServer:
     return SmtpServer(parts.hostname, port or default_port, user, security)
 
 
+def url_parts(url: str) -> SplitResult | None:
+    """URL split, or None where it cannot be (an unclosed `[`, a full-width `＠`): the
+    library's error would quote the password in it."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
+HOST_MISSING = ("“{shown}”里没有“@服务器”：冒号后面是不是写了密码？密码不能写在地址里，"
+                 "请放在环境变量 XLTOOL_MAIL_PASSWORD 中或运行时按提示输入；地址应形如 "
+                 "用户名@服务器:端口")
+
+
 def without_password(url: str) -> str:
     """URL (or what was meant as one) as it may be shown: a password typed into it replaced
-    by `***`, and a "port" that is no number, which is a password typed without its `@`
-    (`smtps://clerk:S3cret`)."""
-    shown = _USER_PASSWORD.sub(r"\1:***@", url)
-    return _NOT_A_PORT.sub(r"\1:***", shown) if "@" not in shown else shown
+    by `***`. A password may hold `/`, `@`, `#`, `?`, so everything from `//user:` to the
+    last `@` goes; without an `@`, everything after `//user:` goes unless it is a port
+    (`smtps://clerk:S3cret` is a password typed without its host)."""
+    scheme = _SCHEME.search(url)  # `scheme:/` too: a path made of the URL lost a slash
+    if scheme is None:
+        return url
+    colon = url.find(":", scheme.end())
+    if colon < 0 or any(c in url[scheme.end():colon] for c in "/@?#"):
+        return url  # no `user:` right after `//`: nothing that could be a password
+    at = url.rfind("@")
+    if at > colon and _HOST.match(url[at + 1:]):
+        return f"{url[:colon]}:***{url[at:]}"
+    if at > colon:  # what follows the last `@` is no host: it is the password's too
+        return f"{url[:colon]}:***"
+    if _PORT.fullmatch(url[colon + 1:]) and not typed_without_host(url):
+        return url
+    return f"{url[:colon]}:***"
 
 
-_USER_PASSWORD = re.compile(r"(/[^/:@\s]*):[^/\s]*@")  # to the last @: a password may hold one
-_NOT_A_PORT = re.compile(r"(//[^/:@\s\[]+):(?!\d+(?:/|$))[^/]*")
+def typed_without_host(url: str) -> bool:
+    """Whether URL reads `scheme://name:digits` with no `@`, digits that are no port (above
+    65535) and a NAME that is no host name (no dot, not localhost): most likely
+    `user:password` typed without `@host`. A dotless name with a port is an intranet host
+    (`smtp+plain://mailrelay:25`) and is taken as one."""
+    found = _NAME_DIGITS.fullmatch(url.strip())
+    return (found is not None and "." not in found[1] and found[1].lower() != "localhost"
+            and int(found[2]) > 65535)
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/+")
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\])(?::\d*)?(?:[/?#]|$)")
+_PORT = re.compile(r"\d+/?")
+_NAME_DIGITS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/:@?#\s\[]+):(\d+)/?")
 
 
 @dataclass(frozen=True)

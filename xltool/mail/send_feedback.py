@@ -103,9 +103,16 @@ def returned_opinions(decisions: Sequence[ReviewRecord]) -> list[str]:
 
 
 def _answered(store: Store, drafting: bool) -> set[str]:
+    """What the feedback letters already sent (or drafted, for a drafting run) answer, less
+    what has a letter left unfinished that a sending run completes: that letter is handed
+    over again and needs its 反馈表 again."""
     done = {Outcome.SENT.value, *([Outcome.DRAFTED.value] if drafting else [])}
-    return {row.answers for row in store.sent_mail(MailKind.FEEDBACK.value)
-            if row.answers and row.outcome in done}
+    rows = store.sent_mail(MailKind.FEEDBACK.value)
+    unfinished = set() if drafting else {
+        row.answers for row in rows if row.outcome in (Outcome.PENDING.value,
+                                                       Outcome.UNCONFIRMED.value)}
+    return {row.answers for row in rows
+            if row.answers and row.outcome in done and row.answers not in unfinished}
 
 
 def _feedback_workbooks(store: Store, returns: list[tuple[IssuedTemplate, ReceivedFile]]

@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from xltool.errors import MailboxUnavailable
-from xltool.mail.send import without_password
+from xltool.mail.send import HOST_MISSING, typed_without_host, url_parts, without_password
 from xltool.store.mailreceived import Cursor
 
 if TYPE_CHECKING:  # imported when a server is asked: `--help` loads no mail library
@@ -129,13 +129,15 @@ class ImapAddress:
 
 
 def _imap_address(url: str) -> ImapAddress:
-    parts = urlsplit(url)
-    tls = parts.scheme.lower() == "imaps"
+    parts = url_parts(url)
+    if typed_without_host(url) or (parts is not None and parts.netloc.endswith(":")):
+        raise MailboxUnavailable(HOST_MISSING.format(shown=without_password(url)))
+    tls = parts is not None and parts.scheme.lower() == "imaps"
     try:
-        port = parts.port or (993 if tls else 143)
+        port = (parts.port if parts else 0) or (993 if tls else 143)
     except ValueError:
         port = 0
-    if not parts.hostname or not parts.username or not port:
+    if parts is None or not parts.hostname or not parts.username or not port:
         raise MailboxUnavailable(f"“{without_password(url)}”不是收件服务器地址：应形如 imaps://用户名@imap.example.com"
                                  "/INBOX（SSL）或 imap://用户名@imap.example.com/INBOX（STARTTLS）")
     if parts.password is not None:
@@ -391,16 +393,17 @@ class MboxFile(_Local):
 
 
 def _from_line_date(line: bytes) -> datetime | None:
-    """The delivery time an mbox `From ` line ends with (`Sat Dec  6 07:00:00 2026`), taken
-    as UTC as mail servers write it (a client's local time is then read as later, which the
-    earlier Date header outweighs)."""
+    """The delivery time an mbox `From ` line ends with (`Sat Dec  6 07:00:00 2026`), in UTC.
+    The line carries no zone; Thunderbird and Foxmail, which write the mboxes an office
+    exports, write it in local time, so it is read as this machine's local time (the
+    office's own, where the mailbox was exported)."""
     found = _FROM_LINE_DATE.search(line.rstrip(b"\r"))
     month = found[1].decode().title() if found else ""
     if found is None or month not in _MONTHS:
         return None
     try:
         return datetime(int(found[6]), _MONTHS.index(month) + 1, int(found[2]), int(found[3]),
-                        int(found[4]), int(found[5] or 0), tzinfo=UTC)
+                        int(found[4]), int(found[5] or 0)).astimezone(UTC)
     except ValueError:
         return None
 
