@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,10 @@ from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect, examine_again
 from xltool.errors import StoreError
+from xltool.mail.send_reminders import mail_remind
 from xltool.review import CannotReview, review
 from xltool.review.status import status
+from xltool.states import ACCEPTED, REVIEW_RETURNED, TO_FIX
 from xltool.store import Status, open_store
 from xltool.store.mailsent import Outcome, SentMessage
 from xltool.store.reviews import ReviewRecord, Waiver
@@ -34,9 +37,9 @@ VAGUE = "明显"  # a quantitative value written as a word: `rule.not_quantitati
 
 
 def _issue(tmp_path: Path, year: int, code: str = "002", name: str = "第二局",
-           *projects: str) -> IssuedWorkbook:
+           *projects: str, email: str = "") -> IssuedWorkbook:
     rows = [ledger_row(f"{code}-{p}", f"项目{p}", department=(code, name), total="30",
-                       年度=str(year)) for p in (projects or ("01",))]
+                       年度=str(year), 联系邮箱=email) for p in (projects or ("01",))]
     ledger = write_ledger(tmp_path / f"ledger-{year}-{code}.csv", rows)
     run = issue_templates(ledger, tmp_path / f"templates-{year}-{code}",
                           store=tmp_path / "x.db", deadline=f"{year}年3月31日")
@@ -301,3 +304,149 @@ def test_the_board_counts_the_years_mail_sent_not_drafts(tmp_path: Path) -> None
     assert (row.sent_at, row.drafted_at) == ("", "2025-01-05T08:00:00+00:00")
     assert (row.reminders, row.reminded_at) == (1, "2025-03-25T08:00:00+00:00")
     assert row.to_dict()["drafted_at"] == "2025-01-05T08:00:00+00:00"
+
+
+# -- a return sent back, and the department's answer ---------------------------------------
+
+
+def _clean(tmp_path: Path, workbook: IssuedWorkbook, name: str, **more: object) -> Path:
+    """A complete return without errors."""
+    values = {**complete_values(tmp_path / "x.db", workbook.template_id), **more}
+    return fill_with_openpyxl(workbook.path, values, tmp_path / "inbox" / name)
+
+
+def _states(store: Path) -> tuple[str, dict[str, str]]:
+    """The board's state of department 002, and of each of its projects."""
+    board = status(store=store, today=date(2025, 3, 1))
+    [row] = board.departments
+    return row.state, {p.project_code: p.state for p in board.projects}
+
+
+def _reminder(store: Path, outbox: Path, day: date) -> str:
+    """The body of the reminder drafted to OUTBOX on DAY ('' when none is); `resend`: the
+    one-a-day rule counts the real day, and each call here is a later day."""
+    mail_remind(sender="ys@czj.example.gov.cn", store=store, outbox=outbox, today=day,
+                resend=True)
+    drafts = list(outbox.glob("*.eml")) if outbox.exists() else []
+    if not drafts:
+        return ""
+    [draft] = drafts
+    message = message_from_bytes(draft.read_bytes(), policy=policy.default)
+    return str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def test_a_return_sent_back_then_answered_with_errors_is_to_fix_and_reminded(
+        tmp_path: Path) -> None:
+    store = tmp_path / "x.db"
+    issued = _issue(tmp_path, 2025, email="b@ws.example.cn")
+    collect([_clean(tmp_path, issued, "A.xlsx")], store=store)
+    review("002", grade="中", opinion="目标偏低请修改", store=store)
+    assert _states(store) == (REVIEW_RETURNED, {"002-01": REVIEW_RETURNED})
+    letter = _reminder(store, tmp_path / "out-1", date(2025, 3, 1))
+    assert REVIEW_RETURNED in letter and "目标偏低请修改" in letter
+
+    # the department answers with a return that has errors: the opinion still stands, and
+    # the return in force is still the one sent back
+    assert [f.status for f in collect([_return(tmp_path, issued, "B.xlsx")],
+                                      store=store).files] == [Status.REJECTED]
+    assert _states(store) == (TO_FIX, {"002-01": TO_FIX})
+    letter = _reminder(store, tmp_path / "out-2", date(2025, 3, 2))
+    assert "“A.xlsx”经审核需修改" in letter and "目标偏低请修改" in letter
+    assert "“B.xlsx”有 1 处错误" in letter and TO_FIX in letter
+
+    # the office reviews that answer: its word on the latest return stands
+    review("002", grade="中", opinion="请量化后重报", store=store)
+    assert _states(store) == (REVIEW_RETURNED, {"002-01": REVIEW_RETURNED})
+    letter = _reminder(store, tmp_path / "out-3", date(2025, 3, 3))
+    assert "“B.xlsx”经审核需修改" in letter and "请量化后重报" in letter
+
+    # a new accepted return ends it: it awaits review, and no reminder is due
+    collect([_clean(tmp_path, issued, "C.xlsx", XT_P01_GOAL="改写的目标")], store=store)
+    assert _states(store) == (ACCEPTED, {"002-01": ACCEPTED})
+    assert _reminder(store, tmp_path / "out-4", date(2025, 3, 4)) == ""
+
+
+def test_publish_says_why_when_the_review_leaves_every_project_out(tmp_path: Path) -> None:
+    store = tmp_path / "x.db"
+    issued = _issue(tmp_path, 2025, "002", "第二局", "01", "02")
+    collect([_clean(tmp_path, issued, "A.xlsx")], store=store)
+    review("002", project="002-01", grade="中", opinion="目标偏低请修改", store=store)
+    result = CliRunner().invoke(main, ["publish", "--store", str(store),
+                                       "-o", str(tmp_path / "公开.xlsx")])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and not (tmp_path / "公开.xlsx").exists()
+    assert "没有可以公开的项目（审核退回修改 1 个、尚未审核通过 1 个）" in result.output
+
+
+def test_a_sent_back_return_accepted_by_waivers_says_both_on_the_console(
+        tmp_path: Path) -> None:
+    store = tmp_path / "x.db"
+    issued = _issue(tmp_path, 2025)
+    collect([_return(tmp_path, issued, "A.xlsx")], store=store)
+    code, output = _cli("review", "002", "--grade", "中", "--opinion", "照收，但请补充目标",
+                        "--waive", "rule.not_quantitative", "--store", str(store))
+    assert code == 0, output
+    assert "已重新检查并接受" in output
+    assert f"仍退回修改（{REVIEW_RETURNED}）" in output
+    assert _statuses(store) == {"A.xlsx": Status.ACCEPTED}
+    assert _states(store) == (REVIEW_RETURNED, {"002-01": REVIEW_RETURNED})
+
+
+# -- naming the department and the waivers -------------------------------------------------
+
+
+def test_a_department_reviewed_by_its_name_before_a_re_issue(tmp_path: Path) -> None:
+    store = tmp_path / "x.db"
+    _issue(tmp_path, 2025, "002", "第二局")
+    renamed = _issue(tmp_path, 2025, "002", "第二新局")
+    collect([_clean(tmp_path, renamed, "A.xlsx")], store=store)
+    code, output = _cli("review", "第二局", "--grade", "优", "--opinion", "好",
+                        "--store", str(store), "--json")
+    assert code == 0, output
+    decided = json.loads(output)
+    assert (decided["department"], decided["original_name"]) == ("第二新局", "A.xlsx")
+    assert decided["decisions"][0]["template_id"] == renamed.template_id
+
+
+def test_a_waiver_named_twice_is_granted_and_revoked_once(tmp_path: Path) -> None:
+    store = tmp_path / "x.db"
+    issued = _issue(tmp_path, 2025, "002", "第二局", "01", "02")
+    run = collect([_return(tmp_path, issued, "A.xlsx", "P01", "P02")], store=store)
+    error = next(f for f in run.files[0].findings if f.is_error)
+    at_cell = f"rule.not_quantitative@{error.sheet}!{error.cell}"
+    code, output = _cli("review", "002", "--grade", "良", "--opinion", "照收",
+                        "--waive", "rule.not_quantitative", "--waive", "rule.not_quantitative",
+                        "--store", str(store), "--json")
+    assert code == 0, output
+    assert len(json.loads(output)["granted"]) == 1
+    with open_store(store) as opened:
+        assert len(opened.waivers("002", 2025)) == 1
+    # the code twice; the code and the one cell waived, which the code names too
+    for twice, again in ((("rule.not_quantitative",) * 2, at_cell),
+                         (("rule.not_quantitative", at_cell), "")):
+        code, output = _cli("review", "002", "--grade", "中", "--opinion", "不再豁免",
+                            *(a for text in twice for a in ("--revoke", text)),
+                            "--store", str(store), "--json")
+        assert code == 0, output
+        assert [w["code"] for w in json.loads(output)["revoked"]] == ["rule.not_quantitative"]
+        with open_store(store) as opened:
+            assert opened.waivers("002", 2025) == []
+        if again:
+            review("002", grade="中", opinion="再豁免", waive=(again,), store=store)
+
+
+def test_an_approval_refused_names_the_error_a_project_waiver_leaves(tmp_path: Path) -> None:
+    store = tmp_path / "x.db"
+    issued = _issue(tmp_path, 2025)
+    run = collect([_return(tmp_path, issued, "A.xlsx")], store=store)
+    # a finding of the whole return, of no project (as the store may hold one)
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE findings SET project = '' WHERE sha256 = ? AND code = ?",
+                   (run.files[0].sha256, "rule.not_quantitative"))
+    with pytest.raises(CannotReview, match="不属于任何项目") as refused:
+        review("002", project="002-01", grade="良", opinion="照收",
+               waive=("rule.not_quantitative",), store=store)
+    assert "未豁免的错误" in str(refused.value) and "rule.not_quantitative" in str(refused.value)
+    decided = review("002", grade="良", opinion="照收", waive=("rule.not_quantitative",),
+                     store=store)
+    assert decided.approved and decided.examine_again

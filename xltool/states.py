@@ -5,7 +5,8 @@ A department's state follows from the files it sent (`Status` in `xltool.store.r
 
 * 已通过审核 — the office's latest review of its return approved it (优 or 良);
 * 审核退回修改 — the office's latest review of its return sent it back (中 or 差); it
-  stays so until it sends a new return;
+  stays so until it sends a new return (one accepted: 已接受, awaiting review; one
+  rejected: 有错误待修改; `xltool.review.standing`);
 * 已接受 — an accepted return is in force (and not yet reviewed);
 * 有错误待修改 — it sent a return, but none is accepted: rejected, or of a template
   re-issued since (stale). A department that returned a file is never 未报送;

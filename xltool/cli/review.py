@@ -73,6 +73,7 @@ def _examine_again(store: Path, sha256: str, rules: OfficeRules) -> bool:
 
 def _print(decided: Review, accepted: bool) -> None:
     from xltool.cli.show import DataTable, console, say
+    from xltool.states import REVIEW_RETURNED
 
     out = console()
     table = DataTable("项目编码", "等级", "审核意见", "审核人", "时间",
@@ -92,7 +93,10 @@ def _print(decided: Review, accepted: bool) -> None:
     elif decided.examine_again:
         say("该报送表的错误均已豁免，但重新检查后仍未接受（存档副本缺失，或按现行审核口径"
             "另有错误）：见 xltool history。", "bold yellow")
-    elif decided.approved:
+    # accepted or not, the grade decides: a 中 leaves the return sent back
+    if not decided.approved:
+        returned = (f"但审核评为“{decided.decisions[0].grade}”，仍" if accepted else "已")
+        say(f"{returned}退回修改（{REVIEW_RETURNED}）：审核意见将写在该部门下一份反馈表的开头。",
+            "bold yellow")
+    elif accepted or not decided.examine_again:
         say("已通过审核：批准的目标已冻结，以后的报送不再替代，除非再次审核。", "bold green")
-    else:
-        say("已退回修改：审核意见将写在该部门下一份反馈表的开头。", "bold yellow")

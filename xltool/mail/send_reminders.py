@@ -2,9 +2,10 @@
 office's review sent back, saying which.
 
 A department is reminded while its state (`xltool.states`) is 未报送 (nothing returned),
-有错误待修改 (returned, nothing accepted) or 审核退回修改 (the latest decision of the
-office's review on its latest return is 中 or 差); the letter says which, with the deadline
-(and the review's opinions). With
+有错误待修改 (returned, nothing accepted) or while a standing decision of the office's
+review sends a project back (`xltool.review.standing`, as the status board reads it:
+审核退回修改, or 有错误待修改 when its answer since was rejected); the letter says which, with
+the deadline (and the review's opinions). With
 `before`, only when the deadline recorded at issue time is at most that many days away (or
 past): a reminder schedule is the office's, run daily — "the week before" is `before=7`.
 A deadline that is no date is reminded anyway, with a warning (`mail.undated_deadline`).
@@ -26,9 +27,10 @@ from xltool.findings import Finding
 from xltool.mail.compose import fill, office_text
 from xltool.mail.outgoing import Delivery, Letter, MailRun, Progress, mail_run, named, not_sent
 from xltool.mail.send import transport
-from xltool.mail.send_feedback import decisions_on, latest_return, returned_opinions
+from xltool.mail.send_feedback import latest_return, returned_opinions
 from xltool.mail.send_templates import DEFAULT_PACE, facts, in_force_for
-from xltool.states import ACCEPTED, NOT_RETURNED, REVIEW_RETURNED, department_state
+from xltool.review.standing import SentBack, sent_back_of
+from xltool.states import ACCEPTED, NOT_RETURNED, REVIEW_RETURNED, TO_FIX, department_state
 from xltool.store import IssuedTemplate, Store
 from xltool.store.mailsent import MailKind
 
@@ -62,7 +64,7 @@ def mail_remind(*, sender: str, smtp: str | None = None, store: Path | str = DEF
         accepted = {(r.department_code, r.year) for r in opened.current_returns()}
         for template in in_force_for(opened, departments):
             if ((template.department_code, template.year) in accepted
-                    and not _sent_back(opened, template)):
+                    and not sent_back_of(opened, template)):
                 continue
             letter = _letter(opened, template, texts, day, before)
             if letter is not None:
@@ -109,19 +111,10 @@ def _letter(store: Store, template: IssuedTemplate, texts: tuple[str, str], day:
                   fill(texts[1], known), notes=notes)
 
 
-def _sent_back(store: Store, template: IssuedTemplate) -> list[str]:
-    """The opinions of the office's review sending the department's latest return back."""
-    latest = latest_return(store, template)
-    return returned_opinions(decisions_on(store, latest)) if latest is not None else []
-
-
 def _situation(store: Store, template: IssuedTemplate) -> str:
     """What the department's state is, in the words of `xltool.states`."""
-    if opinions := _sent_back(store, template):
-        latest = latest_return(store, template)
-        name = latest.original_name if latest else ""
-        return "\n".join([f"你单位最近报送的“{name}”经审核需修改（{REVIEW_RETURNED}），"
-                          "审核意见如下：", *opinions, "请按审核意见修改后重新报送。"])
+    if returned := list(sent_back_of(store, template).values()):
+        return _sent_back_situation(store, returned)
     files = [e.file for e in store.chain(template.department_code)
              if e.file.year in (template.year, None)]
     state = department_state(accepted=False, statuses=(f.status for f in files))
@@ -134,3 +127,17 @@ def _situation(store: Store, template: IssuedTemplate) -> str:
     said = f"有 {errors} 处错误" if errors else "所用模板已重新下发"
     return (f"你单位最近报送的“{latest.original_name}”{said}，尚未接受（{state}），"
             "请按反馈表修改后重新报送。")
+
+
+def _sent_back_situation(store: Store, returned: Sequence[SentBack]) -> str:
+    """The review's opinions sending projects back, and the rejected answer since, if any."""
+    names = "”“".join(dict.fromkeys(r.reviewed.original_name for r in returned))
+    lines = [f"你单位报送的“{names}”经审核需修改（{REVIEW_RETURNED}），审核意见如下：",
+             *returned_opinions([r.decision for r in returned])]
+    since = next((r.rejected_since for r in returned if r.rejected_since is not None), None)
+    if since is not None:
+        errors = sum(f.is_error for f in store.findings(since.sha256))
+        lines.append(f"此后报送的“{since.original_name}”有 {errors} 处错误，尚未接受"
+                     f"（{TO_FIX}），请按反馈表修改。")
+    lines.append("请按审核意见修改后重新报送。")
+    return "\n".join(lines)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -162,6 +163,7 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
     with open_store(store, create=False) as opened:
         edition = gather(opened, departments)
         issuer = issuer if issuer is not None else _issuer_recorded(opened, edition)
+    _refuse_empty(edition)
     if book is not None:
         edition = _now(edition, book, allow_stale)
     cover = make_cover(edition, title=title, issuer=issuer, date=date, basis=basis)
@@ -178,6 +180,19 @@ def publish(*, store: Path | str = DEFAULT_STORE, output: Path | str,
                        edition.missing, targets_path, pdf_path,
                        book.path if book is not None else None, allow_stale,
                        stale_projects(edition))
+
+
+def _refuse_empty(edition: Edition) -> None:
+    """Accepted returns, but the office's review leaves every project out: once it reviews,
+    only approved projects are published. Say how many are left out, and why."""
+    if edition.departments:
+        return
+    reasons = Counter(m.reason for m in edition.missing)
+    why = "、".join(f"{reason} {count} 个" for reason, count in reasons.items())
+    year = f"{edition.year}年" if edition.year is not None else ""
+    raise NothingToPublish(
+        f"{year}没有可以公开的项目（{why or '无'}）：财政部门审核后只公开审核通过（优、良）的"
+        "项目。请先用 xltool review 审核通过，或用 xltool status 查看各部门状态")
 
 
 def _issuer_recorded(store: Store, edition: Edition) -> str | None:

@@ -33,6 +33,7 @@ from xltool.codes import PROBLEMS
 from xltool.defaults import DEFAULT_STORE
 from xltool.errors import UnknownDepartment, XltoolError
 from xltool.findings import Finding
+from xltool.review.standing import under_review
 from xltool.store import ChainEntry, IssuedTemplate, Status, Store, exclusive, open_store
 from xltool.store.chain import now
 from xltool.store.reviews import (
@@ -45,13 +46,12 @@ from xltool.store.reviews import (
 )
 from xltool.text import normalise_key
 
+_ERRORS_SHOWN = 10  # errors a refused approval lists; `xltool history` lists them all
+
 
 class CannotReview(XltoolError):
     """The review asked for cannot be recorded: a grade or opinion missing, no return to
     review, a project or a waiver that does not fit the return."""
-
-
-_READ = (Status.ACCEPTED, Status.SUPERSEDED, Status.REJECTED)
 
 
 @dataclass(frozen=True)
@@ -105,16 +105,19 @@ def review(department: str, *, grade: str, opinion: str, project: str | None = N
         findings = opened.findings(entry.file.sha256)
         before = opened.waivers(template.department_code, template.year)
         sheets = {p.sheet: p.project_code for p in opened.template_projects(template.template_id)}
-        granted = tuple(w for text in waive
-                        for w in _granting(_asked(text, sheets, project), template, findings))
-        revoked = tuple(w for text in revoke
-                        for w in _revoking(_asked(text, sheets, project), template, before))
+        # the same waiver asked twice (`--waive X --waive X`, `--revoke X --revoke X@…`)
+        # is granted or ended once
+        granted = tuple(dict.fromkeys(
+            w for text in waive
+            for w in _granting(_asked(text, sheets, project), template, findings)))
+        revoked = tuple({w.waiver_id: w for text in revoke
+                         for w in _revoking(_asked(text, sheets, project), template,
+                                            before)}.values())
         standing = [*_without(before, revoked), *granted]
         covered = only_waived_errors(findings, standing)
         if grade in APPROVING and entry.file.status == Status.REJECTED and not covered:
-            raise CannotReview(
-                f"{entry.file.original_name} 有错误未修改，不能评为“{grade}”：请评“中”退回修改，"
-                "或用 --waive 豁免可以接受的问题")
+            raise CannotReview(_not_approvable(entry.file.original_name, grade, findings,
+                                               standing, project))
         at, who = now(), reviewer.strip() if reviewer else _os_user()
         decisions = opened.record_review(
             [ReviewRecord(entry.file.sha256, entry.file.template_id, template.department_code,
@@ -124,6 +127,30 @@ def review(department: str, *, grade: str, opinion: str, project: str | None = N
                   entry.file.original_name, entry.file.status, tuple(decisions), granted,
                   revoked, tuple(f for f in findings if waiver_of(f, standing)),
                   entry.file.status == Status.REJECTED and covered)
+
+
+def _not_approvable(name: str, grade: str, findings: list[Finding], standing: list[Waiver],
+                    project: str | None) -> str:
+    """Why a rejected return cannot be approved: each error no waiver covers, and why a
+    waiver of `--project` does not cover an error of no project (of the whole return)."""
+    left = [f for f in findings if f.is_error and waiver_of(f, standing) is None]
+    lines = [f"{name} 有错误未修改，不能评为“{grade}”：请评“中”退回修改，"
+             f"或用 --waive 豁免可以接受的问题。未豁免的错误（{len(left)} 处）："]
+    for finding in left[:_ERRORS_SHOWN]:
+        lines.append(f"  {finding.where or '整个报送表'} {finding.code}：{finding.message}"
+                     f"{_why_not_covered(finding, project)}")
+    if len(left) > _ERRORS_SHOWN:
+        lines.append(f"  ……其余 {len(left) - _ERRORS_SHOWN} 处见 xltool history")
+    return "\n".join(lines)
+
+
+def _why_not_covered(finding: Finding, project: str | None) -> str:
+    """Why a waiver asked with `--project` leaves FINDING (of another project, or of none)."""
+    if not project or finding.project == project.strip():
+        return ""
+    if not finding.project:
+        return "（不属于任何项目：--project 指定的豁免不覆盖它，豁免它时请不用 --project）"
+    return f"（属于项目 {finding.project}：--project {project.strip()} 指定的豁免不覆盖它）"
 
 
 def _department(store: Store, wanted: str) -> IssuedTemplate:
@@ -136,18 +163,9 @@ def _department(store: Store, wanted: str) -> IssuedTemplate:
         if matches:
             latest = max(matches, key=lambda t: (t.year is not None, t.year or 0))
             chosen = store.template_in_force(latest.department_code, latest.year)
-            return next(t for t in matches if t.template_id == chosen)
+            # by an old name, the template in force may be one issued under a new name
+            return next(t for t in templates if t.template_id == chosen)
     raise UnknownDepartment(f"存储中没有向“{wanted}”下发过模板（请用主管部门编码或全称）")
-
-
-def under_review(chain: list[ChainEntry], template_id: str) -> ChainEntry | None:
-    """Of a department's chain, the return the office reviews: the return in force, or a
-    rejected return of the template in force received after it."""
-    read = [e for e in chain if e.file.template_id == template_id and e.file.status in _READ]
-    in_force = next((e for e in read if e.in_force), None)
-    after = read[read.index(in_force) + 1:] if in_force else read
-    rejected = [e for e in after if e.file.status == Status.REJECTED]
-    return rejected[-1] if rejected else in_force
 
 
 def _under_review(store: Store, template: IssuedTemplate) -> ChainEntry:

@@ -28,7 +28,7 @@ import pandas as pd
 from xltool.defaults import DEFAULT_STORE
 from xltool.findings import Finding
 from xltool.previous import compare_with_previous
-from xltool.review import under_review
+from xltool.review.standing import sent_back, under_review
 from xltool.states import (
     ACCEPTED,
     APPROVED,
@@ -39,7 +39,7 @@ from xltool.states import (
 )
 from xltool.store import ChainEntry, IssuedTemplate, Status, Store, in_force, open_store
 from xltool.store.mailsent import Outcome, SentMessage
-from xltool.store.reviews import RETURNING, ReviewRecord, waiver_of
+from xltool.store.reviews import ReviewRecord, waiver_of
 from xltool.targets import Targets, read_targets
 
 YEAR_OVER_YEAR = ("review.target_lowered", "review.indicator_dropped")
@@ -173,6 +173,7 @@ class _Department:
         self.findings = store.findings(self.reviewing.file.sha256) if self.reviewing else []
         self.waivers = store.waivers(code, template.year)
         self.history = [r for r in store.reviews(code) if r.year == template.year]
+        self.sent_back = sent_back(self.chain, template.template_id, self.history)
         self.approved = store.approved_returns(code, template.year)
         self.project_list = store.template_projects(template.template_id)
         if before is not None:
@@ -197,15 +198,13 @@ class _Department:
                                 review=self.review_state(project_code))
 
     def review_state(self, project_code: str) -> str:
-        """APPROVED while an approval pins the project; REVIEW_RETURNED while the office's
-        latest word on the return under review sends it back; else ''."""
+        """APPROVED while an approval pins the project; while the office's standing decision
+        sends it back, REVIEW_RETURNED, or TO_FIX once a return since is rejected
+        (`xltool.review.standing`); else ''."""
         if project_code in self.approved:
             return APPROVED
-        review = self.standing_review(project_code)
-        if (review and review.grade in RETURNING and self.reviewing
-                and review.sha256 == self.reviewing.file.sha256):
-            return REVIEW_RETURNED
-        return ""
+        returned = self.sent_back.get(project_code)
+        return returned.state if returned else ""
 
     def after_approval(self, project_code: str) -> str:
         pinned = self.approved.get(project_code)

@@ -132,7 +132,8 @@ class Reviews(Repository):
                     tuple(getattr(decision, c) for c in _REVIEW_COLUMNS[:-1]))
                 stored.append(_with_id(decision, cursor.lastrowid))
             first = stored[0].review_id
-            for waiver in revoked:
+            # a waiver named twice is ended once (the second UPDATE would find it ended)
+            for waiver in {w.waiver_id: w for w in revoked}.values():
                 ended = db.execute(
                     "UPDATE waivers SET revoked_by = ? WHERE revoked_by IS NULL "
                     "AND waiver_id = ?", (first, waiver.waiver_id)).rowcount
@@ -142,7 +143,7 @@ class Reviews(Repository):
                 "INSERT INTO waivers (review_id, department_code, year, project_code, code, "
                 "sheet, cell) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(first, w.department_code, w.year, w.project_code, w.code, w.sheet, w.cell)
-                 for w in granted])
+                 for w in dict.fromkeys(granted)])
         return stored
 
     def reviews(self, department_code: str | None = None) -> list[ReviewRecord]:
