@@ -86,7 +86,7 @@ def _sending_options(command: F) -> F:
     return command
 
 
-@mail_command.command("templates")
+@click.command("templates")
 @_sending_options
 @click.option("--templates", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder holding the issued templates, if not where xltool template "
@@ -102,10 +102,8 @@ def templates_command(templates: Path | None, **sending: Any) -> None:
     _run(mail_templates, "发送模板", sending, templates=templates)
 
 
-mail_command.add_command(fetch_command)  # returns come back between templates and feedback
 
-
-@mail_command.command("feedback")
+@click.command("feedback")
 @_sending_options
 def feedback_command(**sending: Any) -> None:
     """Mail each department whose latest return is unanswered its feedback workbook.
@@ -118,7 +116,7 @@ def feedback_command(**sending: Any) -> None:
     _run(mail_feedback, "发送反馈", sending)
 
 
-@mail_command.command("remind")
+@click.command("remind")
 @_sending_options
 @click.option("--before", type=click.IntRange(0), metavar="DAYS",
               help="Only when the deadline is at most DAYS days away (or past).")
@@ -131,6 +129,13 @@ def remind_command(before: int | None, **sending: Any) -> None:
     from xltool.mail.send_reminders import mail_remind
 
     _run(mail_remind, "发送提醒", sending, before=before)
+
+
+# in the order of the year: returns come back between templates and feedback
+mail_command.add_command(templates_command)
+mail_command.add_command(fetch_command)
+mail_command.add_command(feedback_command)
+mail_command.add_command(remind_command)
 
 
 def _run(function: Callable[..., MailRun], label: str, sending: dict[str, Any],

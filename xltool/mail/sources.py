@@ -42,7 +42,7 @@ from xltool.mail.send import HOST_MISSING, typed_without_host, url_parts, withou
 from xltool.store.mailreceived import Cursor
 
 if TYPE_CHECKING:  # imported when a server is asked: `--help` loads no mail library
-    from imap_tools import BaseMailBox
+    from imap_tools.mailbox import BaseMailBox
 
 TIMEOUT = 60.0  # seconds a server may take to answer
 FETCH_AT_ONCE = 50  # messages per FETCH: few round trips, a bounded response
@@ -228,7 +228,7 @@ def _hang_up(box: BaseMailBox) -> None:
 def _connected(address: ImapAddress, context: ssl.SSLContext) -> BaseMailBox:
     """A connection to the server, encrypted before any password is sent: TLS from the
     first byte, or STARTTLS by imaplib itself (imap-tools renamed its class for it)."""
-    from imap_tools import MailBox, MailBoxUnencrypted
+    from imap_tools.mailbox import MailBox, MailBoxUnencrypted
 
     if address.tls:
         return MailBox(address.host, address.port, timeout=TIMEOUT, ssl_context=context)
