@@ -37,6 +37,18 @@ def write_ledger(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
+def issue_two_departments(folder: Path) -> list[Any]:
+    """Templates of two departments of one project each, issued into FOLDER/templates and
+    recorded in FOLDER/x.db."""
+    from xltool.template import issue_templates
+
+    ledger = write_ledger(folder / "ledger.csv", [
+        ledger_row("001-01", "办公经费", total="10"),
+        ledger_row("002-01", "运维经费", department=("002", "第二局"), total="30"),
+    ])
+    return list(issue_templates(ledger, folder / "templates", store=folder / "x.db").workbooks)
+
+
 GOOD_VALUES = {"quantity": "≥5次", "satisfaction": "≥95%", "text": "明显"}
 
 

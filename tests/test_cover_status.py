@@ -55,6 +55,16 @@ def _statuses(path: Path, count: int) -> list[str]:
     return [str(sheet[f"{STATUS_LETTER}{row}"].value) for row in _project_rows(sheet, count)]
 
 
+def _verdicts(path: Path, store: Path, count: int) -> list[set[str]]:
+    """Per project of the return, the filling codes collect finds."""
+    [outcome] = collect([path], store=store).files
+    verdict: dict[str, set[str]] = {f"001-{n:02d}": set() for n in range(1, count + 1)}
+    for finding in outcome.findings:
+        if finding.code in FILLING:
+            verdict[finding.project].add(finding.code)
+    return list(verdict.values())
+
+
 def _codes_the_cover_names(status: str) -> set[str]:
     """The rule codes collect gives for what the cover's status says is unfilled."""
     if status == COMPLETE:
@@ -133,12 +143,7 @@ def test_what_collect_treats_as_empty_the_recalculated_cover_treats_as_empty(
 
     statuses = _statuses(path, count)
     assert statuses == [status for _, status in LOOKS_EMPTY]
-    [outcome] = collect([path], store=store).files
-    verdict: dict[str, set[str]] = {f"001-{n:02d}": set() for n in range(1, count + 1)}
-    for finding in outcome.findings:
-        if finding.code in FILLING:
-            verdict[finding.project].add(finding.code)
-    assert [_codes_the_cover_names(s) for s in statuses] == list(verdict.values())
+    assert [_codes_the_cover_names(s) for s in statuses] == _verdicts(path, store, count)
 
 
 # A weighted form has no value column: a row is an indicator by its name or its weight.
@@ -173,12 +178,7 @@ def test_a_weighted_cover_recalculated_in_libreoffice_agrees_with_collect(
 
     statuses = _statuses(path, count)
     assert statuses == [status for _, status in WEIGHTED_CASES]
-    [outcome] = collect([path], store=store).files
-    verdict: dict[str, set[str]] = {f"001-{n:02d}": set() for n in range(1, count + 1)}
-    for finding in outcome.findings:
-        if finding.code in FILLING:
-            verdict[finding.project].add(finding.code)
-    assert [_codes_the_cover_names(s) for s in statuses] == list(verdict.values())
+    assert [_codes_the_cover_names(s) for s in statuses] == _verdicts(path, store, count)
 
 
 ROWS = ("", " ", "\u3000", "\u200b\u00a0", "\t\n", "\u3164", "\u2800", "指标1：", "指标 １ :",

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from tests.conftest import SAMPLES, complete_values, ledger_row, write_ledger
+from tests.conftest import SAMPLES, complete_values, issue_two_departments
 from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
@@ -20,7 +20,7 @@ from xltool.collect.rules import names_an_input
 from xltool.findings import Severity
 from xltool.officerules import DEFAULT_RULES, OfficeRulesError, load_rules, rules_in_force
 from xltool.store import open_store
-from xltool.template import IssuedWorkbook, issue_templates
+from xltool.template import IssuedWorkbook
 
 FLOOR_AND_SEVERITY = """\
 # 本局 2024 年审核口径
@@ -34,11 +34,7 @@ satisfaction_floor = "≥85%"
 
 @pytest.fixture
 def issued(tmp_path: Path) -> list[IssuedWorkbook]:
-    ledger = write_ledger(tmp_path / "ledger.csv", [
-        ledger_row("001-01", "办公经费", total="10"),
-        ledger_row("002-01", "运维经费", department=("002", "第二局"), total="30"),
-    ])
-    return list(issue_templates(ledger, tmp_path / "templates", store=tmp_path / "x.db").workbooks)
+    return issue_two_departments(tmp_path)
 
 
 def _return(issued: IssuedWorkbook, tmp_path: Path, name: str, **changes: object) -> Path:

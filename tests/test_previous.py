@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import complete_values, ledger_row, write_ledger
+from tests.conftest import complete_values, issue_two_departments
 from tests.fill import fill_with_openpyxl
 from xltool.cli import main
 from xltool.collect import collect
@@ -20,7 +20,7 @@ from xltool.findings import Severity
 from xltool.previous import compare_with_previous, is_lowered
 from xltool.publish import publish
 from xltool.targets import Targets, new_indicator, read_targets
-from xltool.template import IssuedWorkbook, issue_templates
+from xltool.template import IssuedWorkbook
 from xltool.values import TargetValue, parse_value
 
 LAST_YEAR = {"XT_P01_C09_R01_VALUE": "≥98%",
@@ -34,11 +34,7 @@ THIS_YEAR = {"XT_P01_C09_R01_VALUE": "≥90%",
 
 @pytest.fixture
 def issued(tmp_path: Path) -> list[IssuedWorkbook]:
-    ledger = write_ledger(tmp_path / "ledger.csv", [
-        ledger_row("001-01", "办公经费", total="10"),
-        ledger_row("002-01", "运维经费", department=("002", "第二局"), total="30"),
-    ])
-    return list(issue_templates(ledger, tmp_path / "templates", store=tmp_path / "x.db").workbooks)
+    return issue_two_departments(tmp_path)
 
 
 @pytest.fixture
